@@ -1,0 +1,1 @@
+//! loadplan: declarative load tests and deployment health checks from YAML plans.
