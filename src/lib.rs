@@ -1,1 +1,10 @@
 //! loadplan: declarative load tests and deployment health checks from YAML plans.
+//!
+//! The pipeline runs one way: [`plan`] (load, validate, compile) → engine → metrics →
+//! verdicts → reports. `main.rs` only parses the command line and calls [`app::run`].
+
+pub mod app;
+pub mod cli;
+pub mod exit;
+pub mod plan;
+pub mod template;

@@ -1,0 +1,123 @@
+//! The application edge: runs one parsed command and decides its exit code. Each command
+//! is a short pipeline over the library's stages; output goes to the given writers so
+//! tests can capture it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, Command, InitArgs, SchemaArgs, SchemaFormat, ValidateArgs};
+use crate::exit::Exit;
+use crate::plan::{self, SCHEMA_MODELINE, diagnostic};
+
+/// Runs a command; `out` and `err` are standard output and error.
+pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
+    let result = match cli.command {
+        Command::Validate(args) => validate(&args, out, err),
+        Command::Schema(args) => schema(&args, out),
+        Command::Init(args) => init(&args, out, err),
+    };
+    result.unwrap_or_else(|e| {
+        let _ = writeln!(err, "error: {e:#}");
+        Exit::ToolError
+    })
+}
+
+fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
+    let overrides = args.plan.overrides();
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for path in &args.paths {
+        if path.is_dir() {
+            collect_plans(path, &mut files, &mut skipped)?;
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut all = Vec::new();
+    for file in &files {
+        if let Err(diags) = plan::load(file, &overrides) {
+            all.extend(diags);
+        }
+    }
+    let text = diagnostic::render(&all, args.format);
+    match args.format {
+        diagnostic::DiagnosticFormat::Json => out.write_all(text.as_bytes())?,
+        _ => {
+            err.write_all(text.as_bytes())?;
+            for s in &skipped {
+                writeln!(err, "skipped {} (no `{SCHEMA_MODELINE}…` line)", s.display())?;
+            }
+            if args.format == diagnostic::DiagnosticFormat::Human {
+                let bad: std::collections::BTreeSet<&str> = all.iter().map(|d| d.file.as_str()).collect();
+                writeln!(
+                    err,
+                    "{} of {} plan{} valid, {} problem{}",
+                    files.len() - bad.len(),
+                    files.len(),
+                    if files.len() == 1 { "" } else { "s" },
+                    all.len(),
+                    if all.len() == 1 { "" } else { "s" }
+                )?;
+            }
+        }
+    }
+    if files.is_empty() {
+        writeln!(err, "no plans found (plans start with `{SCHEMA_MODELINE}…`)")?;
+        return Ok(Exit::Invalid);
+    }
+    Ok(if all.is_empty() { Exit::Passed } else { Exit::Invalid })
+}
+
+/// Every YAML file below `dir` (sorted): plans (with the modeline) and the rest.
+fn collect_plans(dir: &Path, plans: &mut Vec<PathBuf>, skipped: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_plans(&path, plans, skipped)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            let head = std::fs::read(&path).map(|b| b.into_iter().take(4096).collect::<Vec<u8>>()).unwrap_or_default();
+            if String::from_utf8_lossy(&head).lines().take(5).any(|l| l.starts_with(SCHEMA_MODELINE)) {
+                plans.push(path);
+            } else {
+                skipped.push(path);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn schema(args: &SchemaArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    match args.format {
+        SchemaFormat::Json => out.write_all(plan::schema::generate().as_bytes())?,
+        SchemaFormat::Markdown => out.write_all(plan::reference::markdown().as_bytes())?,
+    }
+    Ok(Exit::Passed)
+}
+
+/// The starter plan `loadplan init` writes.
+pub const STARTER_PLAN: &str = include_str!("../examples/starter.yaml");
+
+fn init(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.path);
+    let mut file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            writeln!(err, "error: `{}` already exists; choose another path", args.path.display())?;
+            return Ok(Exit::Invalid);
+        }
+        Err(e) => return Err(anyhow::anyhow!("cannot write `{}`: {e}", args.path.display())),
+    };
+    // The modeline points at a schema beside the plan, written too if missing, so editors
+    // check the new plan at once, offline.
+    file.write_all(STARTER_PLAN.replacen("../schema/plan.schema.json", "plan.schema.json", 1).as_bytes())?;
+    writeln!(out, "wrote {}", args.path.display())?;
+    let schema_path = args.path.parent().unwrap_or(Path::new("")).join("plan.schema.json");
+    if !schema_path.exists() {
+        std::fs::write(&schema_path, plan::schema::PLAN_SCHEMA)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", schema_path.display()))?;
+        writeln!(out, "wrote {} (editors check the plan against it)", schema_path.display())?;
+    }
+    writeln!(out, "check it with `loadplan validate {}`", args.path.display())?;
+    Ok(Exit::Passed)
+}

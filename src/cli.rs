@@ -1,0 +1,96 @@
+//! The command line: clap derive types only, no logic. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit::EXIT_CODES_HELP;
+use crate::plan::Override;
+use crate::plan::diagnostic::DiagnosticFormat;
+
+/// Declarative load tests and deployment health checks from YAML plans.
+#[derive(Debug, Parser)]
+#[command(name = "loadplan", version, after_long_help = EXIT_CODES_HELP, after_help = EXIT_CODES_HELP)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// loadplan's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check plans (YAML syntax, schema, meaning) without sending anything.
+    ///
+    /// For a folder, every `*.yaml`/`*.yml` below it that starts with the plan-schema
+    /// modeline is checked; other YAML files are listed as skipped.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Validate(ValidateArgs),
+    /// Print the plan format's JSON Schema (draft-07), or its Markdown reference.
+    Schema(SchemaArgs),
+    /// Write a commented starter plan that validates.
+    Init(InitArgs),
+}
+
+/// Options of every command that reads a plan.
+#[derive(Debug, Clone, Args, Default)]
+pub struct PlanOptions {
+    /// Override a plan value before it is checked: a dotted path (endpoints by name), the
+    /// value read as a YAML scalar. Repeatable. Example: `--set endpoints.get_dashboard.weight=0`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<Override>,
+    /// Target base URL; the same as `--set target.base_url=URL`.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
+impl PlanOptions {
+    /// Every override, `--base-url` last so it wins.
+    pub fn overrides(&self) -> Vec<Override> {
+        let mut all = self.set.clone();
+        if let Some(url) = &self.base_url {
+            all.push(Override::new("target.base_url", url));
+        }
+        all
+    }
+}
+
+/// `loadplan validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Plan files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output style: `human` (`file:line:col: message`), `github` (pull-request
+    /// annotations) or `json`.
+    #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
+    pub format: DiagnosticFormat,
+    /// Plan overrides.
+    #[command(flatten)]
+    pub plan: PlanOptions,
+}
+
+/// `loadplan schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// `json` (the JSON Schema) or `markdown` (the plan reference, docs/plan.md).
+    #[arg(long, value_enum, default_value_t = SchemaFormat::Json)]
+    pub format: SchemaFormat,
+}
+
+/// Output of `loadplan schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// JSON Schema, draft-07.
+    Json,
+    /// Markdown plan reference.
+    Markdown,
+}
+
+/// `loadplan init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write the plan. Existing files are never overwritten.
+    #[arg(default_value = "loadplan.yaml")]
+    pub path: PathBuf,
+}

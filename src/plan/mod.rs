@@ -1,0 +1,237 @@
+//! Plans: read a YAML file, apply `--set` overrides, check it against the schema and for
+//! meaning, and compile it into what the engine runs. Data flows one way:
+//! file → [`yaml`] (value + positions) → [`overrides`] → [`schema`] → typed [`model::Plan`]
+//! → [`validate`] → [`compile`] → [`compile::CompiledPlan`]. Every problem on the way is a
+//! [`Diagnostic`] with `file:line:col`, and all of them are reported together.
+
+pub mod compile;
+pub mod diagnostic;
+pub mod model;
+pub mod overrides;
+pub mod reference;
+pub mod schema;
+pub mod units;
+pub mod validate;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+pub use compile::CompiledPlan;
+pub use diagnostic::Diagnostic;
+pub use model::Plan;
+pub use overrides::Override;
+
+use yaml::Positions;
+
+/// The modeline that marks a YAML file as a loadplan plan (used by `validate DIR`).
+pub const SCHEMA_MODELINE: &str = "# yaml-language-server: $schema=";
+
+/// Collects diagnostics for one plan file, placing each at a node's key or value, and
+/// naming the `--set` override that produced the node when there is one.
+#[derive(Debug)]
+pub struct Reporter {
+    file: String,
+    positions: Positions,
+    overridden: Vec<(String, String)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Reporter {
+    fn new(file: String, positions: Positions) -> Self {
+        Reporter { file, positions, overridden: Vec::new(), diagnostics: Vec::new() }
+    }
+
+    /// A problem with the value at `pointer`.
+    pub fn value(&mut self, pointer: &str, message: &str, hint: &str) {
+        let pos = self.positions.value(pointer);
+        self.push(pointer, pos, message.to_owned(), Some(hint.to_owned()));
+    }
+
+    /// A problem with the key that holds `pointer`.
+    pub fn key(&mut self, pointer: &str, message: &str, hint: &str) {
+        let pos = self.positions.key(pointer);
+        self.push(pointer, pos, message.to_owned(), Some(hint.to_owned()));
+    }
+
+    fn push(&mut self, pointer: &str, pos: yaml::Pos, message: String, hint: Option<String>) {
+        let label = self
+            .overridden
+            .iter()
+            .rev()
+            .find(|(p, _)| pointer == p || pointer.starts_with(&format!("{p}/")))
+            .map(|(_, label)| label.clone());
+        let message = match label {
+            Some(label) => format!("{label}: {message}"),
+            None => message,
+        };
+        self.diagnostics.push(Diagnostic {
+            file: self.file.clone(),
+            pointer: pointer.to_owned(),
+            line: pos.line,
+            col: pos.col,
+            message,
+            hint,
+        });
+    }
+
+    fn has_errors(&self) -> bool {
+        !self.diagnostics.is_empty()
+    }
+
+    fn finish(mut self) -> Vec<Diagnostic> {
+        diagnostic::sort_and_dedup(&mut self.diagnostics);
+        self.diagnostics
+    }
+}
+
+/// A plan read from a file, overrides applied, before type checks.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file as named on the command line.
+    pub file: String,
+    /// The folder relative paths in the plan start from.
+    pub dir: PathBuf,
+    /// The document, overrides applied.
+    pub value: serde_json::Value,
+    /// Where each node was written.
+    pub positions: Positions,
+    /// JSON pointer and label (`--set #2 (load.users=abc)`) of each override applied.
+    pub overridden: Vec<(String, String)>,
+}
+
+/// Reads and parses a plan file, applies overrides, checks it against the schema and for
+/// meaning, and compiles it.
+pub fn load(path: &Path, overrides: &[Override]) -> Result<CompiledPlan, Vec<Diagnostic>> {
+    let file = path.display().to_string();
+    let at_start = |message: String, hint: &str| {
+        vec![Diagnostic {
+            file: file.clone(),
+            pointer: String::new(),
+            line: 1,
+            col: 1,
+            message,
+            hint: Some(hint.to_owned()),
+        }]
+    };
+    // Refuse oversized files by their metadata, before reading them into memory.
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(at_start("this is a folder, not a plan file".into(), "name a `.yaml` file"));
+        }
+        Ok(m) if m.len() > yaml::MAX_FILE_BYTES => {
+            return Err(at_start(
+                format!("the file is {} bytes; plans are limited to {} bytes (4 MiB)", m.len(), yaml::MAX_FILE_BYTES),
+                "split the plan, or move large data into CSV feeders under `data:`",
+            ));
+        }
+        Err(e) => {
+            return Err(at_start(format!("cannot read the plan: {e}"), "check the path"));
+        }
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read the plan: {e}"), "check the path"))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_bytes(&file, &dir, &bytes, overrides)
+}
+
+/// [`load`] for bytes already in memory; `file` names them in diagnostics.
+pub fn load_bytes(
+    file: &str,
+    dir: &Path,
+    bytes: &[u8],
+    overrides: &[Override],
+) -> Result<CompiledPlan, Vec<Diagnostic>> {
+    let source = parse(file, dir, bytes, overrides)?;
+    let mut r = Reporter::new(file.to_owned(), source.positions.clone());
+    r.overridden = source.overridden.clone();
+
+    for p in schema::check(&source.value, &source.positions) {
+        r.push(&p.pointer, p.pos, p.message, p.hint);
+    }
+    if r.has_errors() {
+        return Err(r.finish());
+    }
+    let plan: Plan = match serde_path_to_error::deserialize(&source.value) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let pointer = to_pointer(e.path());
+            let message = e.inner().to_string();
+            r.value(&pointer, &message, "see `docs/plan.md` for this key");
+            return Err(r.finish());
+        }
+    };
+    validate::check(&plan, &source.dir, &mut r);
+    let compiled = compile::compile(plan, &source, &mut r);
+    if r.has_errors() {
+        return Err(r.finish());
+    }
+    Ok(compiled)
+}
+
+/// YAML → value with positions, overrides applied; no schema check yet.
+pub fn parse(
+    file: &str,
+    dir: &Path,
+    bytes: &[u8],
+    overrides: &[Override],
+) -> Result<Source, Vec<Diagnostic>> {
+    let to_diag = |e: yaml::YamlError| Diagnostic {
+        file: file.to_owned(),
+        pointer: e.pointer,
+        line: e.pos.line,
+        col: e.pos.col,
+        message: e.message,
+        hint: e.hint,
+    };
+    let text = yaml::precheck(bytes).map_err(|e| vec![to_diag(e)])?;
+    let (mut value, positions) =
+        yaml::parse(text).map_err(|errors| errors.into_iter().map(to_diag).collect::<Vec<_>>())?;
+    if !value.is_object() {
+        return Err(vec![Diagnostic {
+            file: file.to_owned(),
+            pointer: String::new(),
+            line: positions.value("").line,
+            col: positions.value("").col,
+            message: format!(
+                "a plan is a mapping of sections (`version`, `name`, `target`, `endpoints`, …), found {}",
+                schema::describe(&value)
+            ),
+            hint: Some("start from `loadplan init`, which writes a commented plan".into()),
+        }]);
+    }
+    let mut errors = Vec::new();
+    let mut overridden = Vec::new();
+    for (i, o) in overrides.iter().enumerate() {
+        let label = format!("--set #{} ({})", i + 1, o.text());
+        match o.apply(&mut value) {
+            Ok(pointer) => overridden.push((pointer, label)),
+            Err(message) => errors.push(Diagnostic {
+                file: file.to_owned(),
+                pointer: String::new(),
+                line: 1,
+                col: 1,
+                message: format!("{label}: {message}"),
+                hint: Some(overrides::PATH_HINT.into()),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Source { file: file.to_owned(), dir: dir.to_owned(), value, positions, overridden })
+}
+
+fn to_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&yaml::escape_segment(key)),
+            Segment::Enum { variant } => out.push_str(&yaml::escape_segment(variant)),
+            Segment::Unknown => out.pop().map_or((), |_| ()),
+        }
+    }
+    out
+}

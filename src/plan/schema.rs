@@ -1,0 +1,291 @@
+//! The plan's JSON Schema: generated from the plan types (schemars, draft-07 for editor
+//! support), committed as `schema/plan.schema.json` and embedded; plans are checked against
+//! the embedded copy (a test keeps the two equal). Schema errors are translated into
+//! diagnostics a plan author can act on: placed at the offending key or value, with the
+//! nearest known key suggested, and descending into the branch of a `oneOf`/`anyOf` whose
+//! shape matched instead of saying "not valid under any of the schemas".
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use schemars::generate::SchemaSettings;
+use serde_json::Value;
+
+use super::diagnostic::suggest;
+use super::model::Plan;
+use super::yaml::{Pos, Positions};
+
+/// The committed schema, as shipped in the binary.
+pub const PLAN_SCHEMA: &str = include_str!("../../schema/plan.schema.json");
+
+/// Generates the plan schema from the plan types, as pretty JSON with a final newline.
+pub fn generate() -> String {
+    let schema = SchemaSettings::draft07().into_generator().into_root_schema_for::<Plan>();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn schema() -> &'static (Value, Validator) {
+    static SCHEMA: OnceLock<(Value, Validator)> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let value: Value = serde_json::from_str(PLAN_SCHEMA).unwrap_or(Value::Bool(true));
+        let validator = jsonschema::draft7::new(&value)
+            .or_else(|_| jsonschema::draft7::new(&Value::Bool(true)))
+            .unwrap_or_else(|_| unreachable!("`true` is a valid schema"));
+        (value, validator)
+    })
+}
+
+/// A schema problem before it is tied to a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaProblem {
+    /// JSON pointer of the node.
+    pub pointer: String,
+    /// Where it is in the file.
+    pub pos: Pos,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Checks a plan document against the schema; every problem, placed.
+pub fn check(instance: &Value, positions: &Positions) -> Vec<SchemaProblem> {
+    let (root, validator) = schema();
+    let cx = Cx { root, positions, instance };
+    validator.iter_errors(instance).flat_map(|e| cx.explain(&e)).collect()
+}
+
+struct Cx<'a> {
+    root: &'a Value,
+    positions: &'a Positions,
+    instance: &'a Value,
+}
+
+impl Cx<'_> {
+    fn explain(&self, e: &ValidationError<'_>) -> Vec<SchemaProblem> {
+        let at = e.instance_path().as_str().to_owned();
+        let value = self.instance.pointer(&at).unwrap_or(&Value::Null);
+        let parent = self.schema_node(parent_pointer(e.schema_path().as_str()));
+        let problem = |message: String, hint: Option<String>| SchemaProblem {
+            pos: self.positions.value(&at),
+            pointer: at.clone(),
+            message,
+            hint,
+        };
+        match e.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let known = property_names(parent);
+                unexpected
+                    .iter()
+                    .map(|k| self.unknown_key(&at, k, &known))
+                    .collect()
+            }
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context } => self.explain_branches(e, &at, value, parent, context),
+            ValidationErrorKind::Type { kind } => vec![problem(
+                format!("expected {}, found {}", type_names(kind), describe(value)),
+                parent.and_then(first_sentence),
+            )],
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let hint = parent
+                    .and_then(|p| p.get("properties"))
+                    .and_then(|p| self.resolve(p.get(name)?))
+                    .and_then(first_sentence);
+                vec![problem(format!("missing required key `{name}`"), hint)]
+            }
+            ValidationErrorKind::Pattern { .. } => vec![problem(
+                format!(
+                    "{} is not a valid {}",
+                    describe(value),
+                    parent.and_then(|p| p.get("title")).and_then(Value::as_str).unwrap_or("value")
+                ),
+                parent.and_then(first_sentence),
+            )],
+            ValidationErrorKind::Enum { options } => {
+                let names: Vec<&str> = options
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let hint = match value.as_str() {
+                    Some(v) => suggest(v, &names),
+                    None => suggest("", &names),
+                };
+                vec![problem(format!("{} is not allowed here", describe(value)), Some(hint))]
+            }
+            ValidationErrorKind::Constant { expected_value } => vec![problem(
+                format!("expected `{expected_value}`, found {}", describe(value)),
+                parent.and_then(first_sentence),
+            )],
+            _ => vec![problem(e.to_string(), parent.and_then(first_sentence))],
+        }
+    }
+
+    fn unknown_key(&self, object: &str, key: &str, known: &[&str]) -> SchemaProblem {
+        let pointer = format!("{object}/{}", super::yaml::escape_segment(key));
+        SchemaProblem {
+            pos: self.positions.key(&pointer),
+            pointer,
+            message: format!("unknown key `{key}`"),
+            hint: Some(suggest(key, known)),
+        }
+    }
+
+    /// A `oneOf`/`anyOf` failed. Branches whose shape did not match (a wrong type or a
+    /// missing tag key at this very node) are set aside; if one branch is left, its own
+    /// errors are the real ones. Otherwise the node matches no branch at all.
+    fn explain_branches(
+        &self,
+        e: &ValidationError<'_>,
+        at: &str,
+        value: &Value,
+        parent: Option<&Value>,
+        context: &[Vec<ValidationError<'static>>],
+    ) -> Vec<SchemaProblem> {
+        let matching: Vec<&Vec<ValidationError<'static>>> = context
+            .iter()
+            .filter(|errors| {
+                !errors.iter().any(|b| {
+                    b.instance_path().as_str() == at
+                        && matches!(
+                            b.kind(),
+                            ValidationErrorKind::Type { .. } | ValidationErrorKind::Required { .. }
+                        )
+                })
+            })
+            .collect();
+        if let Some(best) = matching.iter().max_by_key(|errors| {
+            let depth = errors.iter().map(|b| b.instance_path().as_str().len()).max().unwrap_or(0);
+            (depth, usize::MAX - errors.len())
+        }) {
+            return best.iter().flat_map(|b| self.explain(b)).collect();
+        }
+        // No branch fits. For a mapping, name the keys no branch knows.
+        let branches: Vec<&Value> = parent
+            .and_then(|p| p.get("oneOf").or_else(|| p.get("anyOf")))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|b| self.resolve(b)).collect())
+            .unwrap_or_default();
+        let mut known: Vec<&str> = branches.iter().flat_map(|b| property_names(Some(b))).collect();
+        known.dedup();
+        let description = parent.and_then(first_sentence);
+        if let Value::Object(map) = value
+            && !known.is_empty()
+        {
+            let unknown: Vec<SchemaProblem> = map
+                .keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .map(|k| self.unknown_key(at, k, &known))
+                .collect();
+            if !unknown.is_empty() {
+                return unknown;
+            }
+            return vec![SchemaProblem {
+                pos: self.positions.value(at),
+                pointer: at.to_owned(),
+                message: format!(
+                    "give exactly one of {}",
+                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ),
+                hint: description,
+            }];
+        }
+        vec![SchemaProblem {
+            pos: self.positions.value(at),
+            pointer: at.to_owned(),
+            message: format!("{} is not valid here", describe(value)),
+            hint: description.or_else(|| Some(e.to_string())),
+        }]
+    }
+
+    /// The schema node at a schema path, following `$ref`s on the way.
+    fn schema_node(&self, path: &str) -> Option<&Value> {
+        let mut node = self.root;
+        for segment in path.split('/').skip(1) {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            node = if segment == "$ref" {
+                self.resolve_ref(node.get("$ref")?.as_str()?)?
+            } else {
+                match node {
+                    Value::Object(m) => m.get(&segment)?,
+                    Value::Array(a) => a.get(segment.parse::<usize>().ok()?)?,
+                    _ => return None,
+                }
+            };
+        }
+        self.resolve(node)
+    }
+
+    /// Follows a node's `$ref` (and single-entry `allOf` wrappers draft-07 uses for them).
+    fn resolve<'v>(&'v self, node: &'v Value) -> Option<&'v Value> {
+        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            return self.resolve_ref(r);
+        }
+        if let Some([only]) = node.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+            return self.resolve(only);
+        }
+        Some(node)
+    }
+
+    fn resolve_ref(&self, reference: &str) -> Option<&Value> {
+        self.root.pointer(reference.strip_prefix('#')?)
+    }
+}
+
+fn parent_pointer(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+fn property_names(node: Option<&Value>) -> Vec<&str> {
+    node.and_then(|n| n.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn first_sentence(node: &Value) -> Option<String> {
+    let text = node.get("description")?.as_str()?;
+    let end = text.find(". ").map_or(text.len(), |i| i + 1);
+    let line = text[..end].replace('\n', " ");
+    Some(line.trim().to_owned())
+}
+
+fn type_names(kind: &TypeKind) -> String {
+    let name = |t: &jsonschema::JsonType| match t.to_string().as_str() {
+        "object" => "a mapping".to_owned(),
+        "array" => "a list".to_owned(),
+        "integer" => "a whole number".to_owned(),
+        "number" => "a number".to_owned(),
+        "boolean" => "`true` or `false`".to_owned(),
+        "string" => "text".to_owned(),
+        other => other.to_owned(),
+    };
+    match kind {
+        TypeKind::Single(t) => name(t),
+        // `null` is how optional keys are typed; "expected null" would only confuse.
+        TypeKind::Multiple(ts) => ts
+            .iter()
+            .filter(|t| t.to_string() != "null")
+            .map(|t| name(&t))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+/// A value as a plan author would recognise it in a message.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "an empty value".into(),
+        Value::Bool(b) => format!("`{b}`"),
+        Value::Number(n) => format!("`{n}`"),
+        Value::String(s) if s.chars().count() > 60 => {
+            format!("`{}…`", s.chars().take(60).collect::<String>())
+        }
+        Value::String(s) => format!("`{s}`"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}

@@ -1,0 +1,251 @@
+//! Human units in plans: durations ("30s"), percentages ("5%"), rates ("50/s") and sizes
+//! ("10MiB"). Each is written as a string, checked by a schema pattern (so editors flag a
+//! typo) and parsed once here; the rest of the tool only sees the parsed value.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Defines a unit newtype: kept as written (so overrides and reports show the author's
+/// text) alongside its parsed value; serialized back as written.
+macro_rules! unit_type {
+    ($(#[$meta:meta])* $name:ident($inner:ty), $schema_name:literal, $title:literal, $pattern:expr,
+     $description:literal, $examples:expr, $parse:path) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name {
+            text: String,
+            value: $inner,
+        }
+
+        impl $name {
+            /// The parsed value.
+            pub fn get(&self) -> $inner {
+                self.value
+            }
+
+            /// The text as the plan author wrote it.
+            pub fn as_str(&self) -> &str {
+                &self.text
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(text: &str) -> Result<Self, String> {
+                let value = $parse(text.trim())?;
+                Ok(Self { text: text.trim().to_owned(), value })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.text)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.text)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                $schema_name.into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "title": $title,
+                    "type": "string",
+                    "pattern": $pattern,
+                    "description": $description,
+                    "examples": $examples,
+                })
+            }
+        }
+    };
+}
+
+/// Schema pattern of a duration: one or more number+unit parts, as in `1m30s`.
+pub const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]+)?\s*(us|ms|s|m|h)\s*)+$";
+
+unit_type!(
+    /// A length of time such as `30s`, `500ms`, `2m` or `1m30s`.
+    HumanDuration(Duration),
+    "Duration",
+    "duration",
+    DURATION_PATTERN,
+    "A length of time: a number with a unit (`us`, `ms`, `s`, `m`, `h`), parts may be \
+     combined. Examples: `500ms`, `30s`, `2m`, `1m30s`.",
+    ["500ms", "30s", "2m", "1m30s"],
+    parse_duration
+);
+
+unit_type!(
+    /// A share of a whole such as `5%` or `0.5%`; stored as a fraction (0.05).
+    Percent(f64),
+    "Percent",
+    "percentage",
+    r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$",
+    "A percentage between 0% and 100%, written with a `%` sign. Examples: `5%`, `0.5%`, `99.9%`.",
+    ["5%", "0.5%", "99.9%"],
+    parse_percent
+);
+
+unit_type!(
+    /// A rate such as `50/s`, `300/m` or `2/h`; stored per second.
+    Rate(f64),
+    "Rate",
+    "rate",
+    r"^\s*[0-9]+(\.[0-9]+)?\s*/\s*(s|m|h)\s*$",
+    "A rate: a number per second (`/s`), minute (`/m`) or hour (`/h`). \
+     Examples: `50/s`, `300/m`, `0.5/s`.",
+    ["50/s", "300/m", "0.5/s"],
+    parse_rate
+);
+
+unit_type!(
+    /// An amount of bytes such as `10MiB`, `512KiB` or `1MB`.
+    ByteSize(u64),
+    "ByteSize",
+    "size",
+    r"^\s*[0-9]+\s*(B|KB|KiB|MB|MiB|GB|GiB)\s*$",
+    "An amount of data: a whole number with a unit (`B`, `KB`, `KiB`, `MB`, `MiB`, `GB`, \
+     `GiB`). Examples: `10MiB`, `512KiB`.",
+    ["10MiB", "512KiB", "1MB"],
+    parse_size
+);
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("`{text}` is not a duration: write a number and a unit, like `500ms`, `30s` or `2m`")
+    };
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = rest[digits..].trim_start();
+        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "us" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += number * seconds;
+        rest = rest[unit_len..].trim_start();
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+fn number_before<'a>(text: &'a str, suffix_start: usize, what: &str) -> Result<f64, String> {
+    text[..suffix_start]
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{text}` is not {what}"))
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let what = "a percentage: write it like `5%`";
+    let end = text.find('%').ok_or_else(|| format!("`{text}` is not {what}"))?;
+    let value = number_before(text, end, what)?;
+    if !(0.0..=100.0).contains(&value) {
+        return Err(format!("`{text}` is outside 0%..100%"));
+    }
+    Ok(value / 100.0)
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let what = "a rate: write it like `50/s`, `300/m` or `2/h`";
+    let slash = text.find('/').ok_or_else(|| format!("`{text}` is not {what}"))?;
+    let value = number_before(text, slash, what)?;
+    let per = match text[slash + 1..].trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(format!("`{text}` is not {what}")),
+    };
+    Ok(value / per)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let what = "a size: write it like `10MiB` or `512KiB`";
+    let unit_at = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(|| format!("`{text}` is not {what}"))?;
+    let value: u64 = text[..unit_at]
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not {what}"))?;
+    let unit = match &text[unit_at..] {
+        "B" => 1,
+        "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => return Err(format!("`{text}` is not {what}")),
+    };
+    value
+        .checked_mul(unit)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_combined_parts() {
+        let d: HumanDuration = "1m30s".parse().unwrap();
+        assert_eq!(d.get(), Duration::from_secs(90));
+        assert_eq!("500ms".parse::<HumanDuration>().unwrap().get().as_millis(), 500);
+        assert_eq!("1.5s".parse::<HumanDuration>().unwrap().get().as_millis(), 1500);
+        assert!("30".parse::<HumanDuration>().is_err());
+        assert!("30 sec".parse::<HumanDuration>().is_err());
+        assert!("".parse::<HumanDuration>().is_err());
+    }
+
+    #[test]
+    fn percent_rate_and_size_parse() {
+        assert!(("5%".parse::<Percent>().unwrap().get() - 0.05).abs() < 1e-12);
+        assert!("150%".parse::<Percent>().is_err());
+        assert!(("300/m".parse::<Rate>().unwrap().get() - 5.0).abs() < 1e-12);
+        assert!("5/d".parse::<Rate>().is_err());
+        assert_eq!("10MiB".parse::<ByteSize>().unwrap().get(), 10 << 20);
+        assert!("10mb".parse::<ByteSize>().is_err());
+    }
+
+    #[test]
+    fn patterns_agree_with_parsers() {
+        let re = regex::Regex::new(DURATION_PATTERN).unwrap();
+        for ok in ["500ms", "30s", "2m", "1m30s", "1h", "0.5s", "10us"] {
+            assert!(re.is_match(ok), "{ok}");
+            assert!(ok.parse::<HumanDuration>().is_ok(), "{ok}");
+        }
+        for bad in ["30", "s", "1d", "1m30", "-1s"] {
+            assert!(!re.is_match(bad), "{bad}");
+            assert!(bad.parse::<HumanDuration>().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! minijinja templates of a plan: compiled once when the plan is loaded, rendered strictly
+//! (an undefined value is an error, never an empty string) with loadplan's helpers.
+//! Strings without template syntax are kept as plain text and never go through the engine,
+//! so static parts of requests cost nothing per request.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Names every template may use besides plan variables and captures.
+pub const GLOBALS: &[&str] = &[
+    "env", "vars", "auth", "data", "user_id", "iteration", "random_int", "random_float",
+    "uuid", "now", "now_ms", "range", "dict", "namespace",
+];
+
+/// A string of the plan: plain text, or a compiled template by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// Text without template syntax.
+    Static(Arc<str>),
+    /// A template registered in the plan's [`Templates`] under this name.
+    Template(Arc<str>),
+}
+
+impl Text {
+    /// The text when it is static.
+    pub fn as_static(&self) -> Option<&str> {
+        match self {
+            Text::Static(s) => Some(s),
+            Text::Template(_) => None,
+        }
+    }
+}
+
+/// A template that failed to compile: the message and the 1-based line within the string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateError {
+    /// What is wrong, from minijinja.
+    pub message: String,
+    /// Line within the template source, 1-based.
+    pub line: usize,
+}
+
+/// The compiled templates of one plan.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+thread_local! {
+    // One generator per worker thread: templates need randomness on every request, and a
+    // shared locked generator would serialize all users.
+    static RNG: RefCell<SmallRng> = RefCell::new(SmallRng::from_os_rng());
+}
+
+/// Seeds the calling thread's template randomness (`random`, `random_int`, …), so that seeded
+/// runs repeat.
+pub fn seed_thread(seed: u64) {
+    RNG.with(|r| *r.borrow_mut() = SmallRng::seed_from_u64(seed));
+}
+
+fn with_rng<T>(f: impl FnOnce(&mut SmallRng) -> T) -> T {
+    RNG.with(|r| f(&mut r.borrow_mut()))
+}
+
+impl Templates {
+    /// An environment with strict undefined values and loadplan's helpers.
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.add_function("random_int", |lo: i64, hi: i64| -> Result<i64, Error> {
+            if lo > hi {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("random_int({lo}, {hi}): the first bound is above the second"),
+                ));
+            }
+            Ok(with_rng(|r| r.random_range(lo..=hi)))
+        });
+        env.add_function("random_float", |lo: f64, hi: f64| -> f64 {
+            with_rng(|r| lo + (hi - lo) * r.random::<f64>())
+        });
+        env.add_function("uuid", || uuid::Builder::from_random_bytes(with_rng(|r| r.random())).into_uuid().to_string());
+        env.add_function("now", || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        });
+        env.add_function("now_ms", || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        });
+        env.add_filter("random", |v: Value| -> Result<Value, Error> {
+            let len = v.len().unwrap_or(0);
+            if len == 0 {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "`random` needs a non-empty list (did a capture come back empty?)",
+                ));
+            }
+            let i = with_rng(|r| r.random_range(0..len));
+            v.get_item_by_index(i)
+        });
+        Templates { env }
+    }
+
+    /// Compiles a plan string. `name` identifies it (its JSON pointer); strings without
+    /// `{{`, `{%` or `{#` stay static.
+    pub fn add(&mut self, name: &str, source: &str) -> Result<Text, TemplateError> {
+        if !(source.contains("{{") || source.contains("{%") || source.contains("{#")) {
+            return Ok(Text::Static(source.into()));
+        }
+        match self.env.add_template_owned(name.to_owned(), source.to_owned()) {
+            Ok(()) => Ok(Text::Template(name.into())),
+            Err(e) => Err(TemplateError {
+                message: e.detail().map_or_else(|| e.kind().to_string(), str::to_owned),
+                line: e.line().unwrap_or(1),
+            }),
+        }
+    }
+
+    /// Root names a template reads that it does not set itself (`auth` for `auth.access`),
+    /// with the full dotted name they were read as.
+    pub fn variables(&self, text: &Text) -> BTreeSet<(String, String)> {
+        let Text::Template(name) = text else {
+            return BTreeSet::new();
+        };
+        let Ok(t) = self.env.get_template(name) else {
+            return BTreeSet::new();
+        };
+        t.undeclared_variables(true)
+            .into_iter()
+            .map(|full| {
+                let root = full.split('.').next().unwrap_or(&full).to_owned();
+                (root, full)
+            })
+            .collect()
+    }
+
+    /// Renders a string with a context.
+    pub fn render(&self, text: &Text, ctx: &Value) -> Result<String, String> {
+        match text {
+            Text::Static(s) => Ok(s.to_string()),
+            Text::Template(name) => {
+                let t = self.env.get_template(name).map_err(|e| e.to_string())?;
+                t.render(ctx).map_err(|e| render_error(&e))
+            }
+        }
+    }
+}
+
+fn render_error(e: &Error) -> String {
+    let mut message = match e.detail() {
+        Some(d) => format!("{}: {d}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if e.kind() == ErrorKind::UndefinedError {
+        message.push_str(" (a value the template reads does not exist)");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn static_strings_skip_the_engine() {
+        let mut t = Templates::new();
+        assert_eq!(t.add("/a", "/api/v1/").unwrap(), Text::Static("/api/v1/".into()));
+        assert!(matches!(t.add("/b", "{{ x }}").unwrap(), Text::Template(_)));
+    }
+
+    #[test]
+    fn strict_undefined_fails() {
+        let mut t = Templates::new();
+        let text = t.add("/a", "/claims/{{ claim_id }}/").unwrap();
+        assert!(t.render(&text, &context! {}).is_err());
+        assert_eq!(t.render(&text, &context! { claim_id => 7 }).unwrap(), "/claims/7/");
+    }
+
+    #[test]
+    fn helpers_and_variables() {
+        let mut t = Templates::new();
+        let text = t.add("/a", "{{ random_int(3, 3) }} {{ xs | random }} {{ auth.access }}").unwrap();
+        let vars: Vec<_> = t.variables(&text).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(vars, ["auth", "random_int", "xs"]);
+        let out = t
+            .render(&text, &context! { xs => vec![5], auth => context! { access => "t" } })
+            .unwrap();
+        assert_eq!(out, "3 5 t");
+        let empty = t.add("/b", "{{ xs | random }}").unwrap();
+        let err = t.render(&empty, &context! { xs => Vec::<i32>::new() }).unwrap_err();
+        assert!(err.contains("non-empty list"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let mut t = Templates::new();
+        let e = t.add("/a", "ok\n{{ x ").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+}
