@@ -45,10 +45,15 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         _ => {
             err.write_all(text.as_bytes())?;
             for s in &skipped {
-                writeln!(err, "skipped {} (no `{SCHEMA_MODELINE}…` line)", s.display())?;
+                writeln!(
+                    err,
+                    "skipped {} (no `{SCHEMA_MODELINE}…` line)",
+                    s.display()
+                )?;
             }
             if args.format == diagnostic::DiagnosticFormat::Human {
-                let bad: std::collections::BTreeSet<&str> = all.iter().map(|d| d.file.as_str()).collect();
+                let bad: std::collections::BTreeSet<&str> =
+                    all.iter().map(|d| d.file.as_str()).collect();
                 writeln!(
                     err,
                     "{} of {} plan{} valid, {} problem{}",
@@ -62,22 +67,41 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         }
     }
     if files.is_empty() {
-        writeln!(err, "no plans found (plans start with `{SCHEMA_MODELINE}…`)")?;
+        writeln!(
+            err,
+            "no plans found (plans start with `{SCHEMA_MODELINE}…`)"
+        )?;
         return Ok(Exit::Invalid);
     }
-    Ok(if all.is_empty() { Exit::Passed } else { Exit::Invalid })
+    Ok(if all.is_empty() {
+        Exit::Passed
+    } else {
+        Exit::Invalid
+    })
 }
 
 /// Every YAML file below `dir` (sorted): plans (with the modeline) and the rest.
-fn collect_plans(dir: &Path, plans: &mut Vec<PathBuf>, skipped: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+fn collect_plans(
+    dir: &Path,
+    plans: &mut Vec<PathBuf>,
+    skipped: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
             collect_plans(&path, plans, skipped)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            let head = std::fs::read(&path).map(|b| b.into_iter().take(4096).collect::<Vec<u8>>()).unwrap_or_default();
-            if String::from_utf8_lossy(&head).lines().take(5).any(|l| l.starts_with(SCHEMA_MODELINE)) {
+            let head = std::fs::read(&path)
+                .map(|b| b.into_iter().take(4096).collect::<Vec<u8>>())
+                .unwrap_or_default();
+            if String::from_utf8_lossy(&head)
+                .lines()
+                .take(5)
+                .any(|l| l.starts_with(SCHEMA_MODELINE))
+            {
                 plans.push(path);
             } else {
                 skipped.push(path);
@@ -99,25 +123,53 @@ fn schema(args: &SchemaArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
 pub const STARTER_PLAN: &str = include_str!("../examples/starter.yaml");
 
 fn init(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
-    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&args.path);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&args.path);
     let mut file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            writeln!(err, "error: `{}` already exists; choose another path", args.path.display())?;
+            writeln!(
+                err,
+                "error: `{}` already exists; choose another path",
+                args.path.display()
+            )?;
             return Ok(Exit::Invalid);
         }
-        Err(e) => return Err(anyhow::anyhow!("cannot write `{}`: {e}", args.path.display())),
+        Err(e) => {
+            return Err(anyhow::anyhow!(
+                "cannot write `{}`: {e}",
+                args.path.display()
+            ));
+        }
     };
     // The modeline points at a schema beside the plan, written too if missing, so editors
     // check the new plan at once, offline.
-    file.write_all(STARTER_PLAN.replacen("../schema/plan.schema.json", "plan.schema.json", 1).as_bytes())?;
+    file.write_all(
+        STARTER_PLAN
+            .replacen("../schema/plan.schema.json", "plan.schema.json", 1)
+            .as_bytes(),
+    )?;
     writeln!(out, "wrote {}", args.path.display())?;
-    let schema_path = args.path.parent().unwrap_or(Path::new("")).join("plan.schema.json");
+    let schema_path = args
+        .path
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("plan.schema.json");
     if !schema_path.exists() {
         std::fs::write(&schema_path, plan::schema::PLAN_SCHEMA)
             .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", schema_path.display()))?;
-        writeln!(out, "wrote {} (editors check the plan against it)", schema_path.display())?;
+        writeln!(
+            out,
+            "wrote {} (editors check the plan against it)",
+            schema_path.display()
+        )?;
     }
-    writeln!(out, "check it with `loadplan validate {}`", args.path.display())?;
+    writeln!(
+        out,
+        "check it with `loadplan validate {}`",
+        args.path.display()
+    )?;
     Ok(Exit::Passed)
 }

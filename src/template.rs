@@ -13,8 +13,20 @@ use rand::{Rng, SeedableRng};
 
 /// Names every template may use besides plan variables and captures.
 pub const GLOBALS: &[&str] = &[
-    "env", "vars", "auth", "data", "user_id", "iteration", "random_int", "random_float",
-    "uuid", "now", "now_ms", "range", "dict", "namespace",
+    "env",
+    "vars",
+    "auth",
+    "data",
+    "user_id",
+    "iteration",
+    "random_int",
+    "random_float",
+    "uuid",
+    "now",
+    "now_ms",
+    "range",
+    "dict",
+    "namespace",
 ];
 
 /// A string of the plan: plain text, or a compiled template by name.
@@ -91,7 +103,11 @@ impl Templates {
         env.add_function("random_float", |lo: f64, hi: f64| -> f64 {
             with_rng(|r| lo + (hi - lo) * r.random::<f64>())
         });
-        env.add_function("uuid", || uuid::Builder::from_random_bytes(with_rng(|r| r.random())).into_uuid().to_string());
+        env.add_function("uuid", || {
+            uuid::Builder::from_random_bytes(with_rng(|r| r.random()))
+                .into_uuid()
+                .to_string()
+        });
         env.add_function("now", || {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -124,10 +140,15 @@ impl Templates {
         if !(source.contains("{{") || source.contains("{%") || source.contains("{#")) {
             return Ok(Text::Static(source.into()));
         }
-        match self.env.add_template_owned(name.to_owned(), source.to_owned()) {
+        match self
+            .env
+            .add_template_owned(name.to_owned(), source.to_owned())
+        {
             Ok(()) => Ok(Text::Template(name.into())),
             Err(e) => Err(TemplateError {
-                message: e.detail().map_or_else(|| e.kind().to_string(), str::to_owned),
+                message: e
+                    .detail()
+                    .map_or_else(|| e.kind().to_string(), str::to_owned),
                 line: e.line().unwrap_or(1),
             }),
         }
@@ -182,7 +203,10 @@ mod tests {
     #[test]
     fn static_strings_skip_the_engine() {
         let mut t = Templates::new();
-        assert_eq!(t.add("/a", "/api/v1/").unwrap(), Text::Static("/api/v1/".into()));
+        assert_eq!(
+            t.add("/a", "/api/v1/").unwrap(),
+            Text::Static("/api/v1/".into())
+        );
         assert!(matches!(t.add("/b", "{{ x }}").unwrap(), Text::Template(_)));
     }
 
@@ -191,21 +215,34 @@ mod tests {
         let mut t = Templates::new();
         let text = t.add("/a", "/claims/{{ claim_id }}/").unwrap();
         assert!(t.render(&text, &context! {}).is_err());
-        assert_eq!(t.render(&text, &context! { claim_id => 7 }).unwrap(), "/claims/7/");
+        assert_eq!(
+            t.render(&text, &context! { claim_id => 7 }).unwrap(),
+            "/claims/7/"
+        );
     }
 
     #[test]
     fn helpers_and_variables() {
         let mut t = Templates::new();
-        let text = t.add("/a", "{{ random_int(3, 3) }} {{ xs | random }} {{ auth.access }}").unwrap();
+        let text = t
+            .add(
+                "/a",
+                "{{ random_int(3, 3) }} {{ xs | random }} {{ auth.access }}",
+            )
+            .unwrap();
         let vars: Vec<_> = t.variables(&text).into_iter().map(|(r, _)| r).collect();
         assert_eq!(vars, ["auth", "random_int", "xs"]);
         let out = t
-            .render(&text, &context! { xs => vec![5], auth => context! { access => "t" } })
+            .render(
+                &text,
+                &context! { xs => vec![5], auth => context! { access => "t" } },
+            )
             .unwrap();
         assert_eq!(out, "3 5 t");
         let empty = t.add("/b", "{{ xs | random }}").unwrap();
-        let err = t.render(&empty, &context! { xs => Vec::<i32>::new() }).unwrap_err();
+        let err = t
+            .render(&empty, &context! { xs => Vec::<i32>::new() })
+            .unwrap_err();
         assert!(err.contains("non-empty list"), "{err}");
     }
 

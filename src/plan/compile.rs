@@ -108,7 +108,11 @@ pub enum Part {
     /// Text value.
     Text(Text),
     /// A file's bytes, read at compile time.
-    File { name: String, bytes: Arc<[u8]>, content_type: Option<String> },
+    File {
+        name: String,
+        bytes: Arc<[u8]>,
+        content_type: Option<String>,
+    },
 }
 
 /// A JSON value whose strings may be templates. A fully static one is pre-serialized.
@@ -142,7 +146,10 @@ pub struct CompiledChecks {
 impl CompiledChecks {
     /// Whether any check was declared (without checks, status ≥ 400 fails).
     pub fn is_empty(&self) -> bool {
-        self.status.is_empty() && self.json.is_empty() && self.body_contains.is_none() && self.max_latency.is_none()
+        self.status.is_empty()
+            && self.json.is_empty()
+            && self.body_contains.is_none()
+            && self.max_latency.is_none()
     }
 }
 
@@ -161,7 +168,10 @@ pub struct CompiledCondition {
 #[derive(Debug, Clone)]
 pub enum ConditionTest {
     /// Equals the value (strings rendered); skipped when it renders empty and `skip_if_empty`.
-    Equals { value: JsonTemplate, skip_if_empty: bool },
+    Equals {
+        value: JsonTemplate,
+        skip_if_empty: bool,
+    },
     /// Differs from the value.
     NotEquals(JsonTemplate),
     /// Selects something (`true`) or nothing (`false`).
@@ -336,13 +346,29 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         dir: &source.dir,
         variables: plan.variables.keys().cloned().collect(),
         captures: capture_names(&plan),
-        auth_keys: plan.auth.iter().flat_map(|a| a.extract.keys().cloned()).collect(),
+        auth_keys: plan
+            .auth
+            .iter()
+            .flat_map(|a| a.extract.keys().cloned())
+            .collect(),
         feeders: plan.data.keys().cloned().collect(),
     };
-    let base = Scope { auth: false, captures: false, what: "`target`" };
-    let user = Scope { auth: true, captures: true, what: "an endpoint" };
+    let base = Scope {
+        auth: false,
+        captures: false,
+        what: "`target`",
+    };
+    let user = Scope {
+        auth: true,
+        captures: true,
+        what: "an endpoint",
+    };
     let base_url = c.text("/target/base_url", &plan.target.base_url, &base);
-    let headers = c.pairs("/target/headers", plan.target.headers.iter().map(|(k, v)| (k, v.to_text())), &base);
+    let headers = c.pairs(
+        "/target/headers",
+        plan.target.headers.iter().map(|(k, v)| (k, v.to_text())),
+        &base,
+    );
     let auth = plan.auth.as_ref().map(|a| c.auth(a));
     let endpoints = plan
         .endpoints
@@ -351,12 +377,26 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         .map(|(i, e)| {
             let at = format!("/endpoints/{i}");
             let requests = match (&e.request, &e.steps) {
-                (Some(req), _) => vec![c.request(&e.name, req, e.check.as_ref(), &e.capture, &format!("{at}/request"), &user)],
+                (Some(req), _) => vec![c.request(
+                    &e.name,
+                    req,
+                    e.check.as_ref(),
+                    &e.capture,
+                    &format!("{at}/request"),
+                    &user,
+                )],
                 (None, Some(steps)) => steps
                     .iter()
                     .enumerate()
                     .map(|(j, s)| {
-                        c.request(&format!("{}/{}", e.name, s.name), &s.request, s.check.as_ref(), &s.capture, &format!("{at}/steps/{j}/request"), &user)
+                        c.request(
+                            &format!("{}/{}", e.name, s.name),
+                            &s.request,
+                            s.check.as_ref(),
+                            &s.capture,
+                            &format!("{at}/steps/{j}/request"),
+                            &user,
+                        )
                     })
                     .collect(),
                 (None, None) => Vec::new(),
@@ -375,19 +415,45 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         .iter()
         .map(|(name, p)| {
             let at = format!("/health/{}", escape_segment(name));
-            let scope = Scope { auth: false, captures: false, what: "a health policy" };
-            let request = c.request(name, &p.request, Some(&p.expect), &Default::default(), &format!("{at}/request"), &scope);
-            let exponential = p.backoff.as_ref().filter(|b| b.kind == model::BackoffKind::Exponential);
+            let scope = Scope {
+                auth: false,
+                captures: false,
+                what: "a health policy",
+            };
+            let request = c.request(
+                name,
+                &p.request,
+                Some(&p.expect),
+                &Default::default(),
+                &format!("{at}/request"),
+                &scope,
+            );
+            let exponential = p
+                .backoff
+                .as_ref()
+                .filter(|b| b.kind == model::BackoffKind::Exponential);
             CompiledHealth {
                 name: name.clone(),
                 request,
-                timeout: p.timeout.as_ref().map_or(Duration::from_secs(5), |d| d.get()),
+                timeout: p
+                    .timeout
+                    .as_ref()
+                    .map_or(Duration::from_secs(5), |d| d.get()),
                 initial_delay: p.initial_delay.as_ref().map_or(Duration::ZERO, |d| d.get()),
-                interval: p.interval.as_ref().map_or(Duration::from_secs(2), |d| d.get()),
+                interval: p
+                    .interval
+                    .as_ref()
+                    .map_or(Duration::from_secs(2), |d| d.get()),
                 backoff: (
                     exponential.map_or(1.0, |b| b.factor.unwrap_or(2.0)),
-                    p.backoff.as_ref().and_then(|b| b.max.as_ref()).map_or(Duration::from_secs(30), |d| d.get()),
-                    p.backoff.as_ref().and_then(|b| b.jitter.as_ref()).map_or(0.0, |j| j.get()),
+                    p.backoff
+                        .as_ref()
+                        .and_then(|b| b.max.as_ref())
+                        .map_or(Duration::from_secs(30), |d| d.get()),
+                    p.backoff
+                        .as_ref()
+                        .and_then(|b| b.jitter.as_ref())
+                        .map_or(0.0, |j| j.get()),
                 ),
                 retries: p.retries.unwrap_or(3),
                 deadline: p.deadline.as_ref().map(|d| d.get()),
@@ -399,8 +465,16 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         .collect();
     let load = load_shape(&plan.load);
     CompiledPlan {
-        timeout: plan.target.timeout.as_ref().map_or(DEFAULT_TIMEOUT, |d| d.get()),
-        max_body: plan.target.max_body.as_ref().map_or(DEFAULT_MAX_BODY, |b| b.get()),
+        timeout: plan
+            .target
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |d| d.get()),
+        max_body: plan
+            .target
+            .max_body
+            .as_ref()
+            .map_or(DEFAULT_MAX_BODY, |b| b.get()),
         file: source.file.clone(),
         document: source.value.clone(),
         templates: Arc::new(c.templates),
@@ -417,8 +491,12 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
 fn think(t: &ThinkTime) -> Think {
     match t {
         ThinkTime::Text(ThinkText::None) => Think::None,
-        ThinkTime::Text(ThinkText::Constant(d)) | ThinkTime::Rule(ThinkRule::Constant(d)) => Think::Constant(d.get()),
-        ThinkTime::Rule(ThinkRule::Between([a, b])) => Think::Between(a.get().min(b.get()), a.get().max(b.get())),
+        ThinkTime::Text(ThinkText::Constant(d)) | ThinkTime::Rule(ThinkRule::Constant(d)) => {
+            Think::Constant(d.get())
+        }
+        ThinkTime::Rule(ThinkRule::Between([a, b])) => {
+            Think::Between(a.get().min(b.get()), a.get().max(b.get()))
+        }
         ThinkTime::Rule(ThinkRule::Pacing(d)) => Think::Pacing(d.get()),
         ThinkTime::Rule(ThinkRule::Poisson(d)) => Think::Poisson(d.get()),
     }
@@ -430,7 +508,10 @@ fn load_shape(l: &model::Load) -> LoadShape {
         Some(rate) => LoadModel::Open {
             stages: match rate {
                 ArrivalRate::Constant(r) => vec![(r.get(), Duration::ZERO)],
-                ArrivalRate::Stages(s) => s.iter().map(|s| (s.target.get(), s.duration.get())).collect(),
+                ArrivalRate::Stages(s) => s
+                    .iter()
+                    .map(|s| (s.target.get(), s.duration.get()))
+                    .collect(),
             },
             max_concurrency: l.max_concurrency.unwrap_or(1000),
         },
@@ -443,7 +524,10 @@ fn load_shape(l: &model::Load) -> LoadShape {
                 });
                 vec![(users, ramp)]
             } else {
-                l.stages.iter().map(|s| (s.target, s.duration.get())).collect()
+                l.stages
+                    .iter()
+                    .map(|s| (s.target, s.duration.get()))
+                    .collect()
             },
             think: l.think_time.as_ref().map_or(Think::None, think),
         },
@@ -452,19 +536,37 @@ fn load_shape(l: &model::Load) -> LoadShape {
         model,
         duration,
         iterations: l.iterations,
-        graceful_stop: l.graceful_stop.as_ref().map_or(Duration::from_secs(10), |d| d.get()),
+        graceful_stop: l
+            .graceful_stop
+            .as_ref()
+            .map_or(Duration::from_secs(10), |d| d.get()),
         seed: l.seed,
     }
 }
 
 impl Compiler<'_> {
     fn auth(&mut self, a: &model::Auth) -> CompiledAuth {
-        let login_scope = Scope { auth: false, captures: false, what: "the login request" };
-        let user = Scope { auth: true, captures: true, what: "`auth`" };
-        let after_login = Scope { auth: true, captures: false, what: "`auth`" };
+        let login_scope = Scope {
+            auth: false,
+            captures: false,
+            what: "the login request",
+        };
+        let user = Scope {
+            auth: true,
+            captures: true,
+            what: "`auth`",
+        };
+        let after_login = Scope {
+            auth: true,
+            captures: false,
+            what: "`auth`",
+        };
         let no_checks = Default::default();
         CompiledAuth {
-            login: a.login.as_ref().map(|l| self.request("login", l, None, &no_checks, "/auth/login", &login_scope)),
+            login: a
+                .login
+                .as_ref()
+                .map(|l| self.request("login", l, None, &no_checks, "/auth/login", &login_scope)),
             basic: a.basic.as_ref().map(|b| {
                 (
                     self.text("/auth/basic/username", &b.username, &login_scope),
@@ -473,16 +575,33 @@ impl Compiler<'_> {
             }),
             extract: self.paths("/auth/extract", &a.extract),
             apply_headers: a.apply.as_ref().map_or_else(Vec::new, |ap| {
-                self.pairs("/auth/apply/headers", ap.headers.iter().map(|(k, v)| (k, v.clone())), &after_login)
+                self.pairs(
+                    "/auth/apply/headers",
+                    ap.headers.iter().map(|(k, v)| (k, v.clone())),
+                    &after_login,
+                )
             }),
             apply_query: a.apply.as_ref().map_or_else(Vec::new, |ap| {
-                self.pairs("/auth/apply/query", ap.query.iter().map(|(k, v)| (k, v.clone())), &after_login)
+                self.pairs(
+                    "/auth/apply/query",
+                    ap.query.iter().map(|(k, v)| (k, v.clone())),
+                    &after_login,
+                )
             }),
             refresh: a.refresh.as_ref().map(|rf| CompiledRefresh {
                 on_status: rf.on_status.clone(),
                 before_expiry: rf.before_expiry.as_ref().map(|d| d.get()),
                 every: rf.every.as_ref().map(|d| d.get()),
-                request: rf.request.as_ref().map(|req| self.request("refresh", req, None, &no_checks, "/auth/refresh/request", &after_login)),
+                request: rf.request.as_ref().map(|req| {
+                    self.request(
+                        "refresh",
+                        req,
+                        None,
+                        &no_checks,
+                        "/auth/refresh/request",
+                        &after_login,
+                    )
+                }),
                 extract: if rf.extract.is_empty() {
                     self.paths("/auth/extract", &a.extract)
                 } else {
@@ -495,15 +614,31 @@ impl Compiler<'_> {
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    self.request(&format!("on_start/{}", s.name), &s.request, s.check.as_ref(), &s.capture, &format!("/auth/on_start/{i}/request"), &user)
+                    self.request(
+                        &format!("on_start/{}", s.name),
+                        &s.request,
+                        s.check.as_ref(),
+                        &s.capture,
+                        &format!("/auth/on_start/{i}/request"),
+                        &user,
+                    )
                 })
                 .collect(),
         }
     }
 
-    fn paths(&mut self, at: &str, map: &indexmap::IndexMap<String, String>) -> Vec<(String, JsonPath)> {
+    fn paths(
+        &mut self,
+        at: &str,
+        map: &indexmap::IndexMap<String, String>,
+    ) -> Vec<(String, JsonPath)> {
         map.iter()
-            .filter_map(|(k, p)| Some((k.clone(), self.json_path(&format!("{at}/{}", escape_segment(k)), p)?)))
+            .filter_map(|(k, p)| {
+                Some((
+                    k.clone(),
+                    self.json_path(&format!("{at}/{}", escape_segment(k)), p)?,
+                ))
+            })
             .collect()
     }
 
@@ -511,7 +646,11 @@ impl Compiler<'_> {
         match JsonPath::parse(text) {
             Ok(p) => Some(p),
             Err(e) => {
-                self.r.value(at, &format!("`{text}` is not a JSONPath query: {e}"), "JSONPath (RFC 9535) starts with `$`, e.g. `$.results[*].id`");
+                self.r.value(
+                    at,
+                    &format!("`{text}` is not a JSONPath query: {e}"),
+                    "JSONPath (RFC 9535) starts with `$`, e.g. `$.results[*].id`",
+                );
                 None
             }
         }
@@ -528,13 +667,19 @@ impl Compiler<'_> {
     ) -> CompiledRequest {
         let target = match (&req.path, &req.url) {
             (_, Some(url)) => RequestTarget::Url(self.text(&format!("{at}/url"), url, scope)),
-            (Some(path), None) => RequestTarget::Path(self.text(&format!("{at}/path"), path, scope)),
+            (Some(path), None) => {
+                RequestTarget::Path(self.text(&format!("{at}/path"), path, scope))
+            }
             (None, None) => RequestTarget::Path(Text::Static("/".into())),
         };
         let body = if let Some(json) = &req.json {
             Body::Json(self.json(&format!("{at}/json"), json, scope))
         } else if let Some(form) = &req.form {
-            Body::Form(self.pairs(&format!("{at}/form"), form.iter().map(|(k, v)| (k, v.to_text())), scope))
+            Body::Form(self.pairs(
+                &format!("{at}/form"),
+                form.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ))
         } else if let Some(parts) = &req.multipart {
             Body::Multipart(
                 parts
@@ -544,16 +689,25 @@ impl Compiler<'_> {
                         let part = match (&p.value, &p.file) {
                             (_, Some(file)) => match std::fs::read(self.dir.join(file)) {
                                 Ok(bytes) => Part::File {
-                                    name: file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                                    name: file
+                                        .file_name()
+                                        .map(|f| f.to_string_lossy().into_owned())
+                                        .unwrap_or_default(),
                                     bytes: bytes.into(),
                                     content_type: p.content_type.clone(),
                                 },
                                 Err(e) => {
-                                    self.r.value(&format!("{pat}/file"), &format!("cannot read `{}`: {e}", file.display()), "paths are relative to the plan file");
+                                    self.r.value(
+                                        &format!("{pat}/file"),
+                                        &format!("cannot read `{}`: {e}", file.display()),
+                                        "paths are relative to the plan file",
+                                    );
                                     Part::Text(Text::Static("".into()))
                                 }
                             },
-                            (Some(v), None) => Part::Text(self.text(&format!("{pat}/value"), v, scope)),
+                            (Some(v), None) => {
+                                Part::Text(self.text(&format!("{pat}/value"), v, scope))
+                            }
                             (None, None) => Part::Text(Text::Static("".into())),
                         };
                         (name.clone(), part)
@@ -566,16 +720,30 @@ impl Compiler<'_> {
             Body::None
         };
         let parent = at.strip_suffix("/request").unwrap_or(at);
-        let check_at = if parent.starts_with("/health/") { format!("{parent}/expect") } else { format!("{parent}/check") };
+        let check_at = if parent.starts_with("/health/") {
+            format!("{parent}/expect")
+        } else {
+            format!("{parent}/check")
+        };
         CompiledRequest {
             label: label.to_owned(),
             method: req.method,
             target,
-            query: self.pairs(&format!("{at}/query"), req.query.iter().map(|(k, v)| (k, v.to_text())), scope),
-            headers: self.pairs(&format!("{at}/headers"), req.headers.iter().map(|(k, v)| (k, v.to_text())), scope),
+            query: self.pairs(
+                &format!("{at}/query"),
+                req.query.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ),
+            headers: self.pairs(
+                &format!("{at}/headers"),
+                req.headers.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ),
             body,
             timeout: req.timeout.as_ref().map(|d| d.get()),
-            checks: checks.map(|c| self.checks(&check_at, c, scope)).unwrap_or_default(),
+            checks: checks
+                .map(|c| self.checks(&check_at, c, scope))
+                .unwrap_or_default(),
             captures: captures
                 .iter()
                 .filter_map(|(name, cap)| {
@@ -584,8 +752,16 @@ impl Compiler<'_> {
                         Capture::Spec(s) => (&s.path, s.all),
                     };
                     let cat = format!("{parent}/capture/{}", escape_segment(name));
-                    let cat = if matches!(cap, Capture::Spec(_)) { format!("{cat}/path") } else { cat };
-                    Some(CompiledCapture { name: name.clone(), path: self.json_path(&cat, path)?, all })
+                    let cat = if matches!(cap, Capture::Spec(_)) {
+                        format!("{cat}/path")
+                    } else {
+                        cat
+                    };
+                    Some(CompiledCapture {
+                        name: name.clone(),
+                        path: self.json_path(&cat, path)?,
+                        all,
+                    })
                 })
                 .collect(),
         }
@@ -602,7 +778,10 @@ impl Compiler<'_> {
                     let cat = format!("{at}/json/{i}");
                     let path = self.json_path(&format!("{cat}/path"), &cond.path)?;
                     let test = if let Some(v) = &cond.equals {
-                        ConditionTest::Equals { value: self.json(&format!("{cat}/equals"), v, scope), skip_if_empty: cond.skip_if_empty }
+                        ConditionTest::Equals {
+                            value: self.json(&format!("{cat}/equals"), v, scope),
+                            skip_if_empty: cond.skip_if_empty,
+                        }
                     } else if let Some(v) = &cond.not_equals {
                         ConditionTest::NotEquals(self.json(&format!("{cat}/not_equals"), v, scope))
                     } else if let Some(e) = cond.exists {
@@ -611,17 +790,28 @@ impl Compiler<'_> {
                         match regex::Regex::new(m) {
                             Ok(re) => ConditionTest::Matches(re),
                             Err(e) => {
-                                self.r.value(&format!("{cat}/matches"), &format!("`{m}` is not a regular expression: {e}"), "see https://docs.rs/regex for the syntax");
+                                self.r.value(
+                                    &format!("{cat}/matches"),
+                                    &format!("`{m}` is not a regular expression: {e}"),
+                                    "see https://docs.rs/regex for the syntax",
+                                );
                                 return None;
                             }
                         }
                     } else {
                         ConditionTest::OneOf(cond.one_of.clone().unwrap_or_default())
                     };
-                    Some(CompiledCondition { path_text: cond.path.clone(), path, test })
+                    Some(CompiledCondition {
+                        path_text: cond.path.clone(),
+                        path,
+                        test,
+                    })
                 })
                 .collect(),
-            body_contains: c.body_contains.as_ref().map(|b| self.text(&format!("{at}/body_contains"), b, scope)),
+            body_contains: c
+                .body_contains
+                .as_ref()
+                .map(|b| self.text(&format!("{at}/body_contains"), b, scope)),
             max_latency: c.max_latency.as_ref().map(|d| d.get()),
         }
     }
@@ -629,8 +819,12 @@ impl Compiler<'_> {
     fn json(&mut self, at: &str, v: &Value, scope: &Scope<'_>) -> JsonTemplate {
         let t = self.json_inner(at, v, scope);
         match t {
-            JsonTemplate::Leaf(v) => JsonTemplate::Static(serde_json::to_vec(&v).unwrap_or_default().into()),
-            other if !has_template(&other) => JsonTemplate::Static(serde_json::to_vec(v).unwrap_or_default().into()),
+            JsonTemplate::Leaf(v) => {
+                JsonTemplate::Static(serde_json::to_vec(&v).unwrap_or_default().into())
+            }
+            other if !has_template(&other) => {
+                JsonTemplate::Static(serde_json::to_vec(v).unwrap_or_default().into())
+            }
             other => other,
         }
     }
@@ -641,15 +835,33 @@ impl Compiler<'_> {
                 Text::Static(_) => JsonTemplate::Leaf(v.clone()),
                 t => JsonTemplate::Text(t),
             },
-            Value::Array(items) => JsonTemplate::Array(items.iter().enumerate().map(|(i, x)| self.json_inner(&format!("{at}/{i}"), x, scope)).collect()),
+            Value::Array(items) => JsonTemplate::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| self.json_inner(&format!("{at}/{i}"), x, scope))
+                    .collect(),
+            ),
             Value::Object(map) => JsonTemplate::Object(
-                map.iter().map(|(k, x)| (k.clone(), self.json_inner(&format!("{at}/{}", escape_segment(k)), x, scope))).collect(),
+                map.iter()
+                    .map(|(k, x)| {
+                        (
+                            k.clone(),
+                            self.json_inner(&format!("{at}/{}", escape_segment(k)), x, scope),
+                        )
+                    })
+                    .collect(),
             ),
             other => JsonTemplate::Leaf(other.clone()),
         }
     }
 
-    fn pairs(&mut self, at: &str, items: impl Iterator<Item = (impl AsRef<str>, String)>, scope: &Scope<'_>) -> Vec<(String, Text)> {
+    fn pairs(
+        &mut self,
+        at: &str,
+        items: impl Iterator<Item = (impl AsRef<str>, String)>,
+        scope: &Scope<'_>,
+    ) -> Vec<(String, Text)> {
         items
             .map(|(k, v)| {
                 let k = k.as_ref().to_owned();
@@ -664,8 +876,16 @@ impl Compiler<'_> {
         let text = match self.templates.add(at, source) {
             Ok(t) => t,
             Err(e) => {
-                let line = if e.line > 1 { format!(" (line {} of the template)", e.line) } else { String::new() };
-                self.r.value(at, &format!("template error{line}: {}", e.message), "minijinja syntax: `{{ name }}` for a value, `{{ xs | random }}` for a filter");
+                let line = if e.line > 1 {
+                    format!(" (line {} of the template)", e.line)
+                } else {
+                    String::new()
+                };
+                self.r.value(
+                    at,
+                    &format!("template error{line}: {}", e.message),
+                    "minijinja syntax: `{{ name }}` for a value, `{{ xs | random }}` for a filter",
+                );
                 return Text::Static("".into());
             }
         };
@@ -677,45 +897,75 @@ impl Compiler<'_> {
         text
     }
 
-    fn unknown_variable(&self, root: &str, full: &str, scope: &Scope<'_>) -> Option<(String, String)> {
+    fn unknown_variable(
+        &self,
+        root: &str,
+        full: &str,
+        scope: &Scope<'_>,
+    ) -> Option<(String, String)> {
         let member = full.split('.').nth(1);
         match root {
             "auth" if !scope.auth => Some((
-                format!("{} cannot use `auth`: it is only known after login", scope.what),
+                format!(
+                    "{} cannot use `auth`: it is only known after login",
+                    scope.what
+                ),
                 "use `auth.*` in endpoints, `auth.apply` and `auth.refresh`".into(),
             )),
             "auth" => match member {
                 Some(m) if !self.auth_keys.iter().any(|k| k == m) => {
                     let known: Vec<&str> = self.auth_keys.iter().map(String::as_str).collect();
-                    Some((format!("`auth.{m}` is not extracted by `auth.extract`"), suggest(m, &known)))
+                    Some((
+                        format!("`auth.{m}` is not extracted by `auth.extract`"),
+                        suggest(m, &known),
+                    ))
                 }
                 _ => None,
             },
             "data" => match member {
                 Some(m) if !self.feeders.iter().any(|k| k == m) => {
                     let known: Vec<&str> = self.feeders.iter().map(String::as_str).collect();
-                    Some((format!("`data.{m}` is not a data feeder of this plan"), suggest(m, &known)))
+                    Some((
+                        format!("`data.{m}` is not a data feeder of this plan"),
+                        suggest(m, &known),
+                    ))
                 }
                 _ => None,
             },
             "vars" => match member {
                 Some(m) if !self.variables.iter().any(|k| k == m) => {
                     let known: Vec<&str> = self.variables.iter().map(String::as_str).collect();
-                    Some((format!("`vars.{m}` is not in `variables`"), suggest(m, &known)))
+                    Some((
+                        format!("`vars.{m}` is not in `variables`"),
+                        suggest(m, &known),
+                    ))
                 }
                 _ => None,
             },
             r if GLOBALS.contains(&r) || self.variables.iter().any(|v| v == r) => None,
             r if self.captures.contains(r) => (!scope.captures).then(|| {
-                (format!("{} cannot use the capture `{r}`: captures belong to a user's session", scope.what), "use a variable or `env.*` here".into())
+                (
+                    format!(
+                        "{} cannot use the capture `{r}`: captures belong to a user's session",
+                        scope.what
+                    ),
+                    "use a variable or `env.*` here".into(),
+                )
             }),
             r => {
-                let mut known: Vec<&str> = GLOBALS.iter().copied().filter(|g| !["range", "dict", "namespace"].contains(g)).collect();
+                let mut known: Vec<&str> = GLOBALS
+                    .iter()
+                    .copied()
+                    .filter(|g| !["range", "dict", "namespace"].contains(g))
+                    .collect();
                 known.extend(self.variables.iter().map(String::as_str));
                 if scope.captures {
                     known.extend(self.captures.iter().map(String::as_str));
                 }
-                Some((format!("unknown template variable `{r}`"), suggest(r, &known)))
+                Some((
+                    format!("unknown template variable `{r}`"),
+                    suggest(r, &known),
+                ))
             }
         }
     }

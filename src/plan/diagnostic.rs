@@ -77,19 +77,21 @@ pub fn render(diagnostics: &[Diagnostic], format: DiagnosticFormat) -> String {
 // GitHub workflow commands need these escapes, or a `%` or newline in a message corrupts
 // the annotation.
 fn github_escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn github_escape_property(s: &str) -> String {
-    github_escape_data(s).replace(':', "%3A").replace(',', "%2C")
+    github_escape_data(s)
+        .replace(':', "%3A")
+        .replace(',', "%2C")
 }
 
 /// Sorts by position, then message, and drops exact repeats (a schema may report the same
 /// problem through two paths).
 pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
-    diagnostics.sort_by(|a, b| {
-        (a.line, a.col, &a.message).cmp(&(b.line, b.col, &b.message))
-    });
+    diagnostics.sort_by(|a, b| (a.line, a.col, &a.message).cmp(&(b.line, b.col, &b.message)));
     diagnostics.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
 }
 
@@ -104,13 +106,17 @@ pub fn nearest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> O
 }
 
 /// A hint that suggests the nearest known name, or lists them all.
-pub fn suggest<'a>(unknown: &str, known: &[&'a str]) -> String {
+pub fn suggest(unknown: &str, known: &[&str]) -> String {
     match nearest(unknown, known.iter().copied()) {
         Some(k) => format!("did you mean `{k}`?"),
         None if known.is_empty() => "remove it".into(),
         None => format!(
             "expected one of: {}",
-            known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -121,7 +127,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(nearest("wieght", ["weight", "name", "request"]), Some("weight"));
+        assert_eq!(
+            nearest("wieght", ["weight", "name", "request"]),
+            Some("weight")
+        );
         assert_eq!(nearest("zzz", ["weight", "name"]), None);
         assert_eq!(suggest("wieght", &["weight"]), "did you mean `weight`?");
     }

@@ -38,7 +38,12 @@ pub struct Reporter {
 
 impl Reporter {
     fn new(file: String, positions: Positions) -> Self {
-        Reporter { file, positions, overridden: Vec::new(), diagnostics: Vec::new() }
+        Reporter {
+            file,
+            positions,
+            overridden: Vec::new(),
+            diagnostics: Vec::new(),
+        }
     }
 
     /// A problem with the value at `pointer`.
@@ -116,20 +121,31 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<CompiledPlan, Vec<Dia
     // Refuse oversized files by their metadata, before reading them into memory.
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => {
-            return Err(at_start("this is a folder, not a plan file".into(), "name a `.yaml` file"));
+            return Err(at_start(
+                "this is a folder, not a plan file".into(),
+                "name a `.yaml` file",
+            ));
         }
         Ok(m) if m.len() > yaml::MAX_FILE_BYTES => {
             return Err(at_start(
-                format!("the file is {} bytes; plans are limited to {} bytes (4 MiB)", m.len(), yaml::MAX_FILE_BYTES),
+                format!(
+                    "the file is {} bytes; plans are limited to {} bytes (4 MiB)",
+                    m.len(),
+                    yaml::MAX_FILE_BYTES
+                ),
                 "split the plan, or move large data into CSV feeders under `data:`",
             ));
         }
         Err(e) => {
-            return Err(at_start(format!("cannot read the plan: {e}"), "check the path"));
+            return Err(at_start(
+                format!("cannot read the plan: {e}"),
+                "check the path",
+            ));
         }
         Ok(_) => {}
     }
-    let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read the plan: {e}"), "check the path"))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| at_start(format!("cannot read the plan: {e}"), "check the path"))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_bytes(&file, &dir, &bytes, overrides)
 }
@@ -218,7 +234,13 @@ pub fn parse(
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Source { file: file.to_owned(), dir: dir.to_owned(), value, positions, overridden })
+    Ok(Source {
+        file: file.to_owned(),
+        dir: dir.to_owned(),
+        value,
+        positions,
+        overridden,
+    })
 }
 
 fn to_pointer(path: &serde_path_to_error::Path) -> String {

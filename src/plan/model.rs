@@ -72,7 +72,9 @@ impl TryFrom<u32> for PlanVersion {
         if v == 1 {
             Ok(PlanVersion)
         } else {
-            Err(format!("plan version `{v}` is not supported; this loadplan reads version 1"))
+            Err(format!(
+                "plan version `{v}` is not supported; this loadplan reads version 1"
+            ))
         }
     }
 }
@@ -962,7 +964,10 @@ pub struct Outputs {
 
 impl Default for Outputs {
     fn default() -> Self {
-        Outputs { formats: default_formats(), csv_prefix: None }
+        Outputs {
+            formats: default_formats(),
+            csv_prefix: None,
+        }
     }
 }
 

@@ -25,16 +25,24 @@ impl std::str::FromStr for Override {
             .split_once('=')
             .ok_or_else(|| format!("`{s}` is not `path=value` (for example `load.users=10`)"))?;
         if path.trim().is_empty() || path.split('.').any(|seg| seg.trim().is_empty()) {
-            return Err(format!("`{path}` is not a dotted path (for example `load.users`)"));
+            return Err(format!(
+                "`{path}` is not a dotted path (for example `load.users`)"
+            ));
         }
-        Ok(Override { path: path.trim().to_owned(), value: value.to_owned() })
+        Ok(Override {
+            path: path.trim().to_owned(),
+            value: value.to_owned(),
+        })
     }
 }
 
 impl Override {
     /// An override of one path.
     pub fn new(path: &str, value: &str) -> Self {
-        Override { path: path.to_owned(), value: value.to_owned() }
+        Override {
+            path: path.to_owned(),
+            value: value.to_owned(),
+        }
     }
 
     /// The override as written: `path=value`.
@@ -87,16 +95,25 @@ impl Override {
 }
 
 fn find_entry(items: &[Value], segment: &str) -> Result<usize, String> {
-    if let Some(i) = items.iter().position(|v| v.get("name").and_then(Value::as_str) == Some(segment)) {
+    if let Some(i) = items
+        .iter()
+        .position(|v| v.get("name").and_then(Value::as_str) == Some(segment))
+    {
         return Ok(i);
     }
     if let Ok(i) = segment.parse::<usize>() {
         if i < items.len() {
             return Ok(i);
         }
-        return Err(format!("index {i} is past the end of a list of {}", items.len()));
+        return Err(format!(
+            "index {i} is past the end of a list of {}",
+            items.len()
+        ));
     }
-    let names: Vec<&str> = items.iter().filter_map(|v| v.get("name").and_then(Value::as_str)).collect();
+    let names: Vec<&str> = items
+        .iter()
+        .filter_map(|v| v.get("name").and_then(Value::as_str))
+        .collect();
     Err(format!(
         "no entry named `{segment}`; {}",
         super::diagnostic::suggest(segment, &names)
@@ -114,11 +131,18 @@ mod tests {
 
     #[test]
     fn sets_scalars_by_dotted_path() {
-        let mut doc = json!({"load": {"users": 5}, "endpoints": [{"name": "a", "weight": 1}, {"name": "b"}]});
+        let mut doc =
+            json!({"load": {"users": 5}, "endpoints": [{"name": "a", "weight": 1}, {"name": "b"}]});
         assert_eq!(set(&mut doc, "load.users=10").unwrap(), "/load/users");
-        assert_eq!(set(&mut doc, "endpoints.b.weight=0").unwrap(), "/endpoints/1/weight");
+        assert_eq!(
+            set(&mut doc, "endpoints.b.weight=0").unwrap(),
+            "/endpoints/1/weight"
+        );
         assert_eq!(set(&mut doc, "load.duration=2s").unwrap(), "/load/duration");
-        assert_eq!(set(&mut doc, "target.base_url=http://h:1/x").unwrap(), "/target/base_url");
+        assert_eq!(
+            set(&mut doc, "target.base_url=http://h:1/x").unwrap(),
+            "/target/base_url"
+        );
         assert_eq!(doc["load"]["users"], json!(10));
         assert_eq!(doc["endpoints"][1]["weight"], json!(0));
         assert_eq!(doc["target"]["base_url"], json!("http://h:1/x"));
@@ -129,7 +153,11 @@ mod tests {
         let mut doc = json!({"endpoints": [{"name": "list_claims"}], "load": {"users": 5}});
         let e = set(&mut doc, "endpoints.list_claim.weight=1").unwrap_err();
         assert!(e.contains("did you mean `list_claims`"), "{e}");
-        assert!(set(&mut doc, "load.users.x=1").unwrap_err().contains("has no `x`"));
+        assert!(
+            set(&mut doc, "load.users.x=1")
+                .unwrap_err()
+                .contains("has no `x`")
+        );
         assert!("load.users".parse::<Override>().is_err());
         assert!("a..b=1".parse::<Override>().is_err());
     }

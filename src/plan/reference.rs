@@ -45,7 +45,11 @@ fn section(out: &mut String, name: &str, node: &Value) {
                 out,
                 "| `{key}` | {} | {} | {} |",
                 type_of(p),
-                if required.contains(&key.as_str()) { "yes" } else { "" },
+                if required.contains(&key.as_str()) {
+                    "yes"
+                } else {
+                    ""
+                },
                 description.replace('\n', " ").replace('|', "\\|")
             );
         }
@@ -64,7 +68,9 @@ fn section(out: &mut String, name: &str, node: &Value) {
                     .or_else(|| item.get("enum").and_then(|e| e.get(0)))
                     .map(|c| format!("`{}`: ", plain(c)))
                     .or_else(|| {
-                        item.get("required").and_then(|r| r.get(0)).map(|k| format!("`{}`: ", plain(k)))
+                        item.get("required")
+                            .and_then(|r| r.get(0))
+                            .map(|k| format!("`{}`: ", plain(k)))
                     })
                     .unwrap_or_default();
                 let _ = writeln!(out, "- {name}{text}");
@@ -87,19 +93,31 @@ fn type_of(p: &Value) -> String {
         return type_of(only);
     }
     if let Some(items) = p.get("anyOf").and_then(Value::as_array) {
-        let parts: Vec<String> = items.iter().filter(|i| i.get("type") != Some(&Value::from("null"))).map(type_of).collect();
+        let parts: Vec<String> = items
+            .iter()
+            .filter(|i| i.get("type") != Some(&Value::from("null")))
+            .map(type_of)
+            .collect();
         return parts.join(" or ");
     }
     match p.get("type") {
         Some(Value::String(t)) if t == "array" => {
-            format!("list of {}", p.get("items").map_or_else(|| "values".into(), type_of))
+            format!(
+                "list of {}",
+                p.get("items").map_or_else(|| "values".into(), type_of)
+            )
         }
         Some(Value::String(t)) if t == "object" => match p.get("additionalProperties") {
             Some(v @ Value::Object(_)) => format!("map of {}", type_of(v)),
             _ => "mapping".into(),
         },
         Some(Value::String(t)) => t.clone(),
-        Some(Value::Array(ts)) => ts.iter().map(plain).filter(|t| t != "null").collect::<Vec<_>>().join(" or "),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .map(plain)
+            .filter(|t| t != "null")
+            .collect::<Vec<_>>()
+            .join(" or "),
         _ => "any".into(),
     }
 }

@@ -21,7 +21,9 @@ pub const PLAN_SCHEMA: &str = include_str!("../../schema/plan.schema.json");
 
 /// Generates the plan schema from the plan types, as pretty JSON with a final newline.
 pub fn generate() -> String {
-    let schema = SchemaSettings::draft07().into_generator().into_root_schema_for::<Plan>();
+    let schema = SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Plan>();
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
@@ -54,8 +56,15 @@ pub struct SchemaProblem {
 /// Checks a plan document against the schema; every problem, placed.
 pub fn check(instance: &Value, positions: &Positions) -> Vec<SchemaProblem> {
     let (root, validator) = schema();
-    let cx = Cx { root, positions, instance };
-    validator.iter_errors(instance).flat_map(|e| cx.explain(&e)).collect()
+    let cx = Cx {
+        root,
+        positions,
+        instance,
+    };
+    validator
+        .iter_errors(instance)
+        .flat_map(|e| cx.explain(&e))
+        .collect()
 }
 
 struct Cx<'a> {
@@ -84,7 +93,9 @@ impl Cx<'_> {
                     .collect()
             }
             ValidationErrorKind::OneOfNotValid { context }
-            | ValidationErrorKind::AnyOf { context } => self.explain_branches(e, &at, value, parent, context),
+            | ValidationErrorKind::AnyOf { context } => {
+                self.explain_branches(e, &at, value, parent, context)
+            }
             ValidationErrorKind::Type { kind } => vec![problem(
                 format!("expected {}, found {}", type_names(kind), describe(value)),
                 parent.and_then(first_sentence),
@@ -101,7 +112,10 @@ impl Cx<'_> {
                 format!(
                     "{} is not a valid {}",
                     describe(value),
-                    parent.and_then(|p| p.get("title")).and_then(Value::as_str).unwrap_or("value")
+                    parent
+                        .and_then(|p| p.get("title"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("value")
                 ),
                 parent.and_then(first_sentence),
             )],
@@ -114,7 +128,10 @@ impl Cx<'_> {
                     Some(v) => suggest(v, &names),
                     None => suggest("", &names),
                 };
-                vec![problem(format!("{} is not allowed here", describe(value)), Some(hint))]
+                vec![problem(
+                    format!("{} is not allowed here", describe(value)),
+                    Some(hint),
+                )]
             }
             ValidationErrorKind::Constant { expected_value } => vec![problem(
                 format!("expected `{expected_value}`, found {}", describe(value)),
@@ -158,7 +175,11 @@ impl Cx<'_> {
             })
             .collect();
         if let Some(best) = matching.iter().max_by_key(|errors| {
-            let depth = errors.iter().map(|b| b.instance_path().as_str().len()).max().unwrap_or(0);
+            let depth = errors
+                .iter()
+                .map(|b| b.instance_path().as_str().len())
+                .max()
+                .unwrap_or(0);
             (depth, usize::MAX - errors.len())
         }) {
             return best.iter().flat_map(|b| self.explain(b)).collect();
@@ -169,7 +190,10 @@ impl Cx<'_> {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(|b| self.resolve(b)).collect())
             .unwrap_or_default();
-        let mut known: Vec<&str> = branches.iter().flat_map(|b| property_names(Some(b))).collect();
+        let mut known: Vec<&str> = branches
+            .iter()
+            .flat_map(|b| property_names(Some(b)))
+            .collect();
         known.dedup();
         let description = parent.and_then(first_sentence);
         if let Value::Object(map) = value
@@ -188,7 +212,11 @@ impl Cx<'_> {
                 pointer: at.to_owned(),
                 message: format!(
                     "give exactly one of {}",
-                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    known
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 hint: description,
             }];
@@ -224,7 +252,11 @@ impl Cx<'_> {
         if let Some(r) = node.get("$ref").and_then(Value::as_str) {
             return self.resolve_ref(r);
         }
-        if let Some([only]) = node.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+        if let Some([only]) = node
+            .get("allOf")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
             return self.resolve(only);
         }
         Some(node)

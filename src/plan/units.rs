@@ -129,7 +129,9 @@ unit_type!(
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || {
-        format!("`{text}` is not a duration: write a number and a unit, like `500ms`, `30s` or `2m`")
+        format!(
+            "`{text}` is not a duration: write a number and a unit, like `500ms`, `30s` or `2m`"
+        )
     };
     let mut rest = text;
     let mut total = 0f64;
@@ -142,7 +144,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
             .ok_or_else(bad)?;
         let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = rest[digits..].trim_start();
-        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
             "us" => 1e-6,
             "ms" => 1e-3,
@@ -157,7 +161,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
-fn number_before<'a>(text: &'a str, suffix_start: usize, what: &str) -> Result<f64, String> {
+fn number_before(text: &str, suffix_start: usize, what: &str) -> Result<f64, String> {
     text[..suffix_start]
         .trim()
         .parse::<f64>()
@@ -166,7 +170,9 @@ fn number_before<'a>(text: &'a str, suffix_start: usize, what: &str) -> Result<f
 
 fn parse_percent(text: &str) -> Result<f64, String> {
     let what = "a percentage: write it like `5%`";
-    let end = text.find('%').ok_or_else(|| format!("`{text}` is not {what}"))?;
+    let end = text
+        .find('%')
+        .ok_or_else(|| format!("`{text}` is not {what}"))?;
     let value = number_before(text, end, what)?;
     if !(0.0..=100.0).contains(&value) {
         return Err(format!("`{text}` is outside 0%..100%"));
@@ -176,7 +182,9 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     let what = "a rate: write it like `50/s`, `300/m` or `2/h`";
-    let slash = text.find('/').ok_or_else(|| format!("`{text}` is not {what}"))?;
+    let slash = text
+        .find('/')
+        .ok_or_else(|| format!("`{text}` is not {what}"))?;
     let value = number_before(text, slash, what)?;
     let per = match text[slash + 1..].trim() {
         "s" => 1.0,
@@ -219,8 +227,14 @@ mod tests {
     fn durations_parse_combined_parts() {
         let d: HumanDuration = "1m30s".parse().unwrap();
         assert_eq!(d.get(), Duration::from_secs(90));
-        assert_eq!("500ms".parse::<HumanDuration>().unwrap().get().as_millis(), 500);
-        assert_eq!("1.5s".parse::<HumanDuration>().unwrap().get().as_millis(), 1500);
+        assert_eq!(
+            "500ms".parse::<HumanDuration>().unwrap().get().as_millis(),
+            500
+        );
+        assert_eq!(
+            "1.5s".parse::<HumanDuration>().unwrap().get().as_millis(),
+            1500
+        );
         assert!("30".parse::<HumanDuration>().is_err());
         assert!("30 sec".parse::<HumanDuration>().is_err());
         assert!("".parse::<HumanDuration>().is_err());

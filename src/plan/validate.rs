@@ -52,7 +52,11 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
         if let Some(first) = seen.insert(&e.name, i) {
             r.value(
                 &format!("{at}/name"),
-                &format!("duplicate endpoint name `{}` (also endpoint #{})", e.name, first + 1),
+                &format!(
+                    "duplicate endpoint name `{}` (also endpoint #{})",
+                    e.name,
+                    first + 1
+                ),
                 "endpoint names must be unique: reports, `sla` and `--only` use them",
             );
         }
@@ -105,7 +109,14 @@ fn check_endpoint_shape(e: &Endpoint, at: &str, r: &mut Reporter) {
     }
     if e.steps.is_some() && (e.check.is_some() || !e.capture.is_empty()) {
         r.key(
-            &format!("{at}/{}", if e.check.is_some() { "check" } else { "capture" }),
+            &format!(
+                "{at}/{}",
+                if e.check.is_some() {
+                    "check"
+                } else {
+                    "capture"
+                }
+            ),
             "`check` and `capture` of a flow belong to its steps",
             "move them under the step whose answer they read",
         );
@@ -136,9 +147,11 @@ fn check_endpoint_shape(e: &Endpoint, at: &str, r: &mut Reporter) {
 /// Checks the parts of a request that must come one at a time.
 pub fn check_request(req: &Request, at: &str, r: &mut Reporter) {
     match (&req.path, &req.url) {
-        (Some(_), Some(_)) => {
-            r.key(&format!("{at}/url"), "a request has both `path` and `url`", "keep one: `path` joins `target.base_url`, `url` is used as is")
-        }
+        (Some(_), Some(_)) => r.key(
+            &format!("{at}/url"),
+            "a request has both `path` and `url`",
+            "keep one: `path` joins `target.base_url`, `url` is used as is",
+        ),
         (None, None) => r.value(at, "a request needs a `path` or a `url`", "add `path: /…`"),
         _ => {}
     }
@@ -154,7 +167,10 @@ pub fn check_request(req: &Request, at: &str, r: &mut Reporter) {
     if bodies.len() > 1 {
         r.key(
             &format!("{at}/{}", bodies[1]),
-            &format!("a request has more than one body: `{}`", bodies.join("`, `")),
+            &format!(
+                "a request has more than one body: `{}`",
+                bodies.join("`, `")
+            ),
             "keep one of `json`, `form`, `multipart` or `body`",
         );
     }
@@ -228,7 +244,11 @@ fn check_load(plan: &Plan, r: &mut Reporter) {
         if let Some(ArrivalRate::Stages(stages)) = &l.arrival_rate
             && stages.is_empty()
         {
-            r.value("/load/arrival_rate", "`arrival_rate` has no stages", "give a rate like `50/s` or at least one stage");
+            r.value(
+                "/load/arrival_rate",
+                "`arrival_rate` has no stages",
+                "give a rate like `50/s` or at least one stage",
+            );
         }
     } else {
         if l.max_concurrency.is_some() {
@@ -253,15 +273,27 @@ fn check_load(plan: &Plan, r: &mut Reporter) {
             );
         }
         if l.users == Some(0) {
-            r.value("/load/users", "`users` is 0, so nothing would run", "set at least 1 user");
+            r.value(
+                "/load/users",
+                "`users` is 0, so nothing would run",
+                "set at least 1 user",
+            );
         }
         if let Some(rate) = &l.spawn_rate
             && rate.get() <= 0.0
         {
-            r.value("/load/spawn_rate", "`spawn_rate` must be above 0", "for example `5/s`");
+            r.value(
+                "/load/spawn_rate",
+                "`spawn_rate` must be above 0",
+                "for example `5/s`",
+            );
         }
     }
-    if l.duration.is_none() && l.iterations.is_none() && l.stages.is_empty() && !matches!(l.arrival_rate, Some(ArrivalRate::Stages(_))) {
+    if l.duration.is_none()
+        && l.iterations.is_none()
+        && l.stages.is_empty()
+        && !matches!(l.arrival_rate, Some(ArrivalRate::Stages(_)))
+    {
         r.value(
             "/load",
             "the load never ends: set `duration` or `iterations`",
@@ -271,10 +303,18 @@ fn check_load(plan: &Plan, r: &mut Reporter) {
     if let Some(d) = &l.duration
         && d.get().is_zero()
     {
-        r.value("/load/duration", "`duration` is 0", "set a duration such as `30s`");
+        r.value(
+            "/load/duration",
+            "`duration` is 0",
+            "set a duration such as `30s`",
+        );
     }
     if l.iterations == Some(0) {
-        r.value("/load/iterations", "`iterations` is 0, so nothing would run", "set at least 1");
+        r.value(
+            "/load/iterations",
+            "`iterations` is 0, so nothing would run",
+            "set at least 1",
+        );
     }
 }
 
@@ -336,10 +376,18 @@ fn check_sla(plan: &Plan, r: &mut Reporter) {
                 _ => {}
             }
         } else if a.policy.is_some() {
-            r.key(&format!("{at}/policy"), "`policy` is only read with `metric: health_availability`", "remove it");
+            r.key(
+                &format!("{at}/policy"),
+                "`policy` is only read with `metric: health_availability`",
+                "remove it",
+            );
         }
         if a.abort_delay.is_some() && !a.abort_on_fail {
-            r.key(&format!("{at}/abort_delay"), "`abort_delay` has no effect without `abort_on_fail: true`", "add `abort_on_fail: true`, or remove it");
+            r.key(
+                &format!("{at}/abort_delay"),
+                "`abort_delay` has no effect without `abort_on_fail: true`",
+                "add `abort_on_fail: true`, or remove it",
+            );
         }
     }
 }
@@ -362,17 +410,28 @@ fn check_policy(p: &HealthPolicy, at: &str, r: &mut Reporter) {
     check_request(&p.request, &format!("{at}/request"), r);
     check_expectations(&p.expect, &format!("{at}/expect"), r);
     if p.success_threshold == Some(0) {
-        r.value(&format!("{at}/success_threshold"), "`success_threshold` must be at least 1", "use 1 to pass on the first healthy answer");
+        r.value(
+            &format!("{at}/success_threshold"),
+            "`success_threshold` must be at least 1",
+            "use 1 to pass on the first healthy answer",
+        );
     }
     if p.failure_threshold == Some(0) {
-        r.value(&format!("{at}/failure_threshold"), "`failure_threshold` must be at least 1", "use 1 to count the first failed probe");
+        r.value(
+            &format!("{at}/failure_threshold"),
+            "`failure_threshold` must be at least 1",
+            "use 1 to count the first failed probe",
+        );
     }
     if let (Some(s), Some(retries)) = (p.success_threshold, p.retries)
         && s > retries + 1
     {
         r.value(
             &format!("{at}/success_threshold"),
-            &format!("`success_threshold` {s} can never be reached with {} attempts (retries + 1)", retries + 1),
+            &format!(
+                "`success_threshold` {s} can never be reached with {} attempts (retries + 1)",
+                retries + 1
+            ),
             "raise `retries` or lower `success_threshold`",
         );
     }
@@ -381,16 +440,28 @@ fn check_policy(p: &HealthPolicy, at: &str, r: &mut Reporter) {
 fn check_auth(plan: &Plan, r: &mut Reporter) {
     let Some(auth) = &plan.auth else { return };
     if auth.login.is_some() && auth.basic.is_some() {
-        r.key("/auth/basic", "`auth` has both `login` and `basic`", "use a login request or basic auth, not both");
+        r.key(
+            "/auth/basic",
+            "`auth` has both `login` and `basic`",
+            "use a login request or basic auth, not both",
+        );
     }
     if let Some(login) = &auth.login {
         check_request(login, "/auth/login", r);
         if auth.extract.is_empty() {
-            r.key("/auth/login", "a `login` without `extract` takes nothing from the answer", "add `extract: { access: $.access }` and send it through `apply`");
+            r.key(
+                "/auth/login",
+                "a `login` without `extract` takes nothing from the answer",
+                "add `extract: { access: $.access }` and send it through `apply`",
+            );
         }
     }
     if auth.login.is_none() && auth.basic.is_none() {
-        r.value("/auth", "`auth` needs a `login` request or `basic` credentials", "add `login:` or `basic:`");
+        r.value(
+            "/auth",
+            "`auth` needs a `login` request or `basic` credentials",
+            "add `login:` or `basic:`",
+        );
     }
     if let Some(refresh) = &auth.refresh {
         if let Some(req) = &refresh.request {
@@ -404,7 +475,11 @@ fn check_auth(plan: &Plan, r: &mut Reporter) {
             );
         }
         if auth.login.is_none() {
-            r.key("/auth/refresh", "`refresh` needs a `login` request", "basic credentials never expire: remove `refresh`");
+            r.key(
+                "/auth/refresh",
+                "`refresh` needs a `login` request",
+                "basic credentials never expire: remove `refresh`",
+            );
         }
     }
     for (i, s) in auth.on_start.iter().enumerate() {
@@ -418,19 +493,31 @@ fn check_files(plan: &Plan, dir: &Path, r: &mut Reporter) {
         if !full.is_file() {
             r.value(
                 &pointer,
-                &format!("{what} `{}` does not exist (looked for `{}`)", file.display(), full.display()),
+                &format!(
+                    "{what} `{}` does not exist (looked for `{}`)",
+                    file.display(),
+                    full.display()
+                ),
                 "paths are relative to the plan file",
             );
         }
     };
     for (name, feeder) in &plan.data {
-        must_exist(format!("/data/{}/file", super::yaml::escape_segment(name)), &feeder.file, "CSV file");
+        must_exist(
+            format!("/data/{}/file", super::yaml::escape_segment(name)),
+            &feeder.file,
+            "CSV file",
+        );
     }
     if let Some(ca) = &plan.target.tls.ca_file {
         must_exist("/target/tls/ca_file".into(), ca, "CA file");
     }
     if let Some(cc) = &plan.target.tls.client_cert {
-        must_exist("/target/tls/client_cert/cert".into(), &cc.cert, "certificate file");
+        must_exist(
+            "/target/tls/client_cert/cert".into(),
+            &cc.cert,
+            "certificate file",
+        );
         must_exist("/target/tls/client_cert/key".into(), &cc.key, "key file");
     }
 }

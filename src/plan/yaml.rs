@@ -28,7 +28,10 @@ pub struct Pos {
 
 impl Pos {
     fn of(span: &Span) -> Pos {
-        Pos { line: span.start.line(), col: span.start.col() + 1 }
+        Pos {
+            line: span.start.line(),
+            col: span.start.col() + 1,
+        }
     }
 }
 
@@ -117,7 +120,11 @@ pub fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         YamlError {
             pos: Pos { line, col: 1 },
             pointer: String::new(),
@@ -144,7 +151,10 @@ pub fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
             // Two spaces (or one `- `) per level is the tightest block nesting there is.
             if flow_depth + indent / 2 > MAX_DEPTH * 2 || flow_depth > MAX_DEPTH {
                 return Err(YamlError {
-                    pos: Pos { line: i + 1, col: col + 1 },
+                    pos: Pos {
+                        line: i + 1,
+                        col: col + 1,
+                    },
                     pointer: String::new(),
                     message: format!("the plan is nested more than {MAX_DEPTH} levels deep"),
                     hint: Some("a plan never needs this much nesting; flatten it".into()),
@@ -156,8 +166,17 @@ pub fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
 }
 
 enum Frame {
-    Map { pointer: String, map: Map<String, Value>, key: Option<(String, Pos)>, anchor: usize },
-    Seq { pointer: String, seq: Vec<Value>, anchor: usize },
+    Map {
+        pointer: String,
+        map: Map<String, Value>,
+        key: Option<(String, Pos)>,
+        anchor: usize,
+    },
+    Seq {
+        pointer: String,
+        seq: Vec<Value>,
+        anchor: usize,
+    },
 }
 
 impl Frame {
@@ -185,8 +204,14 @@ pub fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
             Err(e) => {
                 let m = e.marker();
                 return Err(vec![YamlError {
-                    pos: Pos { line: m.line(), col: m.col() + 1 },
-                    pointer: stack.last().map(|f| f.pointer().to_owned()).unwrap_or_default(),
+                    pos: Pos {
+                        line: m.line(),
+                        col: m.col() + 1,
+                    },
+                    pointer: stack
+                        .last()
+                        .map(|f| f.pointer().to_owned())
+                        .unwrap_or_default(),
                     message: format!("invalid YAML: {}", e.info()),
                     hint: Some(syntax_hint(&e.info())),
                 }]);
@@ -194,8 +219,15 @@ pub fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
         };
         let pos = Pos::of(&span);
         // A scalar in key position of a mapping is a key, not a value.
-        if let (Event::Scalar(key, ..), Some(Frame::Map { key: slot @ None, map, pointer, .. })) =
-            (&event, stack.last_mut())
+        if let (
+            Event::Scalar(key, ..),
+            Some(Frame::Map {
+                key: slot @ None,
+                map,
+                pointer,
+                ..
+            }),
+        ) = (&event, stack.last_mut())
         {
             if map.contains_key(key.as_ref()) {
                 errors.push(YamlError {
@@ -235,9 +267,18 @@ pub fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
                 let pointer = child_pointer(&stack);
                 record(&mut positions, &stack, &pointer, pos);
                 stack.push(if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map { pointer, map: Map::new(), key: None, anchor }
+                    Frame::Map {
+                        pointer,
+                        map: Map::new(),
+                        key: None,
+                        anchor,
+                    }
                 } else {
-                    Frame::Seq { pointer, seq: Vec::new(), anchor }
+                    Frame::Seq {
+                        pointer,
+                        seq: Vec::new(),
+                        anchor,
+                    }
                 });
                 continue;
             }
@@ -295,7 +336,11 @@ pub fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
 
 fn child_pointer(stack: &[Frame]) -> String {
     match stack.last() {
-        Some(Frame::Map { pointer, key: Some((k, _)), .. }) => {
+        Some(Frame::Map {
+            pointer,
+            key: Some((k, _)),
+            ..
+        }) => {
             format!("{pointer}/{}", escape_segment(k))
         }
         Some(Frame::Seq { pointer, seq, .. }) => format!("{pointer}/{}", seq.len()),
@@ -306,7 +351,9 @@ fn child_pointer(stack: &[Frame]) -> String {
 
 fn record(positions: &mut Positions, stack: &[Frame], pointer: &str, value: Pos) {
     let key = match stack.last() {
-        Some(Frame::Map { key: Some((_, p)), .. }) => Some(*p),
+        Some(Frame::Map {
+            key: Some((_, p)), ..
+        }) => Some(*p),
         _ => None,
     };
     positions.insert(pointer.to_owned(), NodePos { key, value });
@@ -354,7 +401,9 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, force_str: bool) -> Value 
     }
     let looks_float = digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
         && digits.bytes().any(|b| b.is_ascii_digit())
-        && digits.bytes().all(|b| b.is_ascii_digit() || b".eE+-".contains(&b));
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b".eE+-".contains(&b));
     if looks_float
         && let Ok(f) = text.parse::<f64>()
         && let Some(n) = Number::from_f64(f)
@@ -405,7 +454,9 @@ mod tests {
         let (v, _) = parse("[1, -2, 1.5, 'x', yes, null, ~, true, 0x1f, 1e3, 1.2.3]").unwrap();
         assert_eq!(
             v,
-            serde_json::json!([1, -2, 1.5, "x", "yes", null, null, true, 31, 1000.0, "1.2.3"])
+            serde_json::json!([
+                1, -2, 1.5, "x", "yes", null, null, true, 31, 1000.0, "1.2.3"
+            ])
         );
     }
 
@@ -415,7 +466,11 @@ mod tests {
         assert_eq!(v["b"], serde_json::json!([1, 2]));
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             bomb.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let errors = parse(&bomb).unwrap_err();
@@ -426,14 +481,27 @@ mod tests {
     fn syntax_errors_are_located() {
         let errors = parse("a: 1\nb:\n\t- x\n").unwrap_err();
         assert_eq!(errors[0].pos.line, 3);
-        assert!(errors[0].hint.as_deref().unwrap_or("").contains("spaces"), "{errors:?}");
+        assert!(
+            errors[0].hint.as_deref().unwrap_or("").contains("spaces"),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn precheck_limits() {
         assert!(precheck(b"  \n").unwrap_err().message.contains("empty"));
-        assert!(precheck(&[0xff, 0xfe, 0]).unwrap_err().message.contains("UTF-8"));
+        assert!(
+            precheck(&[0xff, 0xfe, 0])
+                .unwrap_err()
+                .message
+                .contains("UTF-8")
+        );
         let deep = "[".repeat(MAX_DEPTH + 5);
-        assert!(precheck(deep.as_bytes()).unwrap_err().message.contains("nested"));
+        assert!(
+            precheck(deep.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("nested")
+        );
     }
 }

@@ -1,1 +1,6 @@
-//! The one integration-test binary: drives the real `loadplan` binary.
+//! The one integration-test binary: drives the real `loadplan` binary and the library.
+// A test binary: panicking on unexpected errors is the point, and nothing here is an API.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod cli;
+mod support;

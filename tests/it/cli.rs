@@ -1,0 +1,163 @@
+//! The command line: exit codes, the committed schema and reference, `validate` and `init`.
+
+use crate::support::{loadplan, loadplan_in, root, stderr, stdout};
+
+#[test]
+fn committed_schema_is_current() {
+    let out = loadplan(&["schema"]);
+    assert_eq!(out.status.code(), Some(0));
+    let committed = std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap();
+    assert!(
+        stdout(&out) == committed,
+        "schema/plan.schema.json is stale: run `cargo run -- schema > schema/plan.schema.json`"
+    );
+}
+
+#[test]
+fn committed_reference_is_current() {
+    let out = loadplan(&["schema", "--format", "markdown"]);
+    let committed = std::fs::read_to_string(root().join("docs/plan.md")).unwrap();
+    assert!(
+        stdout(&out) == committed,
+        "docs/plan.md is stale: run `cargo run -- schema --format markdown > docs/plan.md`"
+    );
+}
+
+#[test]
+fn shipped_plans_validate() {
+    let out = loadplan(&["validate", "plans", "examples"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plans valid, 0 problems"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn every_shipped_plan_has_the_modeline() {
+    for dir in ["plans", "examples"] {
+        for entry in walk(&root().join(dir)) {
+            if entry.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                let text = std::fs::read_to_string(&entry).unwrap();
+                let first = text.lines().next().unwrap_or("");
+                assert!(
+                    first.starts_with("# yaml-language-server: $schema=")
+                        && first.ends_with("schema/plan.schema.json"),
+                    "{} lacks the schema modeline",
+                    entry.display()
+                );
+            }
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The example: `wieght: 3` on line 40 is reported at 40:5 with a suggestion.
+#[test]
+fn misspelled_key_on_line_40_is_located_and_suggested() {
+    let dir = tempfile::tempdir().unwrap();
+    let starter = std::fs::read_to_string(root().join("examples/starter.yaml")).unwrap();
+    let mut lines: Vec<String> = starter.lines().map(str::to_owned).collect();
+    let at = lines.iter().position(|l| l.trim() == "weight: 1").unwrap();
+    lines[at] = "    wieght: 3".into();
+    for _ in at + 1..40 {
+        lines.insert(1, "# padding".into());
+    }
+    std::fs::write(dir.path().join("p.yaml"), lines.join("\n")).unwrap();
+    let out = loadplan_in(dir.path(), &["validate", "p.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("p.yaml:40:5: unknown key `wieght`"), "{err}");
+    assert!(err.contains("hint: did you mean `weight`?"), "{err}");
+}
+
+#[test]
+fn set_errors_name_the_override() {
+    let out = loadplan(&[
+        "validate",
+        "plans/demo.yaml",
+        "--set",
+        "load.duration=5s",
+        "--set",
+        "load.users=abc",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--set #2 (load.users=abc): expected a whole number, found `abc`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn github_and_json_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.yaml"), "version: 2\n").unwrap();
+    let out = loadplan_in(dir.path(), &["validate", "p.yaml", "--format", "github"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("::error file=p.yaml,line=1,col=10::"),
+        "{}",
+        stderr(&out)
+    );
+    let out = loadplan_in(dir.path(), &["validate", "p.yaml", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["pointer"] == "/version"),
+        "{list}"
+    );
+}
+
+#[test]
+fn validate_dir_skips_files_without_the_modeline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("other.yaml"), "a: 1\n").unwrap();
+    std::fs::copy(
+        root().join("examples/starter.yaml"),
+        dir.path().join("plan.yaml"),
+    )
+    .unwrap();
+    let out = loadplan_in(dir.path(), &["validate", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped ./other.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn init_writes_a_plan_that_validates_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = loadplan_in(dir.path(), &["init", "new.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("plan.schema.json").is_file());
+    let out = loadplan_in(dir.path(), &["validate", "new.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = loadplan_in(dir.path(), &["init", "new.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_command_line_exits_2() {
+    assert_eq!(loadplan(&["validate"]).status.code(), Some(2));
+    assert_eq!(loadplan(&["nonsense"]).status.code(), Some(2));
+    let help = stdout(&loadplan(&["--help"]));
+    assert!(help.contains("Exit codes"), "{help}");
+}
