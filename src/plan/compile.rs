@@ -687,7 +687,7 @@ impl Compiler<'_> {
                     .map(|(name, p)| {
                         let pat = format!("{at}/multipart/{}", escape_segment(name));
                         let part = match (&p.value, &p.file) {
-                            (_, Some(file)) => match std::fs::read(self.dir.join(file)) {
+                            (_, Some(file)) => match read_regular_file(&self.dir.join(file)) {
                                 Ok(bytes) => Part::File {
                                     name: file
                                         .file_name()
@@ -969,6 +969,17 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// Reads a file to upload. Only regular files: `validate` reads them too, and a device
+/// (`/dev/zero`) or a FIFO would never end or would fill memory.
+fn read_regular_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (folders, devices and pipes cannot be uploaded)",
+        ));
+    }
+    std::fs::read(path)
 }
 
 fn has_template(t: &JsonTemplate) -> bool {

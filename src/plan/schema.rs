@@ -162,17 +162,28 @@ impl Cx<'_> {
         parent: Option<&Value>,
         context: &[Vec<ValidationError<'static>>],
     ) -> Vec<SchemaProblem> {
+        let branches: Vec<&Value> = parent
+            .and_then(|p| p.get("oneOf").or_else(|| p.get("anyOf")))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|b| self.resolve(b)).collect())
+            .unwrap_or_default();
+        // A Rust enum whose variants have doc comments becomes a `oneOf` of `const`s: every
+        // branch fails the same way, so name the allowed values instead of the last branch.
+        let consts: Vec<&str> = branches
+            .iter()
+            .filter_map(|b| b.get("const")?.as_str())
+            .collect();
+        if !consts.is_empty() && consts.len() == branches.len() {
+            return vec![SchemaProblem {
+                pos: self.positions.value(at),
+                pointer: at.to_owned(),
+                message: format!("{} is not allowed here", describe(value)),
+                hint: Some(suggest(value.as_str().unwrap_or_default(), &consts)),
+            }];
+        }
         let matching: Vec<&Vec<ValidationError<'static>>> = context
             .iter()
-            .filter(|errors| {
-                !errors.iter().any(|b| {
-                    b.instance_path().as_str() == at
-                        && matches!(
-                            b.kind(),
-                            ValidationErrorKind::Type { .. } | ValidationErrorKind::Required { .. }
-                        )
-                })
-            })
+            .filter(|errors| !shape_mismatch(errors, at))
             .collect();
         if let Some(best) = matching.iter().max_by_key(|errors| {
             let depth = errors
@@ -185,11 +196,6 @@ impl Cx<'_> {
             return best.iter().flat_map(|b| self.explain(b)).collect();
         }
         // No branch fits. For a mapping, name the keys no branch knows.
-        let branches: Vec<&Value> = parent
-            .and_then(|p| p.get("oneOf").or_else(|| p.get("anyOf")))
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|b| self.resolve(b)).collect())
-            .unwrap_or_default();
         let mut known: Vec<&str> = branches
             .iter()
             .flat_map(|b| property_names(Some(b)))
@@ -219,6 +225,23 @@ impl Cx<'_> {
                         .join(", ")
                 ),
                 hint: description,
+            }];
+        }
+        // An optional unit (`anyOf: [duration, null]`) given a number: say which unit.
+        let typed: Vec<&Value> = branches
+            .iter()
+            .copied()
+            .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
+            .collect();
+        if let [only] = typed.as_slice() {
+            return vec![SchemaProblem {
+                pos: self.positions.value(at),
+                pointer: at.to_owned(),
+                message: match only.get("title").and_then(Value::as_str) {
+                    Some(title) => format!("expected a {title}, found {}", describe(value)),
+                    None => format!("{} is not valid here", describe(value)),
+                },
+                hint: first_sentence(only).or(description),
             }];
         }
         vec![SchemaProblem {
@@ -265,6 +288,33 @@ impl Cx<'_> {
     fn resolve_ref(&self, reference: &str) -> Option<&Value> {
         self.root.pointer(reference.strip_prefix('#')?)
     }
+}
+
+/// Whether a `oneOf`/`anyOf` branch failed on the shape of the node at `at` itself: a wrong
+/// type or a missing tag key. Such a branch was not what the author meant, so its errors
+/// would only mislead.
+fn shape_mismatch(errors: &[ValidationError<'_>], at: &str) -> bool {
+    type_mismatch(errors, at)
+        || errors.iter().any(|b| {
+            b.instance_path().as_str() == at
+                && matches!(b.kind(), ValidationErrorKind::Required { .. })
+        })
+}
+
+/// A wrong type at `at`, directly or in every branch of a nested `oneOf`/`anyOf` (a number
+/// where only strings or mappings fit).
+fn type_mismatch(errors: &[ValidationError<'_>], at: &str) -> bool {
+    errors.iter().any(|b| {
+        b.instance_path().as_str() == at
+            && match b.kind() {
+                ValidationErrorKind::Type { .. } => true,
+                ValidationErrorKind::OneOfNotValid { context }
+                | ValidationErrorKind::AnyOf { context } => {
+                    context.iter().all(|c| type_mismatch(c, at))
+                }
+                _ => false,
+            }
+    })
 }
 
 fn parent_pointer(path: &str) -> &str {

@@ -120,13 +120,16 @@ pub fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // The prefix is valid UTF-8, so this counts the characters before the bad byte.
+        let col = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
             .count()
             + 1;
         YamlError {
-            pos: Pos { line, col: 1 },
+            pos: Pos { line, col },
             pointer: String::new(),
             message: "the file is not UTF-8 text (is it a binary file?)".into(),
             hint: Some("a plan is a YAML text file saved as UTF-8".into()),
@@ -418,6 +421,13 @@ fn syntax_hint(info: &str) -> String {
         "YAML indents with spaces only: replace the tab with spaces".into()
     } else if info.contains("mapping values are not allowed") {
         "a value containing `: ` must be quoted, or a key is indented wrongly".into()
+    } else if info.contains("unclosed quote") {
+        "the quoted value that starts here is never closed: end it with the same quote".into()
+    } else if info.contains("flow") || info.contains("':' indicator") {
+        // Flow collections are where JSONPath (`$.items[*].id`) and unclosed brackets bite.
+        "a `[` or `{` may be unclosed above this point; inside `[ ]` and `{ }`, quote values \
+         containing `[`, `]`, `{`, `}`, `,` or `: ` (such as `\"$.items[*].id\"`)"
+            .into()
     } else if info.contains("did not find expected") || info.contains("while parsing") {
         "check the indentation and any unclosed quote, `[` or `{` above this point".into()
     } else {

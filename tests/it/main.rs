@@ -3,4 +3,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod cli;
+mod plans;
+mod props;
 mod support;

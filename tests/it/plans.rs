@@ -1,0 +1,138 @@
+//! Plan loading through the library: the bad-input corpus (`tests/fixtures/plans/invalid`,
+//! one snapshot of rendered diagnostics per file), the valid fixtures, the schema against
+//! every shipped plan, and limits that need a generated file (oversized input).
+//! Adding a case means adding a file; `INSTA_UPDATE=always cargo test` writes its snapshot.
+
+use std::path::{Path, PathBuf};
+
+use loadplan::plan::diagnostic::{self, DiagnosticFormat};
+
+use crate::support::{loadplan_in, root, stderr};
+
+fn fixtures(kind: &str) -> PathBuf {
+    root().join("tests/fixtures/plans").join(kind)
+}
+
+/// Every `*.yaml` file directly in `dir`, sorted.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Renders diagnostics with paths relative to the repository root, so snapshots do not
+/// depend on where the checkout lives.
+fn render_relative(diags: &[loadplan::plan::Diagnostic]) -> String {
+    let prefix = format!("{}/", root().display());
+    diagnostic::render(diags, DiagnosticFormat::Human).replace(&prefix, "")
+}
+
+#[test]
+fn invalid_plans_report_located_diagnostics() {
+    insta::glob!("../fixtures/plans/invalid", "*.yaml", |path| {
+        let diags = match loadplan::plan::load(path, &[]) {
+            Ok(_) => panic!("{} loaded, but it is in the invalid corpus", path.display()),
+            Err(diags) => diags,
+        };
+        assert!(
+            !diags.is_empty(),
+            "{}: Err without diagnostics",
+            path.display()
+        );
+        for d in &diags {
+            assert!(d.line >= 1 && d.col >= 1, "{d:?}");
+            assert!(d.hint.is_some(), "every diagnostic has a hint: {d:?}");
+        }
+        insta::assert_snapshot!(render_relative(&diags));
+    });
+}
+
+#[test]
+fn the_invalid_corpus_is_large_enough() {
+    let n = yaml_files(&fixtures("invalid")).len();
+    assert!(n >= 35, "only {n} bad plans in the corpus");
+}
+
+/// The real binary exits 2 on every bad plan, and never panics.
+#[test]
+fn invalid_plans_exit_2_through_the_binary() {
+    let dir = fixtures("invalid");
+    for path in yaml_files(&dir) {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let out = loadplan_in(&dir, &["validate", name]);
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{name} panicked:\n{err}");
+        assert_eq!(out.status.code(), Some(2), "{name}:\n{err}");
+        assert!(err.contains(&format!("{name}:")), "{name}: {err}");
+    }
+}
+
+#[test]
+fn valid_fixtures_load() {
+    let files = yaml_files(&fixtures("valid"));
+    assert!(files.len() >= 3);
+    for path in files {
+        if let Err(diags) = loadplan::plan::load(&path, &[]) {
+            panic!(
+                "{} does not load:\n{}",
+                path.display(),
+                render_relative(&diags)
+            );
+        }
+    }
+}
+
+/// The committed schema (the one the loader embeds) accepts every shipped plan and every
+/// valid fixture: a schema that drifts stricter than the plan types fails here.
+#[test]
+fn schema_accepts_every_shipped_plan() {
+    let mut files = yaml_files(&root().join("plans"));
+    files.extend(yaml_files(&root().join("examples")));
+    files.extend(yaml_files(&fixtures("valid")));
+    assert!(files.len() >= 3);
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let file = path.display().to_string();
+        let source = loadplan::plan::parse(&file, path.parent().unwrap(), &bytes, &[])
+            .unwrap_or_else(|d| panic!("{file} does not parse:\n{}", render_relative(&d)));
+        let problems = loadplan::plan::schema::check(&source.value, &source.positions);
+        assert!(problems.is_empty(), "{file}: {problems:#?}");
+    }
+}
+
+/// A plan over 4 MiB is refused by its size, before it is read. The file is sparse, so
+/// the test writes almost nothing to disk.
+#[test]
+fn oversized_plan_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.yaml");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(4 * 1024 * 1024 + 1).unwrap();
+    drop(file);
+
+    let diags = loadplan::plan::load(&path, &[]).unwrap_err();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!((diags[0].line, diags[0].col), (1, 1));
+    assert_eq!(
+        diags[0].message,
+        "the file is 4194305 bytes; plans are limited to 4194304 bytes (4 MiB)"
+    );
+
+    let out = loadplan_in(dir.path(), &["validate", "huge.yaml"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("huge.yaml:1:1: the file is 4194305 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    // The same limit holds for bytes already in memory.
+    let bytes = vec![b' '; 4 * 1024 * 1024 + 1];
+    let diags = loadplan::plan::load_bytes("mem.yaml", dir.path(), &bytes, &[]).unwrap_err();
+    assert!(diags[0].message.contains("(4 MiB)"), "{diags:?}");
+}
