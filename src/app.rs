@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, InitArgs, SchemaArgs, SchemaFormat, ValidateArgs};
+use crate::plan::Override;
 use crate::exit::Exit;
 use crate::plan::{self, SCHEMA_MODELINE, diagnostic};
 
@@ -15,10 +16,31 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Validate(args) => validate(&args, out, err),
         Command::Schema(args) => schema(&args, out),
         Command::Init(args) => init(&args, out, err),
+        Command::Run(args) => runtime().and_then(|rt| rt.block_on(crate::run::run(&args, out, err))),
+        Command::Demo(opts) => runtime().and_then(|rt| {
+            rt.block_on(crate::demo::serve_foreground(opts))?;
+            Ok(Exit::Passed)
+        }),
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(err, "error: {e:#}");
         Exit::ToolError
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Loads a plan with overrides, printing its diagnostics on failure.
+pub fn load_plan(
+    path: &Path,
+    overrides: &[Override],
+    err: &mut dyn Write,
+) -> Result<plan::CompiledPlan, Exit> {
+    plan::load(path, overrides).map_err(|diags| {
+        let _ = err.write_all(diagnostic::render(&diags, diagnostic::DiagnosticFormat::Human).as_bytes());
+        Exit::Invalid
     })
 }
 

@@ -30,6 +30,14 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Write a commented starter plan that validates.
     Init(InitArgs),
+    /// Run a plan's load: virtual users, pacing, checks; then a summary and reports.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Serve the embedded demo API (the reference claims API) in the foreground.
+    ///
+    /// Demo credentials: username `demo`, password `demo-password`. The first line printed is
+    /// `listening on http://127.0.0.1:PORT`.
+    Demo(crate::demo::DemoOptions),
 }
 
 /// Options of every command that reads a plan.
@@ -53,6 +61,44 @@ impl PlanOptions {
         }
         all
     }
+}
+
+/// `loadplan run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plan file.
+    #[arg(value_name = "PLAN")]
+    pub plan_file: PathBuf,
+    /// Plan overrides.
+    #[command(flatten)]
+    pub plan: PlanOptions,
+    /// Start the embedded demo API on a free loopback port and point the plan at it.
+    #[arg(long, conflicts_with = "base_url")]
+    pub demo: bool,
+    /// Number of users; the same as `--set load.users=N`.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u32>,
+    /// Run length; the same as `--set load.duration=D` (e.g. `30s`).
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Run only these endpoints (comma-separated names); the others get weight 0.
+    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// Seed for every random choice; the same as `--set load.seed=N`.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Folder for the reports.
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Only print the verdict and errors.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Log each failed request (secrets masked).
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Render the first request of each endpoint and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `loadplan validate`.

@@ -6,6 +6,11 @@
 pub mod app;
 pub mod cli;
 pub mod demo;
+pub mod dryrun;
+pub mod engine;
 pub mod exit;
+pub mod metrics;
 pub mod plan;
+pub mod report;
+pub mod run;
 pub mod template;

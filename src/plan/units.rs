@@ -127,6 +127,29 @@ unit_type!(
     parse_size
 );
 
+/// Formats a duration for people: `850ms`, `1.5s`, `2m30s`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1.0 {
+        format!("{}us", d.as_micros())
+    } else if ms < 1000.0 {
+        format!("{}ms", trim_float(ms))
+    } else if d.as_secs() < 60 {
+        format!("{}s", trim_float(ms / 1000.0))
+    } else {
+        let s = d.as_secs();
+        match (s / 60, s % 60) {
+            (m, 0) => format!("{m}m"),
+            (m, r) => format!("{m}m{r}s"),
+        }
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let text = format!("{v:.1}");
+    text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
+}
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
@@ -238,6 +261,14 @@ mod tests {
         assert!("30".parse::<HumanDuration>().is_err());
         assert!("30 sec".parse::<HumanDuration>().is_err());
         assert!("".parse::<HumanDuration>().is_err());
+    }
+
+    #[test]
+    fn durations_format_for_people() {
+        assert_eq!(format_duration(Duration::from_millis(850)), "850ms");
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(format_duration(Duration::from_secs(150)), "2m30s");
+        assert_eq!(format_duration(Duration::from_micros(20)), "20us");
     }
 
     #[test]

@@ -1,0 +1,147 @@
+//! `run --dry-run`: the login and the first request of each endpoint, rendered with
+//! placeholders for what only a live run knows (`<auth.access>`, `<capture claim_ids>`),
+//! secrets masked, nothing sent.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use minijinja::{Value as Ctx, context};
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::engine::request::Prepared;
+use crate::plan::CompiledPlan;
+use crate::plan::compile::CompiledRequest;
+use crate::template::Text;
+
+/// Headers whose values are never printed.
+pub const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization", "set-cookie"];
+
+/// Environment values that plans use as credentials: every `env.NAME` read by `auth`.
+pub fn secret_env_values(plan: &CompiledPlan) -> Vec<String> {
+    let Some(auth) = &plan.auth else { return Vec::new() };
+    let mut texts: Vec<&Text> = Vec::new();
+    if let Some(login) = &auth.login {
+        texts.extend(request_texts(login));
+    }
+    if let Some((u, p)) = &auth.basic {
+        texts.extend([u, p]);
+    }
+    let mut values = Vec::new();
+    for t in texts {
+        for (root, full) in plan.templates.variables(t) {
+            if root == "env"
+                && let Some(name) = full.split('.').nth(1)
+                && let Ok(v) = std::env::var(name)
+                && !v.is_empty()
+            {
+                values.push(v);
+            }
+        }
+    }
+    values
+}
+
+fn request_texts(r: &CompiledRequest) -> Vec<&Text> {
+    use crate::plan::compile::{Body, JsonTemplate, RequestTarget};
+    fn json<'a>(j: &'a JsonTemplate, out: &mut Vec<&'a Text>) {
+        match j {
+            JsonTemplate::Text(t) => out.push(t),
+            JsonTemplate::Array(items) => items.iter().for_each(|i| json(i, out)),
+            JsonTemplate::Object(fields) => fields.iter().for_each(|(_, v)| json(v, out)),
+            JsonTemplate::Static(_) | JsonTemplate::Leaf(_) => {}
+        }
+    }
+    let mut out: Vec<&Text> = Vec::new();
+    match &r.target {
+        RequestTarget::Path(t) | RequestTarget::Url(t) => out.push(t),
+    }
+    out.extend(r.query.iter().chain(&r.headers).map(|(_, t)| t));
+    match &r.body {
+        Body::Json(j) => json(j, &mut out),
+        Body::Form(pairs) => out.extend(pairs.iter().map(|(_, t)| t)),
+        Body::Raw(t) => out.push(t),
+        Body::Multipart(_) | Body::None => {}
+    }
+    out
+}
+
+/// Prints the rendered requests.
+pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let secrets = secret_env_values(plan);
+    let mask = |s: &str| secrets.iter().fold(s.to_owned(), |acc, secret| acc.replace(secret.as_str(), "***"));
+    let globals = crate::engine::globals(plan);
+    let auth_keys: BTreeMap<String, String> = plan
+        .auth
+        .iter()
+        .flat_map(|a| a.extract.iter().map(|(k, _)| (k.clone(), format!("<auth.{k}>"))))
+        .collect();
+    let captures: BTreeMap<String, Vec<String>> = crate::plan::validate::capture_names(&plan.plan)
+        .into_iter()
+        .map(|c| {
+            let placeholder = format!("<capture {c}>");
+            (c, vec![placeholder])
+        })
+        .collect();
+    let live = context! {
+        auth => Ctx::from_serialize(&auth_keys),
+        user_id => 1,
+        iteration => 1,
+        ..Ctx::from_serialize(&captures),
+        ..globals.clone()
+    };
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let base: Arc<str> = base_url.into();
+    let mut auth_headers = Vec::new();
+    for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {
+        let v = plan.templates.render(text, &live).unwrap_or_else(|e| format!("<{e}>"));
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&v)) {
+            auth_headers.push((n, v));
+        }
+    }
+    writeln!(out, "dry run of {} against {}: nothing is sent\n", plan.plan.name, mask(base_url))?;
+    if let Some(login) = plan.auth.as_ref().and_then(|a| a.login.as_ref()) {
+        show(out, "login", login, &base, plan, &globals, &client, &[], &mask)?;
+    }
+    for e in &plan.endpoints {
+        if let Some(first) = e.requests.first() {
+            show(out, &e.name, first, &base, plan, &live, &client, &auth_headers, &mask)?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn show(
+    out: &mut dyn Write,
+    title: &str,
+    spec: &CompiledRequest,
+    base: &Arc<str>,
+    plan: &CompiledPlan,
+    ctx: &Ctx,
+    client: &reqwest::Client,
+    extra: &[(HeaderName, HeaderValue)],
+    mask: &dyn Fn(&str) -> String,
+) -> anyhow::Result<()> {
+    writeln!(out, "# {title}")?;
+    let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout).map_err(|e| anyhow::anyhow!(e))?;
+    match prepared.render(&plan.templates, ctx, client, extra, &[]) {
+        Ok((req, _)) => {
+            writeln!(out, "{} {}", req.method(), mask(req.url().as_str()))?;
+            for (name, value) in req.headers() {
+                let shown = if SECRET_HEADERS.contains(&name.as_str()) && !value.to_str().unwrap_or("").contains('<') {
+                    "***".to_owned()
+                } else {
+                    mask(value.to_str().unwrap_or("<binary>"))
+                };
+                writeln!(out, "{name}: {shown}")?;
+            }
+            if let Some(body) = req.body().and_then(|b| b.as_bytes()) {
+                writeln!(out, "\n{}", mask(&String::from_utf8_lossy(body)))?;
+            }
+        }
+        Err(f) => writeln!(out, "cannot render: {}", mask(&f.message))?,
+    }
+    writeln!(out)?;
+    Ok(())
+}

@@ -1,0 +1,625 @@
+//! The load engine: runs a compiled plan's virtual users on tokio, closed model (a user
+//! population along stages, think time between tasks) or open model (iterations on a
+//! wall-clock schedule, dropped — never delayed — at the concurrency cap), until the
+//! duration, the iteration total, an abort or an interrupt; then gives in-flight work the
+//! graceful-stop period. Measurements go to per-thread recorders (`metrics`).
+
+pub mod http;
+pub mod request;
+pub mod schedule;
+pub mod session;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use minijinja::Value as Ctx;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use reqwest::header::HeaderName;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::metrics::{Collector, Registry, RowKey, RunMetrics};
+use crate::plan::CompiledPlan;
+use crate::plan::compile::{LoadModel, Think};
+use crate::template::{Templates, Text};
+use request::Prepared;
+use session::{AuthSlot, Session, TaskEnd};
+
+/// Why the load stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The duration, the stages or the iteration total ran out.
+    Completed,
+    /// Ctrl-C (SIGINT).
+    Interrupted,
+    /// SIGTERM.
+    Terminated,
+    /// An SLA with `abort_on_fail` failed.
+    Aborted(String),
+    /// No user could log in.
+    NoLogin(String),
+}
+
+/// Signals from outside the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Keep going.
+    Run,
+    /// Ctrl-C.
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+/// What a run measured.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Measurements.
+    pub metrics: RunMetrics,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Wall-clock start.
+    pub started_at: SystemTime,
+    /// The seed used.
+    pub seed: u64,
+    /// Login failures by reason.
+    pub login_failures: BTreeMap<String, u64>,
+    /// Successful logins.
+    pub logins: u64,
+    /// Successful refreshes.
+    pub refreshes: u64,
+}
+
+/// Options of one run that are not in the plan.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Log each failed request to standard error (secrets masked).
+    pub verbose: bool,
+    /// Seed, overriding the plan's.
+    pub seed: Option<u64>,
+}
+
+/// A prepared endpoint.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Name.
+    pub name: String,
+    /// Weight.
+    pub weight: u32,
+    /// Captures needed first.
+    pub requires: Vec<String>,
+    /// Think time after it.
+    pub think: Think,
+    /// Requests in order.
+    pub requests: Vec<Prepared>,
+}
+
+/// Login counters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Successful logins.
+    pub logins_ok: AtomicU64,
+    /// Successful refreshes.
+    pub refreshes: AtomicU64,
+    failures: Mutex<BTreeMap<String, u64>>,
+    failed: AtomicU64,
+}
+
+impl Counters {
+    fn login_failed(&self, reason: &str) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.failures.lock() {
+            *m.entry(reason.to_owned()).or_default() += 1;
+        }
+    }
+}
+
+/// What every user of a run shares, read-only but for counters and the secret list.
+#[derive(Debug)]
+pub struct Shared {
+    /// Templates.
+    pub templates: Arc<Templates>,
+    /// HTTP settings.
+    pub http: http::HttpSettings,
+    /// `env`, `vars`, the variables by name.
+    pub globals: Ctx,
+    /// Endpoints.
+    pub endpoints: Vec<Endpoint>,
+    /// Login request.
+    pub login: Option<Prepared>,
+    /// What a login extracts.
+    pub login_extract: Vec<(String, serde_json_path::JsonPath)>,
+    /// Refresh request.
+    pub refresh: Option<Prepared>,
+    /// What a refresh extracts.
+    pub refresh_extract: Vec<(String, serde_json_path::JsonPath)>,
+    /// Statuses that trigger a refresh and one retry.
+    pub refresh_statuses: Vec<u16>,
+    /// Renew this long before expiry.
+    pub before_expiry: Option<Duration>,
+    /// Renew this often.
+    pub refresh_every: Option<Duration>,
+    /// `auth.apply` headers.
+    pub apply_headers: Vec<(HeaderName, Text)>,
+    /// `auth.apply` query.
+    pub apply_query: Vec<(String, Text)>,
+    /// Start steps.
+    pub on_start: Vec<Prepared>,
+    /// Measurements.
+    pub metrics: Arc<Registry>,
+    /// Login counters.
+    pub counters: Counters,
+    /// `-v`.
+    pub verbose: bool,
+    secrets: Mutex<Vec<String>>,
+    shared_auth: Option<Arc<AuthSlot>>,
+}
+
+impl Shared {
+    /// Masks every known secret in a text.
+    pub fn mask(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        if let Ok(secrets) = self.secrets.lock() {
+            for s in secrets.iter() {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        out
+    }
+
+    fn add_secrets<'a>(&self, values: impl Iterator<Item = &'a serde_json::Value>) {
+        if let Ok(mut secrets) = self.secrets.lock() {
+            for v in values {
+                if let Some(s) = v.as_str().filter(|s| s.len() >= 4)
+                    && !secrets.iter().any(|x| x == s)
+                {
+                    // Bounded: renewed tokens of many users would otherwise pile up.
+                    if secrets.len() > 256 {
+                        secrets.remove(0);
+                    }
+                    secrets.push(s.to_owned());
+                }
+            }
+        }
+    }
+
+    fn session(&self, user_id: u64) -> anyhow::Result<Session> {
+        let slot = self.shared_auth.clone().unwrap_or_default();
+        Ok(Session::new(user_id, self.http.client()?, slot))
+    }
+}
+
+/// The rows of a plan's metrics: every endpoint request, then login, refresh and start steps.
+pub fn rows(plan: &CompiledPlan) -> Vec<RowKey> {
+    let mut rows: Vec<RowKey> = plan
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.requests)
+        .map(|r| RowKey { name: r.label.clone(), method: r.method.as_str().to_owned() })
+        .collect();
+    if let Some(auth) = &plan.auth {
+        for r in auth.login.iter().chain(auth.refresh.as_ref().and_then(|r| r.request.as_ref())).chain(&auth.on_start) {
+            rows.push(RowKey { name: r.label.clone(), method: r.method.as_str().to_owned() });
+        }
+    }
+    rows
+}
+
+/// The template globals: `env`, `vars` and each variable by name.
+pub fn globals(plan: &CompiledPlan) -> Ctx {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let vars = &plan.plan.variables;
+    let mut map: BTreeMap<String, Ctx> = vars.iter().map(|(k, v)| (k.clone(), Ctx::from_serialize(v))).collect();
+    map.insert("env".into(), Ctx::from_serialize(&env));
+    map.insert("vars".into(), Ctx::from_serialize(vars));
+    Ctx::from(map)
+}
+
+fn prepare(plan: &CompiledPlan, base: &Arc<str>, opts: &RunOptions, metrics: Arc<Registry>, http: http::HttpSettings, globals: Ctx) -> anyhow::Result<Shared> {
+    let mut row = 0usize;
+    let mut next = |r: &crate::plan::compile::CompiledRequest| -> anyhow::Result<Prepared> {
+        let p = Prepared::new(r, row, base, &plan.headers, plan.timeout).map_err(|e| anyhow::anyhow!("{}: {e}", r.label))?;
+        row += 1;
+        Ok(p)
+    };
+    let default_think = match &plan.load.model {
+        LoadModel::Closed { think, .. } => *think,
+        LoadModel::Open { .. } => Think::None,
+    };
+    let mut endpoints = Vec::new();
+    for e in &plan.endpoints {
+        endpoints.push(Endpoint {
+            name: e.name.clone(),
+            weight: e.weight,
+            requires: e.requires.clone(),
+            think: e.think_time.unwrap_or(default_think),
+            requests: e.requests.iter().map(&mut next).collect::<anyhow::Result<_>>()?,
+        });
+    }
+    let auth = plan.auth.as_ref();
+    let login = auth.and_then(|a| a.login.as_ref()).map(&mut next).transpose()?;
+    let refresh_spec = auth.and_then(|a| a.refresh.as_ref());
+    let refresh = refresh_spec.and_then(|r| r.request.as_ref()).map(&mut next).transpose()?;
+    let on_start = auth.map(|a| a.on_start.iter().map(&mut next).collect::<anyhow::Result<Vec<_>>>()).transpose()?.unwrap_or_default();
+    let mut apply_headers = Vec::new();
+    for (name, text) in auth.map(|a| &a.apply_headers[..]).unwrap_or_default() {
+        apply_headers.push((HeaderName::from_bytes(name.as_bytes()).map_err(|_| anyhow::anyhow!("`{name}` is not a valid header name"))?, text.clone()));
+    }
+    let shared_auth = match auth {
+        Some(a) if a.shared => Some(Arc::new(AuthSlot::default())),
+        Some(a) if a.basic.is_some() => Some(Arc::new(AuthSlot::default())),
+        _ => None,
+    };
+    let shared = Shared {
+        templates: plan.templates.clone(),
+        http,
+        globals,
+        endpoints,
+        login,
+        login_extract: auth.map(|a| a.extract.clone()).unwrap_or_default(),
+        refresh,
+        refresh_extract: refresh_spec.map(|r| r.extract.clone()).unwrap_or_default(),
+        refresh_statuses: refresh_spec.map(|r| r.on_status.clone()).unwrap_or_default(),
+        before_expiry: refresh_spec.and_then(|r| r.before_expiry),
+        refresh_every: refresh_spec.and_then(|r| r.every),
+        apply_headers,
+        apply_query: auth.map(|a| a.apply_query.clone()).unwrap_or_default(),
+        on_start,
+        metrics,
+        counters: Counters::default(),
+        verbose: opts.verbose,
+        secrets: Mutex::new(Vec::new()),
+        shared_auth,
+    };
+    if let Some((user, pass)) = auth.and_then(|a| a.basic.as_ref()) {
+        let user = plan.templates.render(user, &shared.globals).map_err(|e| anyhow::anyhow!("auth.basic.username: {e}"))?;
+        let pass = plan.templates.render(pass, &shared.globals).map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
+        shared.add_secrets([serde_json::Value::String(pass.clone())].iter());
+        if let Some(slot) = &shared.shared_auth {
+            slot.set_basic(&user, &pass)?;
+        }
+    }
+    Ok(shared)
+}
+
+/// State the scheduler and users share to stop in order.
+struct Control {
+    stopping: AtomicBool,
+    stop_tx: watch::Sender<bool>,
+    iterations_left: Option<AtomicU64>,
+    target_users: AtomicU32,
+}
+
+impl Control {
+    /// Claims one task from the iteration total; false when none are left.
+    fn claim(&self) -> bool {
+        if self.stopping.load(Ordering::Relaxed) {
+            return false;
+        }
+        match &self.iterations_left {
+            None => true,
+            Some(left) => left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok(),
+        }
+    }
+
+    fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        let _ = self.stop_tx.send(true);
+    }
+}
+
+/// Runs a plan's load. `base_url` is the rendered base URL; `signals` carries Ctrl-C and
+/// SIGTERM; `on_tick` sees each second's collector (progress, live files, abort checks)
+/// and may return a reason to abort.
+pub async fn run(
+    plan: &CompiledPlan,
+    base_url: &str,
+    opts: &RunOptions,
+    mut signals: watch::Receiver<Signal>,
+    mut on_tick: impl FnMut(&Collector, Duration) -> Option<String>,
+) -> anyhow::Result<RunOutcome> {
+    let started_at = SystemTime::now();
+    let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
+    let registry = Arc::new(Registry::new(rows(plan)));
+    let http = http::HttpSettings::new(plan, std::path::Path::new(&plan.file).parent().unwrap_or(std::path::Path::new("")))?;
+    let base: Arc<str> = base_url.trim().into();
+    let shared = Arc::new(prepare(plan, &base, opts, registry.clone(), http, globals(plan))?);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let control = Arc::new(Control {
+        stopping: AtomicBool::new(false),
+        stop_tx,
+        iterations_left: plan.load.iterations.map(AtomicU64::new),
+        target_users: AtomicU32::new(0),
+    });
+    let load = &plan.load;
+    let deadline = match &load.model {
+        _ if load.duration.is_some() => load.duration,
+        LoadModel::Closed { stages, .. } if stages.len() > 1 || load.iterations.is_none() => Some(schedule::stages_length(stages)).filter(|d| !d.is_zero()),
+        LoadModel::Open { stages, .. } if load.iterations.is_none() => Some(schedule::stages_length(stages)).filter(|d| !d.is_zero()),
+        _ => None,
+    };
+    let start = Instant::now();
+    let mut users = JoinSet::new();
+    let mut collector = Collector::new(registry.clone());
+    let mut stop = StopReason::Completed;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+    let mut scheduler = Scheduler::new(&load.model, seed);
+    loop {
+        let now = start.elapsed();
+        if deadline.is_some_and(|d| now >= d) || control.stopping.load(Ordering::Relaxed) {
+            break;
+        }
+        if let Some(reason) = no_login(&shared, &scheduler) {
+            stop = StopReason::NoLogin(reason);
+            break;
+        }
+        let wake = scheduler.step(now, &shared, &control, &mut users, &stop_rx, start);
+        if scheduler.finished() && users.is_empty() {
+            break;
+        }
+        let sleep_until = deadline.map_or(wake, |d| wake.min(d));
+        tokio::select! {
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start + sleep_until)) => {}
+            _ = ticker.tick() => {
+                collector.tick(start.elapsed());
+                registry.set_users(scheduler.active(&users) as u64);
+                if let Some(reason) = on_tick(&collector, start.elapsed()) {
+                    stop = StopReason::Aborted(reason);
+                    break;
+                }
+            }
+            Some(_) = users.join_next(), if !users.is_empty() => {}
+            changed = signals.changed() => {
+                match (changed, *signals.borrow()) {
+                    (Ok(()), Signal::Interrupt) => { stop = StopReason::Interrupted; break; }
+                    (Ok(()), Signal::Terminate) => { stop = StopReason::Terminated; break; }
+                    _ => {}
+                }
+            }
+        }
+    }
+    control.stop();
+    let grace = tokio::time::sleep(load.graceful_stop);
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            next = users.join_next() => if next.is_none() { break },
+            _ = &mut grace => { users.abort_all(); break; }
+            Ok(()) = signals.changed() => {
+                // A second interrupt during the graceful stop ends in-flight work at once.
+                if *signals.borrow() != Signal::Run && stop != StopReason::Completed { users.abort_all(); break; }
+                if *signals.borrow() == Signal::Interrupt { stop = StopReason::Interrupted; }
+                if *signals.borrow() == Signal::Terminate { stop = StopReason::Terminated; }
+            }
+        }
+    }
+    while users.join_next().await.is_some() {}
+    if let (StopReason::Completed, Some(reason)) = (&stop, no_login(&shared, &scheduler)) {
+        stop = StopReason::NoLogin(reason);
+    }
+    registry.record_dropped(scheduler.dropped);
+    let metrics = collector.finish(start.elapsed());
+    let login_failures = shared.counters.failures.lock().map(|m| m.clone()).unwrap_or_default();
+    Ok(RunOutcome {
+        metrics,
+        stop,
+        started_at,
+        seed,
+        login_failures,
+        logins: shared.counters.logins_ok.load(Ordering::Relaxed),
+        refreshes: shared.counters.refreshes.load(Ordering::Relaxed),
+    })
+}
+
+/// The run stops early when every user tried to log in and none succeeded.
+fn no_login(shared: &Shared, scheduler: &Scheduler) -> Option<String> {
+    let c = &shared.counters;
+    let failed = c.failed.load(Ordering::Relaxed);
+    if shared.login.is_none() || c.logins_ok.load(Ordering::Relaxed) > 0 || failed == 0 || failed < scheduler.started.max(1) {
+        return None;
+    }
+    let reasons = c.failures.lock().ok()?;
+    let (reason, _) = reasons.iter().max_by_key(|(_, n)| **n)?;
+    Some(format!("no user could log in ({failed} attempts): {}", shared.mask(reason)))
+}
+
+/// Starts users (closed model) or iterations (open model) as the load shape says.
+struct Scheduler {
+    model: LoadModel,
+    rng: SmallRng,
+    started: u64,
+    dropped: u64,
+    arrivals: Option<schedule::Arrivals>,
+    next_arrival: Option<Duration>,
+    in_flight: Arc<AtomicU32>,
+    pool: Arc<Mutex<Vec<Session>>>,
+    done: bool,
+}
+
+impl Scheduler {
+    fn new(model: &LoadModel, seed: u64) -> Self {
+        let arrivals = match model {
+            LoadModel::Open { stages, .. } => Some(schedule::Arrivals::new(stages)),
+            LoadModel::Closed { .. } => None,
+        };
+        Scheduler {
+            model: model.clone(),
+            rng: SmallRng::seed_from_u64(seed),
+            started: 0,
+            dropped: 0,
+            next_arrival: arrivals.as_ref().and_then(|a| a.time_of(0)),
+            arrivals,
+            in_flight: Arc::new(AtomicU32::new(0)),
+            pool: Arc::new(Mutex::new(Vec::new())),
+            done: false,
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.done
+    }
+
+    fn active(&self, users: &JoinSet<()>) -> usize {
+        match self.model {
+            LoadModel::Closed { .. } => users.len(),
+            LoadModel::Open { .. } => self.in_flight.load(Ordering::Relaxed) as usize,
+        }
+    }
+
+    /// Starts what is due at `now`; returns when to look again.
+    fn step(&mut self, now: Duration, shared: &Arc<Shared>, control: &Arc<Control>, users: &mut JoinSet<()>, stop: &watch::Receiver<bool>, start: Instant) -> Duration {
+        match &self.model {
+            LoadModel::Closed { stages, .. } => {
+                let from_one = stages.len() == 1;
+                let target = schedule::users_at(stages, from_one, now);
+                control.target_users.store(target, Ordering::Relaxed);
+                while (users.len() as u64) < u64::from(target) && self.started < u64::from(target) + 1_000_000 {
+                    // Users stopped by a ramp-down leave; new ones take fresh numbers.
+                    self.started += 1;
+                    let id = self.started;
+                    let seed = self.rng.random();
+                    let (shared, control, stop) = (shared.clone(), control.clone(), stop.clone());
+                    users.spawn(async move { closed_user(id, seed, shared, control, stop, target).await });
+                    if users.len() as u64 >= u64::from(target) {
+                        break;
+                    }
+                }
+                if control.iterations_left.as_ref().is_some_and(|l| l.load(Ordering::Relaxed) == 0) {
+                    self.done = true;
+                }
+                now + Duration::from_millis(20)
+            }
+            LoadModel::Open { max_concurrency, .. } => {
+                let max = *max_concurrency;
+                while let Some(due) = self.next_arrival.filter(|d| *d <= now) {
+                    if !control.claim() {
+                        self.done = true;
+                        self.next_arrival = None;
+                        break;
+                    }
+                    if self.in_flight.load(Ordering::Relaxed) >= max {
+                        self.dropped += 1;
+                    } else {
+                        self.in_flight.fetch_add(1, Ordering::Relaxed);
+                        self.started += 1;
+                        let intended = start + due;
+                        let session = self.pool.lock().ok().and_then(|mut p| p.pop());
+                        let (shared, pool, in_flight) = (shared.clone(), self.pool.clone(), self.in_flight.clone());
+                        let id = self.started;
+                        let seed = self.rng.random();
+                        users.spawn(async move {
+                            open_iteration(id, seed, session, intended, &shared, &pool).await;
+                            in_flight.fetch_sub(1, Ordering::Relaxed);
+                        });
+                    }
+                    let k = self.started + self.dropped;
+                    self.next_arrival = self.arrivals.as_ref().and_then(|a| a.time_of(k));
+                }
+                if self.next_arrival.is_none() {
+                    self.done = true;
+                }
+                self.next_arrival.unwrap_or(now + Duration::from_millis(100))
+            }
+        }
+    }
+}
+
+/// Picks an endpoint by weight among those whose `requires` are met.
+fn pick(shared: &Shared, session: &Session, rng: &mut SmallRng) -> Option<usize> {
+    let total: u64 = shared.endpoints.iter().filter(|e| session.has(&e.requires)).map(|e| u64::from(e.weight)).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut x = rng.random_range(0..total);
+    for (i, e) in shared.endpoints.iter().enumerate() {
+        if !session.has(&e.requires) {
+            continue;
+        }
+        let w = u64::from(e.weight);
+        if x < w {
+            return Some(i);
+        }
+        x -= w;
+    }
+    None
+}
+
+/// How long to wait after a task that took `took`.
+pub fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration {
+    match think {
+        Think::None => Duration::ZERO,
+        Think::Constant(d) => d,
+        Think::Between(a, b) if b > a => a + (b - a).mul_f64(rng.random::<f64>()),
+        Think::Between(a, _) => a,
+        Think::Pacing(d) => d.saturating_sub(took),
+        Think::Poisson(mean) => mean.mul_f64(-(1.0 - rng.random::<f64>()).ln()),
+    }
+}
+
+async fn closed_user(id: u64, seed: u64, shared: Arc<Shared>, control: Arc<Control>, mut stop: watch::Receiver<bool>, _target: u32) {
+    crate::template::seed_thread(seed);
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let Ok(mut session) = shared.session(id) else { return };
+    // A user whose login fails retries after a pause, until the run gives up on logins.
+    while let Err(_reason) = session.start(&shared).await {
+        if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+            return;
+        }
+    }
+    loop {
+        if u64::from(control.target_users.load(Ordering::Relaxed)) < id && control.target_users.load(Ordering::Relaxed) != 0 {
+            // Ramp-down: the newest users leave first.
+            return;
+        }
+        let Some(endpoint) = pick(&shared, &session, &mut rng) else { return };
+        if !control.claim() {
+            return;
+        }
+        let began = Instant::now();
+        let _ = session.run_task(&shared, endpoint, None).await;
+        let wait = think_time(shared.endpoints[endpoint].think, began.elapsed(), &mut rng);
+        if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
+            return;
+        }
+        if control.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        if !session.is_ready(&shared) && session.start(&shared).await.is_err() && sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+            return;
+        }
+    }
+}
+
+async fn open_iteration(id: u64, seed: u64, session: Option<Session>, intended: Instant, shared: &Shared, pool: &Mutex<Vec<Session>>) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut session = match session {
+        Some(s) => s,
+        None => match shared.session(id) {
+            Ok(s) => s,
+            Err(_) => return,
+        },
+    };
+    if !session.is_ready(shared) && session.start(shared).await.is_err() {
+        return;
+    }
+    if let Some(endpoint) = pick(shared, &session, &mut rng)
+        && session.run_task(shared, endpoint, Some(intended)).await == TaskEnd::Passed
+    {}
+    if let Ok(mut p) = pool.lock() {
+        p.push(session);
+    }
+}
+
+/// Sleeps, or returns true as soon as the run stops.
+async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    if *stop.borrow() {
+        return true;
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => false,
+        _ = stop.changed() => true,
+    }
+}

@@ -1,0 +1,362 @@
+//! One virtual user's session: its HTTP client (connections, cookies), its credentials and
+//! their renewal, its captures, and running one task (an endpoint: one request or a flow)
+//! with checks, captures, the refresh-and-retry-once rule, and recording every attempt.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use minijinja::{Value as Ctx, context};
+use reqwest::header::{HeaderName, HeaderValue};
+use serde_json::Value;
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::Shared;
+use super::request::{self, Failure, Prepared};
+use crate::metrics::{FailureKind, Sample};
+
+/// Credentials as the last login or refresh left them.
+#[derive(Debug, Default)]
+pub struct AuthData {
+    /// Extracted values (`auth.*`).
+    pub values: serde_json::Map<String, Value>,
+    ctx: Ctx,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    query: Vec<(String, String)>,
+    /// When the credentials expire, when known.
+    expires_at: Option<Instant>,
+    obtained_at: Option<Instant>,
+}
+
+/// Credentials of one user, or of all users when the plan shares a login.
+#[derive(Debug, Default)]
+pub struct AuthSlot {
+    current: std::sync::RwLock<Option<Arc<AuthData>>>,
+    // Held across the login/refresh exchange so concurrent users of a shared login renew
+    // it once, not once each.
+    renewing: AsyncMutex<()>,
+}
+
+impl AuthSlot {
+    /// Fixed basic credentials: an `Authorization` header on every request, never renewed.
+    pub fn set_basic(&self, user: &str, password: &str) -> anyhow::Result<()> {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let mut value = HeaderValue::from_str(&format!("Basic {token}"))?;
+        value.set_sensitive(true);
+        self.set(Some(Arc::new(AuthData {
+            headers: vec![(reqwest::header::AUTHORIZATION, value)],
+            ..AuthData::default()
+        })));
+        Ok(())
+    }
+
+    fn get(&self) -> Option<Arc<AuthData>> {
+        self.current.read().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    fn set(&self, data: Option<Arc<AuthData>>) {
+        if let Ok(mut g) = self.current.write() {
+            *g = data;
+        }
+    }
+}
+
+/// A virtual user.
+#[derive(Debug)]
+pub struct Session {
+    /// 1-based user number (`user_id` in templates).
+    pub user_id: u64,
+    /// Tasks started so far (`iteration` in templates).
+    pub iteration: u64,
+    client: reqwest::Client,
+    auth: Arc<AuthSlot>,
+    captures: BTreeMap<String, Value>,
+    captures_ctx: Ctx,
+    row_ctx: Ctx,
+}
+
+/// How a task ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum TaskEnd {
+    /// Every request passed.
+    Passed,
+    /// A request failed.
+    Failed,
+}
+
+impl Session {
+    /// A new user; `auth` is its own slot, or the shared one.
+    pub fn new(user_id: u64, client: reqwest::Client, auth: Arc<AuthSlot>) -> Self {
+        Session {
+            user_id,
+            iteration: 0,
+            client,
+            auth,
+            captures: BTreeMap::new(),
+            captures_ctx: Ctx::from(BTreeMap::<String, Value>::new()),
+            row_ctx: Ctx::UNDEFINED,
+        }
+    }
+
+    /// Whether the user has credentials (or needs none).
+    pub fn is_ready(&self, shared: &Shared) -> bool {
+        shared.login.is_none() || self.auth.get().is_some()
+    }
+
+    /// Whether every capture in `requires` exists (and a list is not empty).
+    pub fn has(&self, requires: &[String]) -> bool {
+        requires.iter().all(|r| match self.captures.get(r) {
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Null) | None => false,
+            Some(_) => true,
+        })
+    }
+
+    fn ctx(&self, shared: &Shared) -> Ctx {
+        let auth = self.auth.get().map(|a| a.ctx.clone()).unwrap_or(Ctx::UNDEFINED);
+        context! {
+            auth => auth,
+            user_id => self.user_id,
+            iteration => self.iteration,
+            data => self.row_ctx.clone(),
+            ..self.captures_ctx.clone(),
+            ..shared.globals.clone()
+        }
+    }
+
+    /// Picks this task's data-feeder rows.
+    pub fn set_rows(&mut self, rows: Ctx) {
+        self.row_ctx = rows;
+    }
+
+    /// Logs in (when the plan has a login and the user has no credentials yet) and runs the
+    /// start steps. Returns the failure reason when the login failed.
+    pub async fn start(&mut self, shared: &Shared) -> Result<(), String> {
+        if shared.login.is_some() && self.auth.get().is_none() {
+            let seen = self.auth.get();
+            self.renew(shared, seen, true).await?;
+        }
+        for step in &shared.on_start {
+            if self.send(shared, step, None).await == TaskEnd::Failed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one endpoint's requests in order; a failed request ends the flow.
+    pub async fn run_task(&mut self, shared: &Shared, endpoint: usize, intended: Option<Instant>) -> TaskEnd {
+        self.iteration += 1;
+        let mut intended = intended;
+        for prepared in &shared.endpoints[endpoint].requests {
+            if self.send(shared, prepared, intended.take()).await == TaskEnd::Failed {
+                return TaskEnd::Failed;
+            }
+        }
+        TaskEnd::Passed
+    }
+
+    /// Sends one request (renewing credentials when due, and once more after a refresh
+    /// status), checks, captures and records it.
+    async fn send(&mut self, shared: &Shared, p: &Prepared, intended: Option<Instant>) -> TaskEnd {
+        self.renew_if_due(shared).await;
+        let mut retried = false;
+        loop {
+            let start = intended.filter(|_| !retried).unwrap_or_else(Instant::now);
+            let (end, refresh) = self.attempt(shared, p, start, !retried).await;
+            if refresh {
+                retried = true;
+                let seen = self.auth.get();
+                if self.renew(shared, seen, false).await.is_ok() {
+                    continue;
+                }
+            }
+            return end;
+        }
+    }
+
+    /// One attempt; the flag asks for a refresh and retry (the answer's status is a
+    /// refresh status and a retry is still allowed). A refreshed attempt is recorded too.
+    async fn attempt(&mut self, shared: &Shared, p: &Prepared, start: Instant, may_retry: bool) -> (TaskEnd, bool) {
+        let ctx = self.ctx(shared);
+        let auth = self.auth.get();
+        let (headers, query) = auth.as_ref().map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
+        let (req, bytes_out) = match p.render(&shared.templates, &ctx, &self.client, headers, query) {
+            Ok(r) => r,
+            Err(f) => {
+                self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
+                return (TaskEnd::Failed, false);
+            }
+        };
+        let answer = match super::http::send(&self.client, req, p.timeout, shared.http.max_body, start).await {
+            Ok(a) => a,
+            Err(e) => {
+                let f = Failure { kind: e.kind, message: e.message };
+                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
+                return (TaskEnd::Failed, false);
+            }
+        };
+        if may_retry && shared.refresh_statuses.contains(&answer.status) && shared.login.is_some() {
+            let f = Failure { kind: FailureKind::Status, message: format!("HTTP {} (credentials renewed, request retried)", answer.status) };
+            self.record(shared, p, answer.latency, Some(&f), answer.bytes_in, bytes_out, (0, 1));
+            return (TaskEnd::Failed, true);
+        }
+        let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, !p.spec.captures.is_empty());
+        let mut failure = verdict.failure;
+        if failure.is_none() {
+            let mut captured = Vec::new();
+            match request::capture(&p.spec, verdict.json.as_ref(), &mut captured) {
+                Ok(()) if !captured.is_empty() => {
+                    self.captures.extend(captured);
+                    self.captures_ctx = Ctx::from_serialize(&self.captures);
+                }
+                Ok(()) => {}
+                Err(f) => failure = Some(f),
+            }
+        }
+        self.record(shared, p, answer.latency, failure.as_ref(), answer.bytes_in, bytes_out, (verdict.passed, verdict.failed));
+        (if failure.is_some() { TaskEnd::Failed } else { TaskEnd::Passed }, false)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(&self, shared: &Shared, p: &Prepared, latency: Duration, failure: Option<&Failure>, bytes_in: u64, bytes_out: u64, checks: (u32, u32)) {
+        if let (Some(f), true) = (failure, shared.verbose) {
+            eprintln!("failed {} #{}: {} ({})", p.spec.label, self.user_id, shared.mask(&f.message), f.kind);
+        }
+        shared.metrics.record(&Sample {
+            row: p.row,
+            latency,
+            failure: failure.map(|f| (f.kind, f.message.as_str())),
+            bytes_in,
+            bytes_out,
+            checks_passed: checks.0,
+            checks_failed: checks.1,
+        });
+    }
+
+    async fn renew_if_due(&mut self, shared: &Shared) {
+        let Some(auth) = self.auth.get() else { return };
+        let now = Instant::now();
+        let due_expiry = match (auth.expires_at, shared.before_expiry) {
+            (Some(at), Some(margin)) => now + margin >= at,
+            _ => false,
+        };
+        let due_every = match (auth.obtained_at, shared.refresh_every) {
+            (Some(at), Some(every)) => now >= at + every,
+            _ => false,
+        };
+        if due_expiry || due_every {
+            let _ = self.renew(shared, Some(auth), false).await;
+        }
+    }
+
+    /// Logs in, or refreshes with the refresh request (falling back to a login when it
+    /// fails). `seen` is the credentials the caller saw: when another user of a shared
+    /// login already replaced them, nothing is sent.
+    async fn renew(&mut self, shared: &Shared, seen: Option<Arc<AuthData>>, login: bool) -> Result<(), String> {
+        let slot = self.auth.clone();
+        let _guard = slot.renewing.lock().await;
+        let current = slot.get();
+        let replaced = match (&current, &seen) {
+            (Some(c), Some(s)) => !Arc::ptr_eq(c, s),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if replaced {
+            return Ok(());
+        }
+        if !login
+            && let (Some(refresh), Some(old)) = (&shared.refresh, &current)
+        {
+            match self.exchange(shared, refresh, &shared.refresh_extract, Some(old)).await {
+                Ok(data) => {
+                    shared.counters.refreshes.fetch_add(1, Ordering::Relaxed);
+                    slot.set(Some(Arc::new(data)));
+                    return Ok(());
+                }
+                Err(_) => slot.set(None),
+            }
+        }
+        let Some(login_req) = &shared.login else { return Ok(()) };
+        match self.exchange(shared, login_req, &shared.login_extract, None).await {
+            Ok(data) => {
+                shared.counters.logins_ok.fetch_add(1, Ordering::Relaxed);
+                slot.set(Some(Arc::new(data)));
+                Ok(())
+            }
+            Err(reason) => {
+                shared.counters.login_failed(&reason);
+                slot.set(None);
+                Err(reason)
+            }
+        }
+    }
+
+    /// Sends a login or refresh request and builds credentials from its answer.
+    async fn exchange(
+        &self,
+        shared: &Shared,
+        p: &Prepared,
+        extract: &[(String, serde_json_path::JsonPath)],
+        old: Option<&Arc<AuthData>>,
+    ) -> Result<AuthData, String> {
+        let ctx = self.ctx(shared);
+        let start = Instant::now();
+        let (req, bytes_out) = p.render(&shared.templates, &ctx, &self.client, &[], &[]).map_err(|f| {
+            self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
+            f.message
+        })?;
+        let answer = match super::http::send(&self.client, req, p.timeout, shared.http.max_body, start).await {
+            Ok(a) => a,
+            Err(e) => {
+                let f = Failure { kind: e.kind, message: e.message };
+                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
+                return Err(f.message);
+            }
+        };
+        let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, true);
+        let mut values = old.map(|o| o.values.clone()).unwrap_or_default();
+        let result = match (&verdict.failure, &verdict.json) {
+            (Some(f), _) => Err(f.clone()),
+            (None, None) => Err(Failure { kind: FailureKind::Body, message: "answer is not JSON".into() }),
+            (None, Some(json)) => {
+                let mut missing = None;
+                for (name, path) in extract {
+                    match path.query(json).first() {
+                        Some(v) => {
+                            values.insert(name.clone(), v.clone());
+                        }
+                        // A refresh answer may omit values the login gave (the refresh token).
+                        None if old.is_some() && values.contains_key(name) => {}
+                        None => missing = Some(name.clone()),
+                    }
+                }
+                match missing {
+                    Some(name) => Err(Failure { kind: FailureKind::Capture, message: format!("answer has no `{name}` (auth.extract)") }),
+                    None => Ok(()),
+                }
+            }
+        };
+        self.record(shared, p, answer.latency, result.as_ref().err(), answer.bytes_in, bytes_out, (verdict.passed, verdict.failed));
+        result.map_err(|f| f.message)?;
+        shared.add_secrets(values.values());
+        let ctx = Ctx::from_serialize(&values);
+        let auth_ctx = context! { auth => ctx.clone(), ..shared.globals.clone() };
+        let render = |text: &crate::template::Text| shared.templates.render(text, &auth_ctx);
+        let mut headers = Vec::new();
+        for (name, text) in &shared.apply_headers {
+            let v = render(text).map_err(|e| format!("auth.apply: {e}"))?;
+            let v = HeaderValue::from_str(&v).map_err(|_| format!("auth.apply: header `{name}` is not a valid value"))?;
+            headers.push((name.clone(), v));
+        }
+        let mut query = Vec::new();
+        for (name, text) in &shared.apply_query {
+            query.push((name.clone(), render(text).map_err(|e| format!("auth.apply: {e}"))?));
+        }
+        let now = Instant::now();
+        let expires_at = values.get("expires_in").and_then(Value::as_f64).map(|s| now + Duration::from_secs_f64(s.max(0.0)));
+        Ok(AuthData { values, ctx, headers, query, expires_at, obtained_at: Some(now) })
+    }
+}

@@ -1,0 +1,154 @@
+//! `loadplan run`: the one pipeline from plan file to exit code — load with overrides,
+//! optionally start the demo API, render the base URL, run the engine with signals and
+//! progress, then print the summary, write the reports and decide the exit code.
+
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::app::load_plan;
+use crate::cli::RunArgs;
+use crate::engine::{self, RunOptions, Signal, StopReason};
+use crate::exit::Exit;
+use crate::plan::{self, Override};
+
+/// Runs `loadplan run`.
+pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
+    let mut overrides = args.plan.overrides();
+    if let Some(users) = args.users {
+        overrides.push(Override::new("load.users", &users.to_string()));
+    }
+    if let Some(d) = &args.duration {
+        overrides.push(Override::new("load.duration", d));
+    }
+    if let Some(seed) = args.seed {
+        overrides.push(Override::new("load.seed", &seed.to_string()));
+    }
+    match only_overrides(args) {
+        Ok(extra) => overrides.extend(extra),
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Exit::Invalid);
+        }
+    }
+    let demo = if args.demo {
+        let server = crate::demo::DemoServer::start(crate::demo::DemoOptions { port: 0, ..Default::default() })
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start the demo API: {e}"))?;
+        overrides.push(Override::new("target.base_url", &server.base_url()));
+        Some(server)
+    } else {
+        None
+    };
+    let compiled = match load_plan(&args.plan_file, &overrides, err) {
+        Ok(p) => p,
+        Err(exit) => return Ok(exit),
+    };
+    let globals = engine::globals(&compiled);
+    let base_url = match compiled.templates.render(&compiled.base_url, &globals) {
+        Ok(u) => u,
+        Err(e) => {
+            writeln!(err, "{}: target.base_url: {e}", compiled.file)?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    if args.dry_run {
+        crate::dryrun::print(&compiled, &base_url, out)?;
+        return Ok(Exit::Passed);
+    }
+    let (signal_tx, signal_rx) = watch::channel(Signal::Run);
+    tokio::spawn(listen_for_signals(signal_tx));
+    let progress = crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
+    let opts = RunOptions { verbose: args.verbose, seed: args.seed };
+    let outcome = engine::run(&compiled, &base_url, &opts, signal_rx, |collector, elapsed| {
+        progress.tick(collector, elapsed);
+        None
+    })
+    .await?;
+    progress.finish();
+    if let Some(server) = demo {
+        server.shutdown().await;
+    }
+    let report = crate::report::Report::new(&compiled, outcome);
+    if !args.quiet {
+        out.write_all(crate::report::terminal::summary(&report, false).as_bytes())?;
+    }
+    let mut exit = report.exit();
+    if let Err(e) = crate::report::write_all(&report, &compiled.plan.outputs, &args.out) {
+        writeln!(err, "error: cannot write the reports to `{}`: {e:#}", args.out.display())?;
+        exit = exit.worst(Exit::ToolError);
+    }
+    if let StopReason::NoLogin(reason) = &report.outcome.stop {
+        writeln!(err, "error: {reason}")?;
+    }
+    Ok(exit)
+}
+
+fn err_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}
+
+/// `--only a,b`: every other endpoint gets weight 0.
+fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
+    if args.only.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bytes = std::fs::read(&args.plan_file).map_err(|e| format!("cannot read `{}`: {e}", args.plan_file.display()))?;
+    let names: Vec<String> = plan::parse(&args.plan_file.display().to_string(), std::path::Path::new(""), &bytes, &[])
+        .ok()
+        .and_then(|s| s.value.get("endpoints").and_then(|e| e.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .collect();
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    for wanted in &args.only {
+        if !known.contains(&wanted.as_str()) {
+            return Err(format!(
+                "--only names `{wanted}`, which the plan does not have; {}",
+                plan::diagnostic::suggest(wanted, &known)
+            ));
+        }
+    }
+    Ok(names
+        .iter()
+        .filter(|n| !args.only.contains(n))
+        .map(|n| Override::new(&format!("endpoints.{n}.weight"), "0"))
+        .collect())
+}
+
+/// Ctrl-C and SIGTERM stop the run gracefully; a second Ctrl-C quits at once.
+async fn listen_for_signals(tx: watch::Sender<Signal>) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut interrupts = 0;
+    loop {
+        #[cfg(unix)]
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => t.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<Option<()>>();
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => {
+                if r.is_err() { return; }
+                interrupts += 1;
+                if interrupts > 1 {
+                    eprintln!("interrupted again: quitting without waiting");
+                    std::process::exit(130);
+                }
+                eprintln!("interrupted: stopping; press Ctrl-C again to quit at once");
+                let _ = tx.send(Signal::Interrupt);
+            }
+            _ = terminated => {
+                let _ = tx.send(Signal::Terminate);
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        }
+    }
+}
