@@ -7,5 +7,6 @@ pub mod app;
 pub mod cli;
 pub mod demo;
 pub mod exit;
+pub mod metrics;
 pub mod plan;
 pub mod template;
