@@ -6,8 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command, InitArgs, SchemaArgs, SchemaFormat, ValidateArgs};
-use crate::plan::Override;
 use crate::exit::Exit;
+use crate::plan::Override;
 use crate::plan::{self, SCHEMA_MODELINE, diagnostic};
 
 /// Runs a command; `out` and `err` are standard output and error.
@@ -16,7 +16,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Validate(args) => validate(&args, out, err),
         Command::Schema(args) => schema(&args, out),
         Command::Init(args) => init(&args, out, err),
-        Command::Run(args) => runtime().and_then(|rt| rt.block_on(crate::run::run(&args, out, err))),
+        Command::Run(args) => {
+            runtime().and_then(|rt| rt.block_on(crate::run::run(&args, out, err)))
+        }
         Command::Demo(opts) => runtime().and_then(|rt| {
             rt.block_on(crate::demo::serve_foreground(opts))?;
             Ok(Exit::Passed)
@@ -29,7 +31,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Loads a plan with overrides, printing its diagnostics on failure.
@@ -39,7 +43,8 @@ pub fn load_plan(
     err: &mut dyn Write,
 ) -> Result<plan::CompiledPlan, Exit> {
     plan::load(path, overrides).map_err(|diags| {
-        let _ = err.write_all(diagnostic::render(&diags, diagnostic::DiagnosticFormat::Human).as_bytes());
+        let _ = err
+            .write_all(diagnostic::render(&diags, diagnostic::DiagnosticFormat::Human).as_bytes());
         Exit::Invalid
     })
 }

@@ -15,11 +15,18 @@ use crate::plan::compile::CompiledRequest;
 use crate::template::Text;
 
 /// Headers whose values are never printed.
-pub const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization", "set-cookie"];
+pub const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "proxy-authorization",
+    "set-cookie",
+];
 
 /// Environment values that plans use as credentials: every `env.NAME` read by `auth`.
 pub fn secret_env_values(plan: &CompiledPlan) -> Vec<String> {
-    let Some(auth) = &plan.auth else { return Vec::new() };
+    let Some(auth) = &plan.auth else {
+        return Vec::new();
+    };
     let mut texts: Vec<&Text> = Vec::new();
     if let Some(login) = &auth.login {
         texts.extend(request_texts(login));
@@ -69,12 +76,20 @@ fn request_texts(r: &CompiledRequest) -> Vec<&Text> {
 /// Prints the rendered requests.
 pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let secrets = secret_env_values(plan);
-    let mask = |s: &str| secrets.iter().fold(s.to_owned(), |acc, secret| acc.replace(secret.as_str(), "***"));
+    let mask = |s: &str| {
+        secrets.iter().fold(s.to_owned(), |acc, secret| {
+            acc.replace(secret.as_str(), "***")
+        })
+    };
     let globals = crate::engine::globals(plan);
     let auth_keys: BTreeMap<String, String> = plan
         .auth
         .iter()
-        .flat_map(|a| a.extract.iter().map(|(k, _)| (k.clone(), format!("<auth.{k}>"))))
+        .flat_map(|a| {
+            a.extract
+                .iter()
+                .map(|(k, _)| (k.clone(), format!("<auth.{k}>")))
+        })
         .collect();
     let captures: BTreeMap<String, Vec<String>> = crate::plan::validate::capture_names(&plan.plan)
         .into_iter()
@@ -83,29 +98,58 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
             (c, vec![placeholder])
         })
         .collect();
-    let live = context! {
-        auth => Ctx::from_serialize(&auth_keys),
-        user_id => 1,
-        iteration => 1,
-        ..Ctx::from_serialize(&captures),
-        ..globals.clone()
-    };
+    let live = minijinja::value::merge_maps([
+        context! { auth => crate::template::to_value(&auth_keys), user_id => 1, iteration => 1 },
+        crate::template::to_value(&captures),
+        globals.clone(),
+    ]);
     let client = reqwest::Client::builder().no_proxy().build()?;
     let base: Arc<str> = base_url.into();
     let mut auth_headers = Vec::new();
     for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {
-        let v = plan.templates.render(text, &live).unwrap_or_else(|e| format!("<{e}>"));
-        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&v)) {
+        let v = plan
+            .templates
+            .render(text, &live)
+            .unwrap_or_else(|e| format!("<{e}>"));
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
             auth_headers.push((n, v));
         }
     }
-    writeln!(out, "dry run of {} against {}: nothing is sent\n", plan.plan.name, mask(base_url))?;
+    writeln!(
+        out,
+        "dry run of {} against {}: nothing is sent\n",
+        plan.plan.name,
+        mask(base_url)
+    )?;
     if let Some(login) = plan.auth.as_ref().and_then(|a| a.login.as_ref()) {
-        show(out, "login", login, &base, plan, &globals, &client, &[], &mask)?;
+        show(
+            out,
+            "login",
+            login,
+            &base,
+            plan,
+            &globals,
+            &client,
+            &[],
+            &mask,
+        )?;
     }
     for e in &plan.endpoints {
         if let Some(first) = e.requests.first() {
-            show(out, &e.name, first, &base, plan, &live, &client, &auth_headers, &mask)?;
+            show(
+                out,
+                &e.name,
+                first,
+                &base,
+                plan,
+                &live,
+                &client,
+                &auth_headers,
+                &mask,
+            )?;
         }
     }
     Ok(())
@@ -124,12 +168,15 @@ fn show(
     mask: &dyn Fn(&str) -> String,
 ) -> anyhow::Result<()> {
     writeln!(out, "# {title}")?;
-    let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout).map_err(|e| anyhow::anyhow!(e))?;
+    let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout)
+        .map_err(|e| anyhow::anyhow!(e))?;
     match prepared.render(&plan.templates, ctx, client, extra, &[]) {
         Ok((req, _)) => {
             writeln!(out, "{} {}", req.method(), mask(req.url().as_str()))?;
             for (name, value) in req.headers() {
-                let shown = if SECRET_HEADERS.contains(&name.as_str()) && !value.to_str().unwrap_or("").contains('<') {
+                let shown = if SECRET_HEADERS.contains(&name.as_str())
+                    && !value.to_str().unwrap_or("").contains('<')
+                {
                     "***".to_owned()
                 } else {
                     mask(value.to_str().unwrap_or("<binary>"))

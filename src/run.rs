@@ -33,9 +33,12 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         }
     }
     let demo = if args.demo {
-        let server = crate::demo::DemoServer::start(crate::demo::DemoOptions { port: 0, ..Default::default() })
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot start the demo API: {e}"))?;
+        let server = crate::demo::DemoServer::start(crate::demo::DemoOptions {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the demo API: {e}"))?;
         overrides.push(Override::new("target.base_url", &server.base_url()));
         Some(server)
     } else {
@@ -60,11 +63,20 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     let (signal_tx, signal_rx) = watch::channel(Signal::Run);
     tokio::spawn(listen_for_signals(signal_tx));
     let progress = crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
-    let opts = RunOptions { verbose: args.verbose, seed: args.seed };
-    let outcome = engine::run(&compiled, &base_url, &opts, signal_rx, |collector, elapsed| {
-        progress.tick(collector, elapsed);
-        None
-    })
+    let opts = RunOptions {
+        verbose: args.verbose,
+        seed: args.seed,
+    };
+    let outcome = engine::run(
+        &compiled,
+        &base_url,
+        &opts,
+        signal_rx,
+        |collector, elapsed| {
+            progress.tick(collector, elapsed);
+            None
+        },
+    )
     .await?;
     progress.finish();
     if let Some(server) = demo {
@@ -76,7 +88,11 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     let mut exit = report.exit();
     if let Err(e) = crate::report::write_all(&report, &compiled.plan.outputs, &args.out) {
-        writeln!(err, "error: cannot write the reports to `{}`: {e:#}", args.out.display())?;
+        writeln!(
+            err,
+            "error: cannot write the reports to `{}`: {e:#}",
+            args.out.display()
+        )?;
         exit = exit.worst(Exit::ToolError);
     }
     if let StopReason::NoLogin(reason) = &report.outcome.stop {
@@ -95,14 +111,20 @@ fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
     if args.only.is_empty() {
         return Ok(Vec::new());
     }
-    let bytes = std::fs::read(&args.plan_file).map_err(|e| format!("cannot read `{}`: {e}", args.plan_file.display()))?;
-    let names: Vec<String> = plan::parse(&args.plan_file.display().to_string(), std::path::Path::new(""), &bytes, &[])
-        .ok()
-        .and_then(|s| s.value.get("endpoints").and_then(|e| e.as_array()).cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-        .collect();
+    let bytes = std::fs::read(&args.plan_file)
+        .map_err(|e| format!("cannot read `{}`: {e}", args.plan_file.display()))?;
+    let names: Vec<String> = plan::parse(
+        &args.plan_file.display().to_string(),
+        std::path::Path::new(""),
+        &bytes,
+        &[],
+    )
+    .ok()
+    .and_then(|s| s.value.get("endpoints").and_then(|e| e.as_array()).cloned())
+    .unwrap_or_default()
+    .iter()
+    .filter_map(|e| e.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+    .collect();
     let known: Vec<&str> = names.iter().map(String::as_str).collect();
     for wanted in &args.only {
         if !known.contains(&wanted.as_str()) {

@@ -75,6 +75,11 @@ thread_local! {
     static RNG: RefCell<SmallRng> = RefCell::new(SmallRng::from_os_rng());
 }
 
+/// Converts serializable data (JSON values, maps of strings) into a template value.
+pub fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    Value::from(minijinja::value::Serde(v))
+}
+
 /// Seeds the calling thread's template randomness (`random`, `random_int`, …), so that seeded
 /// runs repeat.
 pub fn seed_thread(seed: u64) {

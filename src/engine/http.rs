@@ -32,7 +32,9 @@ pub struct HttpSettings {
 
 impl std::fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpSettings").field("max_body", &self.max_body).finish_non_exhaustive()
+        f.debug_struct("HttpSettings")
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +47,10 @@ impl HttpSettings {
             tls,
             http_version: target.http_version,
             proxy: target.proxy.clone(),
-            connect_timeout: target.connect_timeout.as_ref().map_or(plan.timeout, |d| d.get()),
+            connect_timeout: target
+                .connect_timeout
+                .as_ref()
+                .map_or(plan.timeout, |d| d.get()),
             max_redirects: target.max_redirects.unwrap_or(10) as usize,
             max_body: plan.max_body,
             shared: None,
@@ -101,9 +106,12 @@ fn tls_config(
     dir: &std::path::Path,
 ) -> anyhow::Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let builder = if tls.insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
     } else {
         let mut roots = rustls::RootCertStore::empty();
         // Unreadable system certificates are not fatal: a plan with its own CA still works.
@@ -114,7 +122,9 @@ fn tls_config(
             for cert in CertificateDer::pem_file_iter(&path)
                 .map_err(|e| anyhow::anyhow!("cannot read CA file `{}`: {e}", path.display()))?
             {
-                roots.add(cert.map_err(|e| anyhow::anyhow!("bad certificate in `{}`: {e}", path.display()))?)?;
+                roots.add(cert.map_err(|e| {
+                    anyhow::anyhow!("bad certificate in `{}`: {e}", path.display())
+                })?)?;
             }
         }
         builder.with_root_certificates(roots)
@@ -124,7 +134,9 @@ fn tls_config(
             let cert_path = dir.join(&cc.cert);
             let certs = CertificateDer::pem_file_iter(&cert_path)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| anyhow::anyhow!("cannot read certificate `{}`: {e}", cert_path.display()))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot read certificate `{}`: {e}", cert_path.display())
+                })?;
             let key_path = dir.join(&cc.key);
             let key = PrivateKeyDer::from_pem_file(&key_path)
                 .map_err(|e| anyhow::anyhow!("cannot read key `{}`: {e}", key_path.display()))?;
@@ -161,7 +173,12 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -169,7 +186,12 @@ impl rustls::client::danger::ServerCertVerifier for NoVerification {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -219,7 +241,14 @@ pub async fn send(
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| {
                 let (kind, message) = classify(&e);
-                (if kind == FailureKind::Connect { FailureKind::Body } else { kind }, message)
+                (
+                    if kind == FailureKind::Connect {
+                        FailureKind::Body
+                    } else {
+                        kind
+                    },
+                    message,
+                )
             })?;
             bytes_in += chunk.len() as u64;
             let room = (max_body as usize).saturating_sub(body.len());
@@ -229,13 +258,24 @@ pub async fn send(
         Ok((status, Bytes::from(body), bytes_in, truncated))
     };
     match tokio::time::timeout(timeout, exchange).await {
-        Ok(Ok((status, body, bytes_in, truncated))) => {
-            Ok(Answer { status, body, bytes_in, truncated, latency: start.elapsed() })
-        }
-        Ok(Err((kind, message))) => Err(TransportError { kind, message, latency: start.elapsed() }),
+        Ok(Ok((status, body, bytes_in, truncated))) => Ok(Answer {
+            status,
+            body,
+            bytes_in,
+            truncated,
+            latency: start.elapsed(),
+        }),
+        Ok(Err((kind, message))) => Err(TransportError {
+            kind,
+            message,
+            latency: start.elapsed(),
+        }),
         Err(_) => Err(TransportError {
             kind: FailureKind::Timeout,
-            message: format!("timed out after {}", crate::plan::units::format_duration(timeout)),
+            message: format!(
+                "timed out after {}",
+                crate::plan::units::format_duration(timeout)
+            ),
             latency: start.elapsed(),
         }),
     }
@@ -248,7 +288,12 @@ fn classify(e: &reqwest::Error) -> (FailureKind, String) {
     let lower = chain.to_lowercase();
     let kind = if e.is_timeout() {
         FailureKind::Timeout
-    } else if lower.contains("reset") || lower.contains("broken pipe") || lower.contains("connection closed") || lower.contains("incomplete message") || lower.contains("unexpected eof") {
+    } else if lower.contains("reset")
+        || lower.contains("broken pipe")
+        || lower.contains("connection closed")
+        || lower.contains("incomplete message")
+        || lower.contains("unexpected eof")
+    {
         FailureKind::Reset
     } else if e.is_connect() || lower.contains("dns") || lower.contains("resolve") {
         FailureKind::Connect
@@ -272,7 +317,11 @@ fn error_chain(e: &reqwest::Error) -> String {
     }
     if parts.is_empty() {
         // The top-level message names the URL, which may carry secrets: describe instead.
-        parts.push(if e.is_timeout() { "timed out".into() } else { "request failed".into() });
+        parts.push(if e.is_timeout() {
+            "timed out".into()
+        } else {
+            "request failed".into()
+        });
     }
     parts.join(": ")
 }

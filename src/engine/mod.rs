@@ -26,7 +26,7 @@ use crate::plan::CompiledPlan;
 use crate::plan::compile::{LoadModel, Think};
 use crate::template::{Templates, Text};
 use request::Prepared;
-use session::{AuthSlot, Session, TaskEnd};
+use session::{AuthSlot, Session};
 
 /// Why the load stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,11 +198,22 @@ pub fn rows(plan: &CompiledPlan) -> Vec<RowKey> {
         .endpoints
         .iter()
         .flat_map(|e| &e.requests)
-        .map(|r| RowKey { name: r.label.clone(), method: r.method.as_str().to_owned() })
+        .map(|r| RowKey {
+            name: r.label.clone(),
+            method: r.method.as_str().to_owned(),
+        })
         .collect();
     if let Some(auth) = &plan.auth {
-        for r in auth.login.iter().chain(auth.refresh.as_ref().and_then(|r| r.request.as_ref())).chain(&auth.on_start) {
-            rows.push(RowKey { name: r.label.clone(), method: r.method.as_str().to_owned() });
+        for r in auth
+            .login
+            .iter()
+            .chain(auth.refresh.as_ref().and_then(|r| r.request.as_ref()))
+            .chain(&auth.on_start)
+        {
+            rows.push(RowKey {
+                name: r.label.clone(),
+                method: r.method.as_str().to_owned(),
+            });
         }
     }
     rows
@@ -212,16 +223,27 @@ pub fn rows(plan: &CompiledPlan) -> Vec<RowKey> {
 pub fn globals(plan: &CompiledPlan) -> Ctx {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let vars = &plan.plan.variables;
-    let mut map: BTreeMap<String, Ctx> = vars.iter().map(|(k, v)| (k.clone(), Ctx::from_serialize(v))).collect();
-    map.insert("env".into(), Ctx::from_serialize(&env));
-    map.insert("vars".into(), Ctx::from_serialize(vars));
+    let mut map: BTreeMap<String, Ctx> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), crate::template::to_value(v)))
+        .collect();
+    map.insert("env".into(), crate::template::to_value(&env));
+    map.insert("vars".into(), crate::template::to_value(vars));
     Ctx::from(map)
 }
 
-fn prepare(plan: &CompiledPlan, base: &Arc<str>, opts: &RunOptions, metrics: Arc<Registry>, http: http::HttpSettings, globals: Ctx) -> anyhow::Result<Shared> {
+fn prepare(
+    plan: &CompiledPlan,
+    base: &Arc<str>,
+    opts: &RunOptions,
+    metrics: Arc<Registry>,
+    http: http::HttpSettings,
+    globals: Ctx,
+) -> anyhow::Result<Shared> {
     let mut row = 0usize;
     let mut next = |r: &crate::plan::compile::CompiledRequest| -> anyhow::Result<Prepared> {
-        let p = Prepared::new(r, row, base, &plan.headers, plan.timeout).map_err(|e| anyhow::anyhow!("{}: {e}", r.label))?;
+        let p = Prepared::new(r, row, base, &plan.headers, plan.timeout)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))?;
         row += 1;
         Ok(p)
     };
@@ -236,17 +258,39 @@ fn prepare(plan: &CompiledPlan, base: &Arc<str>, opts: &RunOptions, metrics: Arc
             weight: e.weight,
             requires: e.requires.clone(),
             think: e.think_time.unwrap_or(default_think),
-            requests: e.requests.iter().map(&mut next).collect::<anyhow::Result<_>>()?,
+            requests: e
+                .requests
+                .iter()
+                .map(&mut next)
+                .collect::<anyhow::Result<_>>()?,
         });
     }
     let auth = plan.auth.as_ref();
-    let login = auth.and_then(|a| a.login.as_ref()).map(&mut next).transpose()?;
+    let login = auth
+        .and_then(|a| a.login.as_ref())
+        .map(&mut next)
+        .transpose()?;
     let refresh_spec = auth.and_then(|a| a.refresh.as_ref());
-    let refresh = refresh_spec.and_then(|r| r.request.as_ref()).map(&mut next).transpose()?;
-    let on_start = auth.map(|a| a.on_start.iter().map(&mut next).collect::<anyhow::Result<Vec<_>>>()).transpose()?.unwrap_or_default();
+    let refresh = refresh_spec
+        .and_then(|r| r.request.as_ref())
+        .map(&mut next)
+        .transpose()?;
+    let on_start = auth
+        .map(|a| {
+            a.on_start
+                .iter()
+                .map(&mut next)
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
     let mut apply_headers = Vec::new();
     for (name, text) in auth.map(|a| &a.apply_headers[..]).unwrap_or_default() {
-        apply_headers.push((HeaderName::from_bytes(name.as_bytes()).map_err(|_| anyhow::anyhow!("`{name}` is not a valid header name"))?, text.clone()));
+        apply_headers.push((
+            HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| anyhow::anyhow!("`{name}` is not a valid header name"))?,
+            text.clone(),
+        ));
     }
     let shared_auth = match auth {
         Some(a) if a.shared => Some(Arc::new(AuthSlot::default())),
@@ -262,7 +306,9 @@ fn prepare(plan: &CompiledPlan, base: &Arc<str>, opts: &RunOptions, metrics: Arc
         login_extract: auth.map(|a| a.extract.clone()).unwrap_or_default(),
         refresh,
         refresh_extract: refresh_spec.map(|r| r.extract.clone()).unwrap_or_default(),
-        refresh_statuses: refresh_spec.map(|r| r.on_status.clone()).unwrap_or_default(),
+        refresh_statuses: refresh_spec
+            .map(|r| r.on_status.clone())
+            .unwrap_or_default(),
         before_expiry: refresh_spec.and_then(|r| r.before_expiry),
         refresh_every: refresh_spec.and_then(|r| r.every),
         apply_headers,
@@ -275,8 +321,14 @@ fn prepare(plan: &CompiledPlan, base: &Arc<str>, opts: &RunOptions, metrics: Arc
         shared_auth,
     };
     if let Some((user, pass)) = auth.and_then(|a| a.basic.as_ref()) {
-        let user = plan.templates.render(user, &shared.globals).map_err(|e| anyhow::anyhow!("auth.basic.username: {e}"))?;
-        let pass = plan.templates.render(pass, &shared.globals).map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
+        let user = plan
+            .templates
+            .render(user, &shared.globals)
+            .map_err(|e| anyhow::anyhow!("auth.basic.username: {e}"))?;
+        let pass = plan
+            .templates
+            .render(pass, &shared.globals)
+            .map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
         shared.add_secrets([serde_json::Value::String(pass.clone())].iter());
         if let Some(slot) = &shared.shared_auth {
             slot.set_basic(&user, &pass)?;
@@ -301,7 +353,9 @@ impl Control {
         }
         match &self.iterations_left {
             None => true,
-            Some(left) => left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok(),
+            Some(left) => left
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
         }
     }
 
@@ -324,9 +378,21 @@ pub async fn run(
     let started_at = SystemTime::now();
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(rows(plan)));
-    let http = http::HttpSettings::new(plan, std::path::Path::new(&plan.file).parent().unwrap_or(std::path::Path::new("")))?;
+    let http = http::HttpSettings::new(
+        plan,
+        std::path::Path::new(&plan.file)
+            .parent()
+            .unwrap_or(std::path::Path::new("")),
+    )?;
     let base: Arc<str> = base_url.trim().into();
-    let shared = Arc::new(prepare(plan, &base, opts, registry.clone(), http, globals(plan))?);
+    let shared = Arc::new(prepare(
+        plan,
+        &base,
+        opts,
+        registry.clone(),
+        http,
+        globals(plan),
+    )?);
     let (stop_tx, stop_rx) = watch::channel(false);
     let control = Arc::new(Control {
         stopping: AtomicBool::new(false),
@@ -337,15 +403,22 @@ pub async fn run(
     let load = &plan.load;
     let deadline = match &load.model {
         _ if load.duration.is_some() => load.duration,
-        LoadModel::Closed { stages, .. } if stages.len() > 1 || load.iterations.is_none() => Some(schedule::stages_length(stages)).filter(|d| !d.is_zero()),
-        LoadModel::Open { stages, .. } if load.iterations.is_none() => Some(schedule::stages_length(stages)).filter(|d| !d.is_zero()),
+        LoadModel::Closed { stages, .. } if stages.len() > 1 || load.iterations.is_none() => {
+            Some(schedule::stages_length(stages)).filter(|d| !d.is_zero())
+        }
+        LoadModel::Open { stages, .. } if load.iterations.is_none() => {
+            Some(schedule::stages_length(stages)).filter(|d| !d.is_zero())
+        }
         _ => None,
     };
     let start = Instant::now();
     let mut users = JoinSet::new();
     let mut collector = Collector::new(registry.clone());
     let mut stop = StopReason::Completed;
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(1), Duration::from_secs(1));
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(1),
+        Duration::from_secs(1),
+    );
     let mut scheduler = Scheduler::new(&load.model, seed);
     loop {
         let now = start.elapsed();
@@ -402,7 +475,12 @@ pub async fn run(
     }
     registry.record_dropped(scheduler.dropped);
     let metrics = collector.finish(start.elapsed());
-    let login_failures = shared.counters.failures.lock().map(|m| m.clone()).unwrap_or_default();
+    let login_failures = shared
+        .counters
+        .failures
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
     Ok(RunOutcome {
         metrics,
         stop,
@@ -418,12 +496,19 @@ pub async fn run(
 fn no_login(shared: &Shared, scheduler: &Scheduler) -> Option<String> {
     let c = &shared.counters;
     let failed = c.failed.load(Ordering::Relaxed);
-    if shared.login.is_none() || c.logins_ok.load(Ordering::Relaxed) > 0 || failed == 0 || failed < scheduler.started.max(1) {
+    if shared.login.is_none()
+        || c.logins_ok.load(Ordering::Relaxed) > 0
+        || failed == 0
+        || failed < scheduler.started.max(1)
+    {
         return None;
     }
     let reasons = c.failures.lock().ok()?;
     let (reason, _) = reasons.iter().max_by_key(|(_, n)| **n)?;
-    Some(format!("no user could log in ({failed} attempts): {}", shared.mask(reason)))
+    Some(format!(
+        "no user could log in ({failed} attempts): {}",
+        shared.mask(reason)
+    ))
 }
 
 /// Starts users (closed model) or iterations (open model) as the load shape says.
@@ -470,29 +555,47 @@ impl Scheduler {
     }
 
     /// Starts what is due at `now`; returns when to look again.
-    fn step(&mut self, now: Duration, shared: &Arc<Shared>, control: &Arc<Control>, users: &mut JoinSet<()>, stop: &watch::Receiver<bool>, start: Instant) -> Duration {
+    fn step(
+        &mut self,
+        now: Duration,
+        shared: &Arc<Shared>,
+        control: &Arc<Control>,
+        users: &mut JoinSet<()>,
+        stop: &watch::Receiver<bool>,
+        start: Instant,
+    ) -> Duration {
         match &self.model {
             LoadModel::Closed { stages, .. } => {
                 let from_one = stages.len() == 1;
                 let target = schedule::users_at(stages, from_one, now);
                 control.target_users.store(target, Ordering::Relaxed);
-                while (users.len() as u64) < u64::from(target) && self.started < u64::from(target) + 1_000_000 {
+                while (users.len() as u64) < u64::from(target)
+                    && self.started < u64::from(target) + 1_000_000
+                {
                     // Users stopped by a ramp-down leave; new ones take fresh numbers.
                     self.started += 1;
                     let id = self.started;
                     let seed = self.rng.random();
                     let (shared, control, stop) = (shared.clone(), control.clone(), stop.clone());
-                    users.spawn(async move { closed_user(id, seed, shared, control, stop, target).await });
+                    users.spawn(async move {
+                        closed_user(id, seed, shared, control, stop, target).await
+                    });
                     if users.len() as u64 >= u64::from(target) {
                         break;
                     }
                 }
-                if control.iterations_left.as_ref().is_some_and(|l| l.load(Ordering::Relaxed) == 0) {
+                if control
+                    .iterations_left
+                    .as_ref()
+                    .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
+                {
                     self.done = true;
                 }
                 now + Duration::from_millis(20)
             }
-            LoadModel::Open { max_concurrency, .. } => {
+            LoadModel::Open {
+                max_concurrency, ..
+            } => {
                 let max = *max_concurrency;
                 while let Some(due) = self.next_arrival.filter(|d| *d <= now) {
                     if !control.claim() {
@@ -507,7 +610,8 @@ impl Scheduler {
                         self.started += 1;
                         let intended = start + due;
                         let session = self.pool.lock().ok().and_then(|mut p| p.pop());
-                        let (shared, pool, in_flight) = (shared.clone(), self.pool.clone(), self.in_flight.clone());
+                        let (shared, pool, in_flight) =
+                            (shared.clone(), self.pool.clone(), self.in_flight.clone());
                         let id = self.started;
                         let seed = self.rng.random();
                         users.spawn(async move {
@@ -521,7 +625,8 @@ impl Scheduler {
                 if self.next_arrival.is_none() {
                     self.done = true;
                 }
-                self.next_arrival.unwrap_or(now + Duration::from_millis(100))
+                self.next_arrival
+                    .unwrap_or(now + Duration::from_millis(100))
             }
         }
     }
@@ -529,7 +634,12 @@ impl Scheduler {
 
 /// Picks an endpoint by weight among those whose `requires` are met.
 fn pick(shared: &Shared, session: &Session, rng: &mut SmallRng) -> Option<usize> {
-    let total: u64 = shared.endpoints.iter().filter(|e| session.has(&e.requires)).map(|e| u64::from(e.weight)).sum();
+    let total: u64 = shared
+        .endpoints
+        .iter()
+        .filter(|e| session.has(&e.requires))
+        .map(|e| u64::from(e.weight))
+        .sum();
     if total == 0 {
         return None;
     }
@@ -559,10 +669,19 @@ pub fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration 
     }
 }
 
-async fn closed_user(id: u64, seed: u64, shared: Arc<Shared>, control: Arc<Control>, mut stop: watch::Receiver<bool>, _target: u32) {
+async fn closed_user(
+    id: u64,
+    seed: u64,
+    shared: Arc<Shared>,
+    control: Arc<Control>,
+    mut stop: watch::Receiver<bool>,
+    _target: u32,
+) {
     crate::template::seed_thread(seed);
     let mut rng = SmallRng::seed_from_u64(seed);
-    let Ok(mut session) = shared.session(id) else { return };
+    let Ok(mut session) = shared.session(id) else {
+        return;
+    };
     // A user whose login fails retries after a pause, until the run gives up on logins.
     while let Err(_reason) = session.start(&shared).await {
         if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
@@ -570,11 +689,15 @@ async fn closed_user(id: u64, seed: u64, shared: Arc<Shared>, control: Arc<Contr
         }
     }
     loop {
-        if u64::from(control.target_users.load(Ordering::Relaxed)) < id && control.target_users.load(Ordering::Relaxed) != 0 {
+        if u64::from(control.target_users.load(Ordering::Relaxed)) < id
+            && control.target_users.load(Ordering::Relaxed) != 0
+        {
             // Ramp-down: the newest users leave first.
             return;
         }
-        let Some(endpoint) = pick(&shared, &session, &mut rng) else { return };
+        let Some(endpoint) = pick(&shared, &session, &mut rng) else {
+            return;
+        };
         if !control.claim() {
             return;
         }
@@ -587,13 +710,23 @@ async fn closed_user(id: u64, seed: u64, shared: Arc<Shared>, control: Arc<Contr
         if control.stopping.load(Ordering::Relaxed) {
             return;
         }
-        if !session.is_ready(&shared) && session.start(&shared).await.is_err() && sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+        if !session.is_ready(&shared)
+            && session.start(&shared).await.is_err()
+            && sleep_or_stop(Duration::from_secs(1), &mut stop).await
+        {
             return;
         }
     }
 }
 
-async fn open_iteration(id: u64, seed: u64, session: Option<Session>, intended: Instant, shared: &Shared, pool: &Mutex<Vec<Session>>) {
+async fn open_iteration(
+    id: u64,
+    seed: u64,
+    session: Option<Session>,
+    intended: Instant,
+    shared: &Shared,
+    pool: &Mutex<Vec<Session>>,
+) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut session = match session {
         Some(s) => s,
@@ -605,9 +738,9 @@ async fn open_iteration(id: u64, seed: u64, session: Option<Session>, intended: 
     if !session.is_ready(shared) && session.start(shared).await.is_err() {
         return;
     }
-    if let Some(endpoint) = pick(shared, &session, &mut rng)
-        && session.run_task(shared, endpoint, Some(intended)).await == TaskEnd::Passed
-    {}
+    if let Some(endpoint) = pick(shared, &session, &mut rng) {
+        session.run_task(shared, endpoint, Some(intended)).await;
+    }
     if let Ok(mut p) = pool.lock() {
         p.push(session);
     }

@@ -45,7 +45,10 @@ pub struct Failure {
 
 impl Failure {
     fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Failure { kind, message: message.into() }
+        Failure {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -72,28 +75,40 @@ impl Prepared {
         defaults: &[(String, Text)],
         default_timeout: Duration,
     ) -> Result<Self, String> {
-        let method = Method::from_bytes(spec.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
+        let method =
+            Method::from_bytes(spec.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
         let mut static_headers = HeaderMap::new();
         let mut dynamic_headers = Vec::new();
         for (name, value) in defaults.iter().chain(&spec.headers) {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("`{name}` is not a valid header name"))?;
             static_headers.remove(&name);
-            dynamic_headers.retain(|(n, _)| n != &name);
+            dynamic_headers.retain(|(n, _)| *n != name);
             match value.as_static() {
                 Some(v) => {
-                    let v = HeaderValue::from_str(v).map_err(|_| format!("header `{name}` has an invalid value"))?;
+                    let v = HeaderValue::from_str(v)
+                        .map_err(|_| format!("header `{name}` has an invalid value"))?;
                     static_headers.insert(name, v);
                 }
                 None => dynamic_headers.push((name, value.clone())),
             }
         }
-        let static_url = match (&spec.target, spec.query.iter().all(|(_, v)| v.as_static().is_some())) {
+        let static_url = match (
+            &spec.target,
+            spec.query.iter().all(|(_, v)| v.as_static().is_some()),
+        ) {
             (RequestTarget::Path(p), true) => p.as_static().map(|p| join(base, p)),
             (RequestTarget::Url(u), true) => u.as_static().map(str::to_owned),
             _ => None,
         }
-        .map(|u| with_query(&u, spec.query.iter().map(|(k, v)| (k.as_str(), v.as_static().unwrap_or_default()))))
+        .map(|u| {
+            with_query(
+                &u,
+                spec.query
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_static().unwrap_or_default())),
+            )
+        })
         .transpose()?;
         Ok(Prepared {
             spec: spec.clone(),
@@ -128,17 +143,24 @@ impl Prepared {
                 for (k, v) in &self.spec.query {
                     pairs.push((k.as_str(), r(v)?));
                 }
-                with_query(&raw, pairs.iter().map(|(k, v)| (*k, v.as_str()))).map_err(|e| Failure::new(FailureKind::Template, e))?
+                with_query(&raw, pairs.iter().map(|(k, v)| (*k, v.as_str())))
+                    .map_err(|e| Failure::new(FailureKind::Template, e))?
             }
         };
         if !extra_query.is_empty() {
             url.query_pairs_mut().extend_pairs(extra_query);
         }
-        let mut builder = client.request(self.method.clone(), url).headers(self.static_headers.clone());
+        let mut builder = client
+            .request(self.method.clone(), url)
+            .headers(self.static_headers.clone());
         for (name, text) in &self.dynamic_headers {
             let v = r(text)?;
-            let v = HeaderValue::from_str(&v)
-                .map_err(|_| Failure::new(FailureKind::Template, format!("header `{name}` rendered to an invalid value")))?;
+            let v = HeaderValue::from_str(&v).map_err(|_| {
+                Failure::new(
+                    FailureKind::Template,
+                    format!("header `{name}` rendered to an invalid value"),
+                )
+            })?;
             builder = builder.header(name, v);
         }
         for (name, value) in extra_headers {
@@ -152,16 +174,31 @@ impl Prepared {
                     other => serde_json::to_vec(&render_json(other, t, ctx)?).unwrap_or_default(),
                 };
                 let n = bytes.len() as u64;
-                (builder.header(reqwest::header::CONTENT_TYPE, "application/json").body(bytes), n)
+                (
+                    builder
+                        .header(reqwest::header::CONTENT_TYPE, "application/json")
+                        .body(bytes),
+                    n,
+                )
             }
             Body::Form(pairs) => {
                 let mut rendered = Vec::with_capacity(pairs.len());
                 for (k, v) in pairs {
                     rendered.push((k.clone(), r(v)?));
                 }
-                let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&rendered).finish();
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&rendered)
+                    .finish();
                 let n = body.len() as u64;
-                (builder.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(body), n)
+                (
+                    builder
+                        .header(
+                            reqwest::header::CONTENT_TYPE,
+                            "application/x-www-form-urlencoded",
+                        )
+                        .body(body),
+                    n,
+                )
             }
             Body::Raw(text) => {
                 let body = r(text)?;
@@ -178,11 +215,18 @@ impl Prepared {
                             n += v.len() as u64;
                             form.text(name.clone(), v)
                         }
-                        Part::File { name: file, bytes, content_type } => {
+                        Part::File {
+                            name: file,
+                            bytes,
+                            content_type,
+                        } => {
                             n += bytes.len() as u64;
-                            let mut p = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(file.clone());
+                            let mut p = reqwest::multipart::Part::bytes(bytes.to_vec())
+                                .file_name(file.clone());
                             if let Some(ct) = content_type {
-                                p = p.mime_str(ct).map_err(|e| Failure::new(FailureKind::Template, e.to_string()))?;
+                                p = p.mime_str(ct).map_err(|e| {
+                                    Failure::new(FailureKind::Template, e.to_string())
+                                })?;
                             }
                             form.part(name.clone(), p)
                         }
@@ -191,12 +235,20 @@ impl Prepared {
                 (builder.multipart(form), n)
             }
         };
-        let request = builder.build().map_err(|e| Failure::new(FailureKind::Template, format!("cannot build the request: {e}")))?;
+        let request = builder.build().map_err(|e| {
+            Failure::new(
+                FailureKind::Template,
+                format!("cannot build the request: {e}"),
+            )
+        })?;
         Ok((request, bytes_out))
     }
 }
 
-fn with_query<'a>(url: &str, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Result<Url, String> {
+fn with_query<'a>(
+    url: &str,
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<Url, String> {
     let mut url = Url::parse(url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
     let mut pairs = pairs.peekable();
     if pairs.peek().is_some() {
@@ -214,10 +266,20 @@ pub fn render_json(j: &JsonTemplate, t: &Templates, ctx: &Ctx) -> Result<Value, 
     Ok(match j {
         JsonTemplate::Static(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
         JsonTemplate::Leaf(v) => v.clone(),
-        JsonTemplate::Text(text) => Value::String(t.render(text, ctx).map_err(|e| template_failure(&e))?),
-        JsonTemplate::Array(items) => Value::Array(items.iter().map(|i| render_json(i, t, ctx)).collect::<Result<_, _>>()?),
+        JsonTemplate::Text(text) => {
+            Value::String(t.render(text, ctx).map_err(|e| template_failure(&e))?)
+        }
+        JsonTemplate::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| render_json(i, t, ctx))
+                .collect::<Result<_, _>>()?,
+        ),
         JsonTemplate::Object(fields) => Value::Object(
-            fields.iter().map(|(k, v)| Ok((k.clone(), render_json(v, t, ctx)?))).collect::<Result<_, Failure>>()?,
+            fields
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), render_json(v, t, ctx)?)))
+                .collect::<Result<_, Failure>>()?,
         ),
     })
 }
@@ -237,9 +299,15 @@ pub struct Verdict {
 
 /// Checks an answer. `health` uses 200–399 as the default status range, load requests
 /// anything below 400.
-pub fn check(checks: &CompiledChecks, answer: &Answer, t: &Templates, ctx: &Ctx, needs_json: bool) -> Verdict {
+pub fn check(
+    checks: &CompiledChecks,
+    answer: &Answer,
+    t: &Templates,
+    ctx: &Ctx,
+    needs_json: bool,
+) -> Verdict {
     let mut v = Verdict::default();
-    let mut fail = |v: &mut Verdict, kind: FailureKind, message: String| {
+    let fail = |v: &mut Verdict, kind: FailureKind, message: String| {
         v.failed += 1;
         if v.failure.is_none() {
             v.failure = Some(Failure::new(kind, message));
@@ -247,24 +315,44 @@ pub fn check(checks: &CompiledChecks, answer: &Answer, t: &Templates, ctx: &Ctx,
     };
     if checks.status.is_empty() {
         if answer.status >= 400 {
-            fail(&mut v, FailureKind::Status, format!("HTTP {}", answer.status));
+            fail(
+                &mut v,
+                FailureKind::Status,
+                format!("HTTP {}", answer.status),
+            );
         }
     } else if checks.status.contains(&answer.status) {
         v.passed += 1;
     } else {
-        fail(&mut v, FailureKind::Status, format!("HTTP {}, expected {}", answer.status, list(&checks.status)));
+        fail(
+            &mut v,
+            FailureKind::Status,
+            format!("HTTP {}, expected {}", answer.status, list(&checks.status)),
+        );
     }
     if let Some(max) = checks.max_latency {
         if answer.latency <= max {
             v.passed += 1;
         } else {
-            fail(&mut v, FailureKind::Check, format!("took {}, more than {}", crate::plan::units::format_duration(answer.latency), crate::plan::units::format_duration(max)));
+            fail(
+                &mut v,
+                FailureKind::Check,
+                format!(
+                    "took {}, more than {}",
+                    crate::plan::units::format_duration(answer.latency),
+                    crate::plan::units::format_duration(max)
+                ),
+            );
         }
     }
     if let Some(text) = &checks.body_contains {
         match t.render(text, ctx) {
             Ok(needle) if contains(&answer.body, needle.as_bytes()) => v.passed += 1,
-            Ok(needle) => fail(&mut v, FailureKind::Check, format!("body does not contain `{needle}`")),
+            Ok(needle) => fail(
+                &mut v,
+                FailureKind::Check,
+                format!("body does not contain `{needle}`"),
+            ),
             Err(e) => fail(&mut v, FailureKind::Template, format!("template: {e}")),
         }
     }
@@ -275,15 +363,27 @@ pub fn check(checks: &CompiledChecks, answer: &Answer, t: &Templates, ctx: &Ctx,
                     let found = cond.path.query(&json).all();
                     match evaluate(&cond.test, &found, t, ctx) {
                         Ok(None) => v.passed += 1,
-                        Ok(Some(why)) => fail(&mut v, FailureKind::Check, format!("{} {why}", cond.path_text)),
+                        Ok(Some(why)) => fail(
+                            &mut v,
+                            FailureKind::Check,
+                            format!("{} {why}", cond.path_text),
+                        ),
                         Err(f) => fail(&mut v, f.kind, f.message),
                     }
                 }
                 v.json = Some(json);
             }
             Err(e) if !checks.json.is_empty() => {
-                let why = if answer.truncated { "the body was cut at `max_body`".to_owned() } else { e.to_string() };
-                fail(&mut v, FailureKind::Body, format!("body is not JSON ({why})"));
+                let why = if answer.truncated {
+                    "the body was cut at `max_body`".to_owned()
+                } else {
+                    e.to_string()
+                };
+                fail(
+                    &mut v,
+                    FailureKind::Body,
+                    format!("body is not JSON ({why})"),
+                );
             }
             Err(_) => {}
         }
@@ -292,26 +392,41 @@ pub fn check(checks: &CompiledChecks, answer: &Answer, t: &Templates, ctx: &Ctx,
 }
 
 /// `None` when the condition holds, else why not.
-fn evaluate(test: &ConditionTest, found: &[&Value], t: &Templates, ctx: &Ctx) -> Result<Option<String>, Failure> {
+fn evaluate(
+    test: &ConditionTest,
+    found: &[&Value],
+    t: &Templates,
+    ctx: &Ctx,
+) -> Result<Option<String>, Failure> {
     let first = found.first().copied();
-    let shown = |v: Option<&Value>| v.map_or_else(|| "nothing".to_owned(), |v| plain(v));
+    let shown = |v: Option<&Value>| v.map_or_else(|| "nothing".to_owned(), plain);
     Ok(match test {
         ConditionTest::Exists(true) if found.is_empty() => Some("is missing".into()),
-        ConditionTest::Exists(false) if !found.is_empty() => Some(format!("is present ({})", shown(first))),
+        ConditionTest::Exists(false) if !found.is_empty() => {
+            Some(format!("is present ({})", shown(first)))
+        }
         ConditionTest::Exists(_) => None,
-        ConditionTest::Equals { value, skip_if_empty } => {
+        ConditionTest::Equals {
+            value,
+            skip_if_empty,
+        } => {
             let expected = render_json(value, t, ctx)?;
-            if *skip_if_empty && expected.as_str() == Some("") {
-                None
-            } else if first.is_some_and(|f| same(f, &expected)) {
+            let skipped = *skip_if_empty && expected.as_str() == Some("");
+            if skipped || first.is_some_and(|f| same(f, &expected)) {
                 None
             } else {
-                Some(format!("is {}, expected {}", shown(first), plain(&expected)))
+                Some(format!(
+                    "is {}, expected {}",
+                    shown(first),
+                    plain(&expected)
+                ))
             }
         }
         ConditionTest::NotEquals(value) => {
             let unwanted = render_json(value, t, ctx)?;
-            first.filter(|f| same(f, &unwanted)).map(|f| format!("is {}, which is not allowed", plain(f)))
+            first
+                .filter(|f| same(f, &unwanted))
+                .map(|f| format!("is {}, which is not allowed", plain(f)))
         }
         ConditionTest::Matches(re) => match first {
             Some(f) if re.is_match(&plain(f)) => None,
@@ -319,7 +434,11 @@ fn evaluate(test: &ConditionTest, found: &[&Value], t: &Templates, ctx: &Ctx) ->
         },
         ConditionTest::OneOf(options) => match first {
             Some(f) if options.iter().any(|o| same(f, o)) => None,
-            other => Some(format!("is {}, expected one of {}", shown(other), options.iter().map(plain).collect::<Vec<_>>().join(", "))),
+            other => Some(format!(
+                "is {}, expected one of {}",
+                shown(other),
+                options.iter().map(plain).collect::<Vec<_>>().join(", ")
+            )),
         },
     })
 }
@@ -338,7 +457,11 @@ fn plain(v: &Value) -> String {
 }
 
 fn list(statuses: &[u16]) -> String {
-    statuses.iter().map(u16::to_string).collect::<Vec<_>>().join(" or ")
+    statuses
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -346,10 +469,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Extracts a request's captures from its JSON answer into `into`.
-pub fn capture(spec: &CompiledRequest, json: Option<&Value>, into: &mut Vec<(String, Value)>) -> Result<(), Failure> {
+pub fn capture(
+    spec: &CompiledRequest,
+    json: Option<&Value>,
+    into: &mut Vec<(String, Value)>,
+) -> Result<(), Failure> {
     for c in &spec.captures {
         let Some(json) = json else {
-            return Err(Failure::new(FailureKind::Capture, format!("capture `{}`: the body is not JSON", c.name)));
+            return Err(Failure::new(
+                FailureKind::Capture,
+                format!("capture `{}`: the body is not JSON", c.name),
+            ));
         };
         let found = c.path.query(json).all();
         let value = if c.all {
@@ -358,7 +488,10 @@ pub fn capture(spec: &CompiledRequest, json: Option<&Value>, into: &mut Vec<(Str
             match found.first() {
                 Some(v) => (*v).clone(),
                 None => {
-                    return Err(Failure::new(FailureKind::Capture, format!("capture `{}`: nothing at `{}`", c.name, c.path)));
+                    return Err(Failure::new(
+                        FailureKind::Capture,
+                        format!("capture `{}`: nothing at `{}`", c.name, c.path),
+                    ));
                 }
             }
         };

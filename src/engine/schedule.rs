@@ -8,7 +8,11 @@ use std::time::Duration;
 /// from `spawn_rate` is one stage that starts at one user.
 pub fn users_at(stages: &[(u32, Duration)], from_one: bool, t: Duration) -> u32 {
     let mut start = Duration::ZERO;
-    let mut previous = if from_one { 1.0f64.min(stages.first().map_or(0.0, |s| f64::from(s.0))) } else { 0.0 };
+    let mut previous = if from_one {
+        1.0f64.min(stages.first().map_or(0.0, |s| f64::from(s.0)))
+    } else {
+        0.0
+    };
     for &(target, length) in stages {
         let target = f64::from(target);
         if t < start + length {
@@ -38,7 +42,10 @@ pub struct Arrivals {
 impl Arrivals {
     /// Arrivals for rate stages (per second).
     pub fn new(stages: &[(f64, Duration)]) -> Self {
-        Arrivals { stages: stages.to_vec(), next: 0 }
+        Arrivals {
+            stages: stages.to_vec(),
+            next: 0,
+        }
     }
 
     /// Due time of the k-th arrival (0-based), or `None` if the rate is zero forever after.
@@ -134,12 +141,17 @@ mod tests {
         assert!((t60 - 11.0).abs() < 1e-9, "{t60}");
         // Quarter of the way in time, a sixteenth... (x²): 5 s → 12.5 arrivals.
         assert!(a.time_of(12).unwrap() < s(5.0) && a.time_of(13).unwrap() > s(5.0));
-        assert_eq!(Arrivals::new(&[(5.0, s(1.0)), (0.0, s(1.0))]).time_of(1000), None);
+        assert_eq!(
+            Arrivals::new(&[(5.0, s(1.0)), (0.0, s(1.0))]).time_of(1000),
+            None
+        );
     }
 
     #[test]
     fn counts_match_the_rate_in_every_second() {
-        let a: Vec<Duration> = Arrivals::new(&[(2000.0, Duration::ZERO)]).take_while(|t| *t < s(60.0)).collect();
+        let a: Vec<Duration> = Arrivals::new(&[(2000.0, Duration::ZERO)])
+            .take_while(|t| *t < s(60.0))
+            .collect();
         assert_eq!(a.len(), 120_000);
         for second in 0..60 {
             let n = a.iter().filter(|t| t.as_secs() == second).count();

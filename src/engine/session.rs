@@ -95,7 +95,7 @@ impl Session {
             client,
             auth,
             captures: BTreeMap::new(),
-            captures_ctx: Ctx::from(BTreeMap::<String, Value>::new()),
+            captures_ctx: crate::template::to_value(&BTreeMap::<String, Value>::new()),
             row_ctx: Ctx::UNDEFINED,
         }
     }
@@ -115,15 +115,17 @@ impl Session {
     }
 
     fn ctx(&self, shared: &Shared) -> Ctx {
-        let auth = self.auth.get().map(|a| a.ctx.clone()).unwrap_or(Ctx::UNDEFINED);
-        context! {
-            auth => auth,
-            user_id => self.user_id,
-            iteration => self.iteration,
-            data => self.row_ctx.clone(),
-            ..self.captures_ctx.clone(),
-            ..shared.globals.clone()
-        }
+        let auth = self
+            .auth
+            .get()
+            .map(|a| a.ctx.clone())
+            .unwrap_or(Ctx::UNDEFINED);
+        // Later maps win: per-user values shadow the plan's variables.
+        minijinja::value::merge_maps([
+            context! { auth => auth, user_id => self.user_id, iteration => self.iteration, data => self.row_ctx.clone() },
+            self.captures_ctx.clone(),
+            shared.globals.clone(),
+        ])
     }
 
     /// Picks this task's data-feeder rows.
@@ -147,7 +149,12 @@ impl Session {
     }
 
     /// Runs one endpoint's requests in order; a failed request ends the flow.
-    pub async fn run_task(&mut self, shared: &Shared, endpoint: usize, intended: Option<Instant>) -> TaskEnd {
+    pub async fn run_task(
+        &mut self,
+        shared: &Shared,
+        endpoint: usize,
+        intended: Option<Instant>,
+    ) -> TaskEnd {
         self.iteration += 1;
         let mut intended = intended;
         for prepared in &shared.endpoints[endpoint].requests {
@@ -179,51 +186,121 @@ impl Session {
 
     /// One attempt; the flag asks for a refresh and retry (the answer's status is a
     /// refresh status and a retry is still allowed). A refreshed attempt is recorded too.
-    async fn attempt(&mut self, shared: &Shared, p: &Prepared, start: Instant, may_retry: bool) -> (TaskEnd, bool) {
+    async fn attempt(
+        &mut self,
+        shared: &Shared,
+        p: &Prepared,
+        start: Instant,
+        may_retry: bool,
+    ) -> (TaskEnd, bool) {
         let ctx = self.ctx(shared);
         let auth = self.auth.get();
-        let (headers, query) = auth.as_ref().map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
-        let (req, bytes_out) = match p.render(&shared.templates, &ctx, &self.client, headers, query) {
+        let (headers, query) = auth
+            .as_ref()
+            .map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
+        let (req, bytes_out) = match p.render(&shared.templates, &ctx, &self.client, headers, query)
+        {
             Ok(r) => r,
             Err(f) => {
                 self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
                 return (TaskEnd::Failed, false);
             }
         };
-        let answer = match super::http::send(&self.client, req, p.timeout, shared.http.max_body, start).await {
+        let answer = match super::http::send(
+            &self.client,
+            req,
+            p.timeout,
+            shared.http.max_body,
+            start,
+        )
+        .await
+        {
             Ok(a) => a,
             Err(e) => {
-                let f = Failure { kind: e.kind, message: e.message };
+                let f = Failure {
+                    kind: e.kind,
+                    message: e.message,
+                };
                 self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
                 return (TaskEnd::Failed, false);
             }
         };
         if may_retry && shared.refresh_statuses.contains(&answer.status) && shared.login.is_some() {
-            let f = Failure { kind: FailureKind::Status, message: format!("HTTP {} (credentials renewed, request retried)", answer.status) };
-            self.record(shared, p, answer.latency, Some(&f), answer.bytes_in, bytes_out, (0, 1));
+            let f = Failure {
+                kind: FailureKind::Status,
+                message: format!(
+                    "HTTP {} (credentials renewed, request retried)",
+                    answer.status
+                ),
+            };
+            self.record(
+                shared,
+                p,
+                answer.latency,
+                Some(&f),
+                answer.bytes_in,
+                bytes_out,
+                (0, 1),
+            );
             return (TaskEnd::Failed, true);
         }
-        let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, !p.spec.captures.is_empty());
+        let verdict = request::check(
+            &p.spec.checks,
+            &answer,
+            &shared.templates,
+            &ctx,
+            !p.spec.captures.is_empty(),
+        );
         let mut failure = verdict.failure;
         if failure.is_none() {
             let mut captured = Vec::new();
             match request::capture(&p.spec, verdict.json.as_ref(), &mut captured) {
                 Ok(()) if !captured.is_empty() => {
                     self.captures.extend(captured);
-                    self.captures_ctx = Ctx::from_serialize(&self.captures);
+                    self.captures_ctx = crate::template::to_value(&self.captures);
                 }
                 Ok(()) => {}
                 Err(f) => failure = Some(f),
             }
         }
-        self.record(shared, p, answer.latency, failure.as_ref(), answer.bytes_in, bytes_out, (verdict.passed, verdict.failed));
-        (if failure.is_some() { TaskEnd::Failed } else { TaskEnd::Passed }, false)
+        self.record(
+            shared,
+            p,
+            answer.latency,
+            failure.as_ref(),
+            answer.bytes_in,
+            bytes_out,
+            (verdict.passed, verdict.failed),
+        );
+        (
+            if failure.is_some() {
+                TaskEnd::Failed
+            } else {
+                TaskEnd::Passed
+            },
+            false,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn record(&self, shared: &Shared, p: &Prepared, latency: Duration, failure: Option<&Failure>, bytes_in: u64, bytes_out: u64, checks: (u32, u32)) {
+    fn record(
+        &self,
+        shared: &Shared,
+        p: &Prepared,
+        latency: Duration,
+        failure: Option<&Failure>,
+        bytes_in: u64,
+        bytes_out: u64,
+        checks: (u32, u32),
+    ) {
         if let (Some(f), true) = (failure, shared.verbose) {
-            eprintln!("failed {} #{}: {} ({})", p.spec.label, self.user_id, shared.mask(&f.message), f.kind);
+            eprintln!(
+                "failed {} #{}: {} ({})",
+                p.spec.label,
+                self.user_id,
+                shared.mask(&f.message),
+                f.kind
+            );
         }
         shared.metrics.record(&Sample {
             row: p.row,
@@ -255,7 +332,12 @@ impl Session {
     /// Logs in, or refreshes with the refresh request (falling back to a login when it
     /// fails). `seen` is the credentials the caller saw: when another user of a shared
     /// login already replaced them, nothing is sent.
-    async fn renew(&mut self, shared: &Shared, seen: Option<Arc<AuthData>>, login: bool) -> Result<(), String> {
+    async fn renew(
+        &mut self,
+        shared: &Shared,
+        seen: Option<Arc<AuthData>>,
+        login: bool,
+    ) -> Result<(), String> {
         let slot = self.auth.clone();
         let _guard = slot.renewing.lock().await;
         let current = slot.get();
@@ -267,10 +349,11 @@ impl Session {
         if replaced {
             return Ok(());
         }
-        if !login
-            && let (Some(refresh), Some(old)) = (&shared.refresh, &current)
-        {
-            match self.exchange(shared, refresh, &shared.refresh_extract, Some(old)).await {
+        if !login && let (Some(refresh), Some(old)) = (&shared.refresh, &current) {
+            match self
+                .exchange(shared, refresh, &shared.refresh_extract, Some(old))
+                .await
+            {
                 Ok(data) => {
                     shared.counters.refreshes.fetch_add(1, Ordering::Relaxed);
                     slot.set(Some(Arc::new(data)));
@@ -279,8 +362,13 @@ impl Session {
                 Err(_) => slot.set(None),
             }
         }
-        let Some(login_req) = &shared.login else { return Ok(()) };
-        match self.exchange(shared, login_req, &shared.login_extract, None).await {
+        let Some(login_req) = &shared.login else {
+            return Ok(());
+        };
+        match self
+            .exchange(shared, login_req, &shared.login_extract, None)
+            .await
+        {
             Ok(data) => {
                 shared.counters.logins_ok.fetch_add(1, Ordering::Relaxed);
                 slot.set(Some(Arc::new(data)));
@@ -304,14 +392,27 @@ impl Session {
     ) -> Result<AuthData, String> {
         let ctx = self.ctx(shared);
         let start = Instant::now();
-        let (req, bytes_out) = p.render(&shared.templates, &ctx, &self.client, &[], &[]).map_err(|f| {
-            self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
-            f.message
-        })?;
-        let answer = match super::http::send(&self.client, req, p.timeout, shared.http.max_body, start).await {
+        let (req, bytes_out) = p
+            .render(&shared.templates, &ctx, &self.client, &[], &[])
+            .map_err(|f| {
+                self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
+                f.message
+            })?;
+        let answer = match super::http::send(
+            &self.client,
+            req,
+            p.timeout,
+            shared.http.max_body,
+            start,
+        )
+        .await
+        {
             Ok(a) => a,
             Err(e) => {
-                let f = Failure { kind: e.kind, message: e.message };
+                let f = Failure {
+                    kind: e.kind,
+                    message: e.message,
+                };
                 self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
                 return Err(f.message);
             }
@@ -320,7 +421,10 @@ impl Session {
         let mut values = old.map(|o| o.values.clone()).unwrap_or_default();
         let result = match (&verdict.failure, &verdict.json) {
             (Some(f), _) => Err(f.clone()),
-            (None, None) => Err(Failure { kind: FailureKind::Body, message: "answer is not JSON".into() }),
+            (None, None) => Err(Failure {
+                kind: FailureKind::Body,
+                message: "answer is not JSON".into(),
+            }),
             (None, Some(json)) => {
                 let mut missing = None;
                 for (name, path) in extract {
@@ -334,29 +438,54 @@ impl Session {
                     }
                 }
                 match missing {
-                    Some(name) => Err(Failure { kind: FailureKind::Capture, message: format!("answer has no `{name}` (auth.extract)") }),
+                    Some(name) => Err(Failure {
+                        kind: FailureKind::Capture,
+                        message: format!("answer has no `{name}` (auth.extract)"),
+                    }),
                     None => Ok(()),
                 }
             }
         };
-        self.record(shared, p, answer.latency, result.as_ref().err(), answer.bytes_in, bytes_out, (verdict.passed, verdict.failed));
+        self.record(
+            shared,
+            p,
+            answer.latency,
+            result.as_ref().err(),
+            answer.bytes_in,
+            bytes_out,
+            (verdict.passed, verdict.failed),
+        );
         result.map_err(|f| f.message)?;
         shared.add_secrets(values.values());
-        let ctx = Ctx::from_serialize(&values);
+        let ctx = crate::template::to_value(&values);
         let auth_ctx = context! { auth => ctx.clone(), ..shared.globals.clone() };
         let render = |text: &crate::template::Text| shared.templates.render(text, &auth_ctx);
         let mut headers = Vec::new();
         for (name, text) in &shared.apply_headers {
             let v = render(text).map_err(|e| format!("auth.apply: {e}"))?;
-            let v = HeaderValue::from_str(&v).map_err(|_| format!("auth.apply: header `{name}` is not a valid value"))?;
+            let v = HeaderValue::from_str(&v)
+                .map_err(|_| format!("auth.apply: header `{name}` is not a valid value"))?;
             headers.push((name.clone(), v));
         }
         let mut query = Vec::new();
         for (name, text) in &shared.apply_query {
-            query.push((name.clone(), render(text).map_err(|e| format!("auth.apply: {e}"))?));
+            query.push((
+                name.clone(),
+                render(text).map_err(|e| format!("auth.apply: {e}"))?,
+            ));
         }
         let now = Instant::now();
-        let expires_at = values.get("expires_in").and_then(Value::as_f64).map(|s| now + Duration::from_secs_f64(s.max(0.0)));
-        Ok(AuthData { values, ctx, headers, query, expires_at, obtained_at: Some(now) })
+        let expires_at = values
+            .get("expires_in")
+            .and_then(Value::as_f64)
+            .map(|s| now + Duration::from_secs_f64(s.max(0.0)));
+        Ok(AuthData {
+            values,
+            ctx,
+            headers,
+            query,
+            expires_at,
+            obtained_at: Some(now),
+        })
     }
 }

@@ -57,7 +57,11 @@ fn row(r: &RowStats, seconds: std::time::Duration) -> Row {
         method: r.key.method.clone(),
         requests: r.requests,
         failures: r.failures.values().sum(),
-        failures_by_kind: r.failures.iter().map(|(k, v)| (k.as_str().to_owned(), *v)).collect(),
+        failures_by_kind: r
+            .failures
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), *v))
+            .collect(),
         rps: r.rps(seconds),
         mean_ms: ms(r.mean()),
         min_ms: ms(r.min()),
@@ -68,7 +72,7 @@ fn row(r: &RowStats, seconds: std::time::Duration) -> Row {
         p99_ms: ms(r.percentile(99.0)),
         bytes_in: r.bytes_in,
         bytes_out: r.bytes_out,
-        histogram: encode_histogram(&r.histogram),
+        histogram: encode_histogram(&r.histogram).unwrap_or_default(),
     }
 }
 

@@ -27,7 +27,11 @@ pub struct Report {
 impl Report {
     /// Gathers a run's results.
     pub fn new(plan: &CompiledPlan, outcome: RunOutcome) -> Self {
-        Report { plan_name: plan.plan.name.clone(), plan_file: plan.file.clone(), outcome }
+        Report {
+            plan_name: plan.plan.name.clone(),
+            plan_file: plan.file.clone(),
+            outcome,
+        }
     }
 
     /// The exit code the results call for.

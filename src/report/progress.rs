@@ -22,31 +22,43 @@ impl Progress {
         let total = plan.load.duration;
         let bar = (!quiet && terminal).then(|| {
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             bar
         });
         if !quiet && !terminal {
             eprintln!("running {} ({})", plan.plan.name, plan.file);
         }
-        Progress { bar, plain: !quiet && !terminal, total }
+        Progress {
+            bar,
+            plain: !quiet && !terminal,
+            total,
+        }
     }
 
     /// Shows the state after a second.
     pub fn tick(&self, collector: &Collector, elapsed: Duration) {
         let p = collector.progress();
-        let total = self.total.map_or_else(String::new, |t| format!("/{}s", t.as_secs()));
+        let total = self
+            .total
+            .map_or_else(String::new, |t| format!("/{}s", t.as_secs()));
         let line = format!(
             "{}s{total}  users {}  {:.1} req/s  errors {}  p95 {}",
             elapsed.as_secs(),
             p.users,
             p.rps,
             p.failures,
-            p.p95.map_or_else(|| "-".into(), |d| format!("{:.0}ms", d.as_secs_f64() * 1000.0)),
+            p.p95.map_or_else(
+                || "-".into(),
+                |d| format!("{:.0}ms", d.as_secs_f64() * 1000.0)
+            ),
         );
         if let Some(bar) = &self.bar {
             bar.set_message(line);
             bar.tick();
-        } else if self.plain && elapsed.as_secs() % 10 == 0 {
+        } else if self.plain && elapsed.as_secs().is_multiple_of(10) {
             eprintln!("{line}");
         }
     }

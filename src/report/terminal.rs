@@ -6,18 +6,26 @@ use super::Report;
 use crate::metrics::RowStats;
 
 fn ms(d: Option<std::time::Duration>) -> String {
-    d.map_or_else(|| "-".into(), |d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+    d.map_or_else(
+        || "-".into(),
+        |d| format!("{:.0}", d.as_secs_f64() * 1000.0),
+    )
 }
 
 /// Renders the summary table and the stop reason.
 pub fn summary(report: &Report, color: bool) -> String {
     let m = &report.outcome.metrics;
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(100);
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(100);
     if !color {
         table.force_no_tty();
     }
-    table.set_header(["name", "reqs", "fails", "req/s", "p50", "p90", "p95", "p99", "max", "mean"]);
+    table.set_header([
+        "name", "reqs", "fails", "req/s", "p50", "p90", "p95", "p99", "max", "mean",
+    ]);
     let line = |r: &RowStats, name: String| {
         let mut cells = vec![Cell::new(name)];
         let numbers = [
@@ -31,7 +39,11 @@ pub fn summary(report: &Report, color: bool) -> String {
             ms(r.max()),
             ms(r.mean()),
         ];
-        cells.extend(numbers.into_iter().map(|n| Cell::new(n).set_alignment(CellAlignment::Right)));
+        cells.extend(
+            numbers
+                .into_iter()
+                .map(|n| Cell::new(n).set_alignment(CellAlignment::Right)),
+        );
         cells
     };
     for r in &m.rows {

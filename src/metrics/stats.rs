@@ -1,0 +1,171 @@
+//! The final numbers of a run: [`RunMetrics`] with one [`RowStats`] per row and an
+//! "Aggregated" total. What SLA checks and reports read; they never see shards or tallies.
+
+use super::messages::FailureMessage;
+use super::reported;
+use super::sample::{FailureKind, RowKey};
+use super::series::{SeriesPoint, per_second};
+use super::tally::Tally;
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Everything measured in one run.
+#[derive(Clone, Debug)]
+pub struct RunMetrics {
+    /// One entry per row, in row order.
+    pub rows: Vec<RowStats>,
+    /// All rows together; its key is `Aggregated` with an empty method.
+    pub total: RowStats,
+    /// One point per collector tick, plus a last partial one.
+    pub series: Vec<SeriesPoint>,
+    /// Open-model iterations that were due but not started.
+    pub dropped_iterations: u64,
+    /// Length of the run, as given to [`Collector::finish`].
+    ///
+    /// [`Collector::finish`]: super::Collector::finish
+    pub duration: Duration,
+}
+
+/// Everything measured for one row (or all rows together).
+#[derive(Clone, Debug)]
+pub struct RowStats {
+    /// Which row.
+    pub key: RowKey,
+    /// Latency of every request, failed or not, in microseconds (see [`super::HIGHEST_MICROS`]
+    /// for the clamp); its count equals `requests`.
+    pub histogram: Histogram<u64>,
+    /// Requests completed.
+    pub requests: u64,
+    /// Failed requests by kind; kinds that never happened are absent.
+    pub failures: BTreeMap<FailureKind, u64>,
+    /// Response bytes received.
+    pub bytes_in: u64,
+    /// Request bytes sent.
+    pub bytes_out: u64,
+    /// Checks that passed.
+    pub checks_passed: u64,
+    /// Checks that failed.
+    pub checks_failed: u64,
+    /// Distinct failure messages, most frequent first, bounded per row (see
+    /// [`super::MAX_MESSAGES_PER_ROW`]).
+    pub failure_messages: Vec<FailureMessage>,
+}
+
+impl RowStats {
+    /// The final stats of a row from its running total.
+    pub(crate) fn from_tally(key: RowKey, tally: &Tally) -> Self {
+        let c = &tally.counters;
+        let failures = FailureKind::ALL
+            .iter()
+            .zip(c.failures)
+            .filter(|(_, n)| *n > 0)
+            .map(|(kind, n)| (*kind, n))
+            .collect();
+        Self {
+            key,
+            histogram: tally.histogram.clone(),
+            requests: c.requests,
+            failures,
+            bytes_in: c.bytes_in,
+            bytes_out: c.bytes_out,
+            checks_passed: c.checks_passed,
+            checks_failed: c.checks_failed,
+            failure_messages: tally.messages.to_messages(),
+        }
+    }
+
+    /// Latency at quantile `q` (0.0–1.0, e.g. 0.95), or `None` without requests. Accurate to
+    /// the histogram's 3 significant digits; reports the highest value equivalent to the
+    /// sample at that rank, so it never understates.
+    pub fn quantile(&self, q: f64) -> Option<Duration> {
+        self.non_empty()
+            .map(|h| Duration::from_micros(reported(h.value_at_quantile(q))))
+    }
+
+    /// Latency at percentile `p` (0–100, e.g. 95.0 or 99.9), or `None` without requests.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        self.quantile(p / 100.0)
+    }
+
+    /// Mean latency, or `None` without requests.
+    pub fn mean(&self) -> Option<Duration> {
+        self.non_empty()
+            .map(|h| Duration::from_nanos((h.mean() * 1000.0).round() as u64))
+    }
+
+    /// Lowest latency (to histogram precision), or `None` without requests.
+    pub fn min(&self) -> Option<Duration> {
+        self.non_empty().map(|h| Duration::from_micros(h.min()))
+    }
+
+    /// Highest latency (to histogram precision, at most [`super::HIGHEST_MICROS`]), or `None`
+    /// without requests.
+    pub fn max(&self) -> Option<Duration> {
+        self.non_empty()
+            .map(|h| Duration::from_micros(reported(h.max())))
+    }
+
+    /// Failed requests, all kinds together.
+    pub fn failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    /// Failed requests as a fraction of all requests (0.0–1.0); 0 without requests.
+    pub fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.failed() as f64 / self.requests as f64
+        }
+    }
+
+    /// Requests per second over `duration`; 0 for a zero duration.
+    pub fn rps(&self, duration: Duration) -> f64 {
+        per_second(self.requests, duration.as_secs_f64())
+    }
+
+    fn non_empty(&self) -> Option<&Histogram<u64>> {
+        (!self.histogram.is_empty()).then_some(&self.histogram)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Sample;
+
+    #[test]
+    fn an_empty_row_has_no_latency_figures_and_no_error_rate() {
+        let stats = RowStats::from_tally(RowKey::new("a", "GET"), &Tally::new());
+        assert_eq!(stats.percentile(95.0), None);
+        assert_eq!((stats.mean(), stats.min(), stats.max()), (None, None, None));
+        assert_eq!(stats.error_rate(), 0.0);
+        assert_eq!(stats.rps(Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn figures_of_a_small_row() {
+        let mut tally = Tally::new();
+        for ms in [10, 20, 30, 40] {
+            let mut sample = Sample::ok(0, Duration::from_millis(ms));
+            sample.bytes_in = 100;
+            if ms == 40 {
+                sample.failure = Some((FailureKind::Status, "500"));
+            }
+            tally.record(&sample, Duration::ZERO);
+        }
+        let stats = RowStats::from_tally(RowKey::new("a", "GET"), &tally);
+        assert_eq!(stats.requests, 4);
+        assert_eq!(stats.failures, BTreeMap::from([(FailureKind::Status, 1)]));
+        assert_eq!(stats.error_rate(), 0.25);
+        assert_eq!(stats.rps(Duration::from_secs(2)), 2.0);
+        assert_eq!(stats.min(), Some(Duration::from_millis(10)));
+        // 40 ms sits in a bucket 32 µs wide; max reports the bucket's top.
+        let max = stats.max().unwrap();
+        assert!(max >= Duration::from_millis(40) && max < Duration::from_micros(40_032));
+        let mean = stats.mean().unwrap().as_secs_f64();
+        assert!((mean - 0.025).abs() < 0.025 * 1e-3, "mean {mean}");
+        assert_eq!(stats.quantile(0.5), stats.percentile(50.0));
+    }
+}

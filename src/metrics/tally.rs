@@ -1,0 +1,96 @@
+//! The accumulator of one row: histogram, counters and failure messages. The same type is a
+//! row of a worker's shard (one interval's data), a row of the collector's interval merge,
+//! and a row's running total, so merging is one `absorb` everywhere.
+
+use super::messages::MessageLog;
+use super::sample::{FailureKind, Sample};
+use super::{merge_into, new_histogram, to_micros};
+use hdrhistogram::Histogram;
+use std::time::Duration;
+
+/// Plain counters of one row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counters {
+    pub(crate) requests: u64,
+    /// Indexed by [`FailureKind::index`].
+    pub(crate) failures: [u64; FailureKind::COUNT],
+    pub(crate) bytes_in: u64,
+    pub(crate) bytes_out: u64,
+    pub(crate) checks_passed: u64,
+    pub(crate) checks_failed: u64,
+}
+
+impl Counters {
+    pub(crate) fn add(&mut self, other: &Counters) {
+        self.requests += other.requests;
+        for (mine, theirs) in self.failures.iter_mut().zip(other.failures) {
+            *mine += theirs;
+        }
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.checks_passed += other.checks_passed;
+        self.checks_failed += other.checks_failed;
+    }
+
+    /// Failed requests, all kinds together.
+    pub(crate) fn failed(&self) -> u64 {
+        self.failures.iter().sum()
+    }
+}
+
+/// Histogram + counters + messages of one row.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    /// Latency in microseconds; every request, failed or not.
+    pub(crate) histogram: Histogram<u64>,
+    pub(crate) counters: Counters,
+    pub(crate) messages: MessageLog,
+}
+
+impl Tally {
+    pub(crate) fn new() -> Self {
+        Self {
+            histogram: new_histogram(),
+            counters: Counters::default(),
+            messages: MessageLog::default(),
+        }
+    }
+
+    /// Records one sample; `at` (time since the registry started) dates a failure message.
+    pub(crate) fn record(&mut self, sample: &Sample<'_>, at: Duration) {
+        // Clamped, never an error: a request slower than the histogram's range still counts.
+        self.histogram.saturating_record(to_micros(sample.latency));
+        let c = &mut self.counters;
+        c.requests += 1;
+        c.bytes_in += sample.bytes_in;
+        c.bytes_out += sample.bytes_out;
+        c.checks_passed += u64::from(sample.checks_passed);
+        c.checks_failed += u64::from(sample.checks_failed);
+        if let Some((kind, message)) = sample.failure {
+            c.failures[kind.index()] += 1;
+            self.messages.record(kind, message, at);
+        }
+    }
+
+    /// Nothing recorded since the last reset. Every sample counts a request, so the counter
+    /// alone tells.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.counters.requests == 0
+    }
+
+    /// Adds the histogram and counters of `src` (not its messages: those move with
+    /// [`MessageLog::drain_into`], once, into the running total).
+    pub(crate) fn absorb(&mut self, src: &Tally) {
+        merge_into(&mut self.histogram, &src.histogram);
+        self.counters.add(&src.counters);
+    }
+
+    /// Empties the histogram and counters; message keys stay (see [`MessageLog`]).
+    pub(crate) fn reset(&mut self) {
+        // `reset` clears the whole counts array, so skip it when nothing was recorded.
+        if !self.histogram.is_empty() {
+            self.histogram.reset();
+        }
+        self.counters = Counters::default();
+    }
+}
