@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dryrun;
 pub mod engine;
 pub mod exit;
+pub mod health;
 pub mod metrics;
 pub mod plan;
 pub mod report;

@@ -22,6 +22,8 @@ pub struct Report {
     pub plan_file: String,
     /// What the engine measured.
     pub outcome: RunOutcome,
+    /// Health checks before, during and after the load.
+    pub health: crate::health::HealthResults,
 }
 
 impl Report {
@@ -31,6 +33,7 @@ impl Report {
             plan_name: plan.plan.name.clone(),
             plan_file: plan.file.clone(),
             outcome,
+            health: crate::health::HealthResults::default(),
         }
     }
 
