@@ -156,6 +156,16 @@ pub struct Shared {
     pub verbose: bool,
     secrets: Mutex<Vec<String>>,
     shared_auth: Option<Arc<AuthSlot>>,
+    feeders: Vec<FeederState>,
+}
+
+/// A data feeder's rows as template values, and its position for sequential order.
+#[derive(Debug)]
+struct FeederState {
+    name: String,
+    order: crate::plan::model::FeederOrder,
+    rows: Vec<Ctx>,
+    next: AtomicU64,
 }
 
 impl Shared {
@@ -163,7 +173,9 @@ impl Shared {
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_owned();
         if let Ok(secrets) = self.secrets.lock() {
-            for s in secrets.iter() {
+            let mut longest_first: Vec<&String> = secrets.iter().collect();
+            longest_first.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            for s in longest_first {
                 out = out.replace(s.as_str(), "***");
             }
         }
@@ -184,6 +196,29 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// The `data` context of one task: a row of every feeder.
+    fn rows(&self, user_id: u64, rng: &mut SmallRng) -> Ctx {
+        use crate::plan::model::FeederOrder;
+        if self.feeders.is_empty() {
+            return Ctx::UNDEFINED;
+        }
+        let map: BTreeMap<&str, Ctx> = self
+            .feeders
+            .iter()
+            .map(|f| {
+                let n = f.rows.len() as u64;
+                let i = match f.order {
+                    FeederOrder::Sequential => f.next.fetch_add(1, Ordering::Relaxed) % n,
+                    FeederOrder::Random => rng.random_range(0..n),
+                    // One row per user for the whole run; validation made sure there are enough.
+                    FeederOrder::Unique => (user_id - 1) % n,
+                };
+                (f.name.as_str(), f.rows[i as usize].clone())
+            })
+            .collect();
+        Ctx::from(map)
     }
 
     fn session(&self, user_id: u64) -> anyhow::Result<Session> {
@@ -317,8 +352,18 @@ fn prepare(
         metrics,
         counters: Counters::default(),
         verbose: opts.verbose,
-        secrets: Mutex::new(Vec::new()),
+        secrets: Mutex::new(crate::dryrun::secret_env_values(plan)),
         shared_auth,
+        feeders: plan
+            .feeders
+            .iter()
+            .map(|f| FeederState {
+                name: f.name.clone(),
+                order: f.order,
+                rows: f.rows.iter().map(crate::template::to_value).collect(),
+                next: AtomicU64::new(0),
+            })
+            .collect(),
     };
     if let Some((user, pass)) = auth.and_then(|a| a.basic.as_ref()) {
         let user = plan
@@ -499,7 +544,7 @@ fn no_login(shared: &Shared, scheduler: &Scheduler) -> Option<String> {
     if shared.login.is_none()
         || c.logins_ok.load(Ordering::Relaxed) > 0
         || failed == 0
-        || failed < scheduler.started.max(1)
+        || failed < scheduler.started.max(scheduler.planned_users())
     {
         return None;
     }
@@ -543,6 +588,22 @@ impl Scheduler {
         }
     }
 
+    /// Logins that must all fail before the run gives up: every user of a closed model
+    /// (so one flaky first login does not end a ramping run), a few for an open one.
+    fn planned_users(&self) -> u64 {
+        match &self.model {
+            LoadModel::Closed { stages, .. } => stages
+                .iter()
+                .map(|s| u64::from(s.0))
+                .max()
+                .unwrap_or(1)
+                .max(1),
+            LoadModel::Open {
+                max_concurrency, ..
+            } => u64::from(*max_concurrency).clamp(1, 10),
+        }
+    }
+
     fn finished(&self) -> bool {
         self.done
     }
@@ -566,6 +627,15 @@ impl Scheduler {
     ) -> Duration {
         match &self.model {
             LoadModel::Closed { stages, .. } => {
+                if control
+                    .iterations_left
+                    .as_ref()
+                    .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
+                {
+                    // The iteration total is spent: users leave as they finish; start none.
+                    self.done = true;
+                    return now + Duration::from_millis(20);
+                }
                 let from_one = stages.len() == 1;
                 let target = schedule::users_at(stages, from_one, now);
                 control.target_users.store(target, Ordering::Relaxed);
@@ -577,19 +647,10 @@ impl Scheduler {
                     let id = self.started;
                     let seed = self.rng.random();
                     let (shared, control, stop) = (shared.clone(), control.clone(), stop.clone());
-                    users.spawn(async move {
-                        closed_user(id, seed, shared, control, stop, target).await
-                    });
+                    users.spawn(async move { closed_user(id, seed, shared, control, stop).await });
                     if users.len() as u64 >= u64::from(target) {
                         break;
                     }
-                }
-                if control
-                    .iterations_left
-                    .as_ref()
-                    .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
-                {
-                    self.done = true;
                 }
                 now + Duration::from_millis(20)
             }
@@ -675,13 +736,14 @@ async fn closed_user(
     shared: Arc<Shared>,
     control: Arc<Control>,
     mut stop: watch::Receiver<bool>,
-    _target: u32,
 ) {
     crate::template::seed_thread(seed);
     let mut rng = SmallRng::seed_from_u64(seed);
     let Ok(mut session) = shared.session(id) else {
         return;
     };
+    // A login may read a feeder row (a unique account per user, say).
+    session.set_rows(shared.rows(id, &mut rng));
     // A user whose login fails retries after a pause, until the run gives up on logins.
     while let Err(_reason) = session.start(&shared).await {
         if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
@@ -702,6 +764,7 @@ async fn closed_user(
             return;
         }
         let began = Instant::now();
+        session.set_rows(shared.rows(id, &mut rng));
         let _ = session.run_task(&shared, endpoint, None).await;
         let wait = think_time(shared.endpoints[endpoint].think, began.elapsed(), &mut rng);
         if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
@@ -735,6 +798,7 @@ async fn open_iteration(
             Err(_) => return,
         },
     };
+    session.set_rows(shared.rows(session.user_id, &mut rng));
     if !session.is_ready(shared) && session.start(shared).await.is_err() {
         return;
     }
