@@ -60,6 +60,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         crate::dryrun::print(&compiled, &base_url, out)?;
         return Ok(Exit::Passed);
     }
+    raise_open_files_limit(&compiled, err);
     let (signal_tx, signal_rx) = watch::channel(Signal::Run);
     tokio::spawn(listen_for_signals(signal_tx));
     let progress = crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
@@ -99,6 +100,29 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         writeln!(err, "error: {reason}")?;
     }
     Ok(exit)
+}
+
+/// Each user keeps its own connections: make room for them (plus files and slack).
+fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
+    use crate::plan::compile::LoadModel;
+    let users = match &plan.load.model {
+        LoadModel::Closed { stages, .. } => {
+            stages.iter().map(|s| u64::from(s.0)).max().unwrap_or(1)
+        }
+        LoadModel::Open {
+            max_concurrency, ..
+        } => u64::from(*max_concurrency),
+    };
+    let wanted = users * 2 + 256;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => {
+            let _ = writeln!(
+                err,
+                "warning: open-files limit is {got}, below the {wanted} that {users} users may need (raise `ulimit -n`)"
+            );
+        }
+        _ => {}
+    }
 }
 
 fn err_is_terminal() -> bool {

@@ -820,3 +820,51 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
         _ = stop.changed() => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn think_times_follow_their_rule() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let s = Duration::from_secs;
+        assert_eq!(think_time(Think::None, s(1), &mut rng), Duration::ZERO);
+        assert_eq!(think_time(Think::Constant(s(2)), s(5), &mut rng), s(2));
+        // Pacing: the task's own time counts toward the period.
+        assert_eq!(think_time(Think::Pacing(s(5)), s(2), &mut rng), s(3));
+        assert_eq!(
+            think_time(Think::Pacing(s(5)), s(7), &mut rng),
+            Duration::ZERO
+        );
+        let waits: Vec<f64> = (0..10_000)
+            .map(|_| think_time(Think::Between(s(1), s(3)), s(0), &mut rng).as_secs_f64())
+            .collect();
+        assert!(waits.iter().all(|w| (1.0..=3.0).contains(w)));
+        let mean = waits.iter().sum::<f64>() / waits.len() as f64;
+        assert!((mean - 2.0).abs() < 0.05, "{mean}");
+        let poisson: f64 = (0..20_000)
+            .map(|_| think_time(Think::Poisson(s(2)), s(0), &mut rng).as_secs_f64())
+            .sum::<f64>()
+            / 20_000.0;
+        assert!((poisson - 2.0).abs() < 0.1, "{poisson}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_cuts_think_time_short() {
+        let (tx, mut rx) = watch::channel(false);
+        let start = tokio::time::Instant::now();
+        let sleeper =
+            tokio::spawn(async move { sleep_or_stop(Duration::from_secs(60), &mut rx).await });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        tx.send(true).unwrap();
+        assert!(sleeper.await.unwrap(), "reported the stop");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "did not wait out the 60 s"
+        );
+        let (_tx, mut rx) = watch::channel(false);
+        assert!(!sleep_or_stop(Duration::from_secs(5), &mut rx).await);
+        assert!(start.elapsed() >= Duration::from_secs(6));
+    }
+}

@@ -459,9 +459,10 @@ fn only_rejects_unknown_names() {
     );
 }
 
+/// Interrupts a running `run` with a signal once it has sent requests; returns the exit
+/// code and the summary it wrote.
 #[cfg(unix)]
-#[test]
-fn ctrl_c_still_writes_the_results() {
+fn interrupt_run(signal: &str) -> (Option<i32>, serde_json::Value) {
     use std::io::BufRead;
     let demo = Demo::start(DemoOptions::default());
     let out = tempfile::tempdir().unwrap();
@@ -483,7 +484,7 @@ fn ctrl_c_still_writes_the_results() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the run has started (its first status line), then interrupt it.
+    // Wait until the run has started (its first status line) and sent requests.
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
@@ -492,14 +493,29 @@ fn ctrl_c_still_writes_the_results() {
         std::thread::yield_now();
     }
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let code = child.wait().unwrap().code();
-    assert_eq!(code, Some(130));
-    let summary: serde_json::Value =
+    let summary =
         serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    (code, summary)
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_still_writes_the_results() {
+    let (code, summary) = interrupt_run("-INT");
+    assert_eq!(code, Some(130));
     assert!(summary["total"]["requests"].as_u64().unwrap() >= 50);
     assert_eq!(summary["stop"], "Interrupted");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_still_writes_the_results() {
+    let (code, summary) = interrupt_run("-TERM");
+    assert_eq!(code, Some(143));
+    assert_eq!(summary["stop"], "Terminated");
 }
