@@ -193,7 +193,11 @@ impl Session {
         start: Instant,
         may_retry: bool,
     ) -> (TaskEnd, bool) {
-        let ctx = self.ctx(shared);
+        let ctx = if p.needs_ctx {
+            self.ctx(shared)
+        } else {
+            Ctx::UNDEFINED
+        };
         let auth = self.auth.get();
         let (headers, query) = auth
             .as_ref()
