@@ -519,3 +519,23 @@ fn sigterm_still_writes_the_results() {
     assert_eq!(code, Some(143));
     assert_eq!(summary["stop"], "Terminated");
 }
+
+/// Every example plan runs against the demo API (drill never ran its examples).
+#[test]
+fn every_example_runs() {
+    let demo = Demo::start(DemoOptions::default());
+    let mut examples: Vec<_> = std::fs::read_dir(crate::support::root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 10, "{examples:?}");
+    for path in examples {
+        let rel = path.strip_prefix(crate::support::root()).unwrap().to_str().unwrap().to_owned();
+        let r = run_plan(&rel, &demo.url(), &fast(&["--duration", "1s"]), &[]);
+        assert!(matches!(r.code(), Some(0 | 1)), "{rel}: {}", stderr(&r.output));
+        let total = &r.summary.as_ref().unwrap()["total"];
+        assert!(total["requests"].as_u64().unwrap() > 0, "{rel} sent nothing");
+    }
+}
