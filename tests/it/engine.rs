@@ -532,10 +532,43 @@ fn every_example_runs() {
     examples.sort();
     assert!(examples.len() >= 10, "{examples:?}");
     for path in examples {
-        let rel = path.strip_prefix(crate::support::root()).unwrap().to_str().unwrap().to_owned();
+        let rel = path
+            .strip_prefix(crate::support::root())
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         let r = run_plan(&rel, &demo.url(), &fast(&["--duration", "1s"]), &[]);
-        assert!(matches!(r.code(), Some(0 | 1)), "{rel}: {}", stderr(&r.output));
+        assert!(
+            matches!(r.code(), Some(0 | 1)),
+            "{rel}: {}",
+            stderr(&r.output)
+        );
         let total = &r.summary.as_ref().unwrap()["total"];
-        assert!(total["requests"].as_u64().unwrap() > 0, "{rel} sent nothing");
+        assert!(
+            total["requests"].as_u64().unwrap() > 0,
+            "{rel} sent nothing"
+        );
     }
+}
+
+#[test]
+fn a_shared_login_is_sent_once_for_all_users() {
+    let demo = Demo::start(DemoOptions::default());
+    let r = run_plan(
+        "plans/demo.yaml",
+        &demo.url(),
+        &fast(&[
+            "--users",
+            "4",
+            "--duration",
+            "1s",
+            "--set",
+            "auth.scope=shared",
+        ]),
+        &[],
+    );
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    assert_eq!(demo.server.stats.logins(), 1);
+    assert_eq!(demo.server.stats.unauthorized(), 0);
 }
