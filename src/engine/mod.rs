@@ -566,6 +566,7 @@ struct Scheduler {
     next_arrival: Option<Duration>,
     in_flight: Arc<AtomicU32>,
     pool: Arc<Mutex<Vec<Session>>>,
+    slots: Arc<Mutex<std::collections::BTreeSet<u32>>>,
     done: bool,
 }
 
@@ -584,6 +585,7 @@ impl Scheduler {
             arrivals,
             in_flight: Arc::new(AtomicU32::new(0)),
             pool: Arc::new(Mutex::new(Vec::new())),
+            slots: Arc::default(),
             done: false,
         }
     }
@@ -639,17 +641,21 @@ impl Scheduler {
                 let from_one = stages.len() == 1;
                 let target = schedule::users_at(stages, from_one, now);
                 control.target_users.store(target, Ordering::Relaxed);
-                while (users.len() as u64) < u64::from(target)
-                    && self.started < u64::from(target) + 1_000_000
-                {
-                    // Users stopped by a ramp-down leave; new ones take fresh numbers.
-                    self.started += 1;
-                    let id = self.started;
-                    let seed = self.rng.random();
-                    let (shared, control, stop) = (shared.clone(), control.clone(), stop.clone());
-                    users.spawn(async move { closed_user(id, seed, shared, control, stop).await });
-                    if users.len() as u64 >= u64::from(target) {
-                        break;
+                // Slots 1..=target each hold one user; a ramp-down empties the highest
+                // slots, a ramp-up fills the empty ones with new users.
+                let mut occupied = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+                for slot in 1..=target {
+                    if occupied.insert(slot) {
+                        self.started += 1;
+                        let user = User {
+                            id: self.started,
+                            slot,
+                            seed: self.rng.random(),
+                            slots: self.slots.clone(),
+                        };
+                        let (shared, control, stop) =
+                            (shared.clone(), control.clone(), stop.clone());
+                        users.spawn(async move { closed_user(user, shared, control, stop).await });
                     }
                 }
                 now + Duration::from_millis(20)
@@ -730,42 +736,59 @@ pub fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration 
     }
 }
 
-async fn closed_user(
+/// A closed-model user: its number, its slot, its seed; it frees its slot when it leaves.
+struct User {
     id: u64,
+    slot: u32,
     seed: u64,
+    slots: Arc<Mutex<std::collections::BTreeSet<u32>>>,
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.slots.lock() {
+            s.remove(&self.slot);
+        }
+    }
+}
+
+async fn closed_user(
+    user: User,
     shared: Arc<Shared>,
     control: Arc<Control>,
     mut stop: watch::Receiver<bool>,
 ) {
-    crate::template::seed_thread(seed);
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let Ok(mut session) = shared.session(id) else {
+    crate::template::seed_thread(user.seed);
+    let mut rng = SmallRng::seed_from_u64(user.seed);
+    let Ok(mut session) = shared.session(user.id) else {
         return;
     };
-    // A login may read a feeder row (a unique account per user, say).
-    session.set_rows(shared.rows(id, &mut rng));
+    // A login may read a feeder row (a unique account per slot, say).
+    session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
     // A user whose login fails retries after a pause, until the run gives up on logins.
-    while let Err(_reason) = session.start(&shared).await {
+    while session.start(&shared).await.is_err() {
         if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
             return;
         }
     }
     loop {
-        if u64::from(control.target_users.load(Ordering::Relaxed)) < id
-            && control.target_users.load(Ordering::Relaxed) != 0
-        {
-            // Ramp-down: the newest users leave first.
+        if user.slot > control.target_users.load(Ordering::Relaxed) {
+            // Ramp-down: the highest slots leave first.
             return;
         }
         let Some(endpoint) = pick(&shared, &session, &mut rng) else {
-            return;
+            // Nothing is eligible yet (its `requires` are unmet): wait rather than spin.
+            if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                return;
+            }
+            continue;
         };
         if !control.claim() {
             return;
         }
         let began = Instant::now();
-        session.set_rows(shared.rows(id, &mut rng));
-        let _ = session.run_task(&shared, endpoint, None).await;
+        session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
+        session.run_task(&shared, endpoint, None).await;
         let wait = think_time(shared.endpoints[endpoint].think, began.elapsed(), &mut rng);
         if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
             return;

@@ -211,19 +211,29 @@ fn open_model_keeps_its_schedule_and_drops_at_the_cap() {
 }
 
 #[test]
-fn closed_model_stages_ramp_users() {
+fn closed_model_stages_ramp_users_down_and_up() {
     let demo = Demo::start(DemoOptions::default());
     let plan = tempfile::NamedTempFile::with_suffix(".yaml").unwrap();
-    std::fs::write(plan.path(), "version: 1\nname: stages\ntarget: { base_url: http://127.0.0.1:9 }\nload:\n  stages: [{ target: 4, duration: 1s }, { target: 4, duration: 1s }]\nendpoints:\n  - { name: health, request: { path: /api/v1/health/ } }\n").unwrap();
+    std::fs::write(
+        plan.path(),
+        "version: 1\nname: stages\ntarget: { base_url: http://127.0.0.1:9 }\n\
+         auth:\n  login: { method: POST, path: /api/v1/auth/token/, json: { username: demo, password: demo-password } }\n\
+         \x20 extract: { access: $.access }\n  apply: { headers: { Authorization: \"Bearer {{ auth.access }}\" } }\n\
+         load:\n  think_time: 50ms\n  stages: [{ target: 3, duration: 300ms }, { target: 3, duration: 300ms }, { target: 1, duration: 300ms }, { target: 1, duration: 300ms }, { target: 3, duration: 300ms }, { target: 3, duration: 300ms }]\n\
+         endpoints:\n  - { name: dashboard, request: { path: /api/v1/dashboard/ }, check: { status: [200] } }\n",
+    )
+    .unwrap();
     let r = run_plan(plan.path().to_str().unwrap(), &demo.url(), &["-q"], &[]);
     assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
     let s = r.summary.as_ref().unwrap();
     assert!(
-        s["duration_s"].as_f64().unwrap() < 3.5,
+        s["duration_s"].as_f64().unwrap() < 3.0,
         "stages end the run: {}",
         s["duration_s"]
     );
-    assert!(s["total"]["requests"].as_u64().unwrap() > 0);
+    // Three users, two leave on the ramp-down, two new ones join on the ramp-up: five logins.
+    assert_eq!(demo.server.stats.logins(), 5);
+    assert_eq!(r.row("dashboard")["failures"], 0);
 }
 
 #[test]
