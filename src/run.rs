@@ -65,6 +65,13 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     // Health: `before` policies gate the load, `during` ones probe beside it (their own
     // client, outside the endpoints' statistics), `after` ones verify once it has ended.
+    match health::preflight(&compiled, &base_url) {
+        Err(e) if e.is::<health::NotRunnable>() => {
+            writeln!(err, "error: {}: {e}", compiled.file)?;
+            return Ok(Exit::Invalid);
+        }
+        other => other?,
+    }
     let mut health = HealthResults::default();
     let log = (!args.quiet).then_some(&mut *err);
     health.results = health::run_phase(&compiled, &base_url, HealthPhase::Before, log).await?;

@@ -87,7 +87,15 @@ async fn check_plan(
     let mut results = HealthResults::default();
     for policy in policies {
         let log = (!args.quiet).then_some(&mut *out);
-        let verdict = super::check(&plan, policy, &base_url, &http, Phase::Standalone, log).await?;
+        let verdict =
+            match super::check(&plan, policy, &base_url, &http, Phase::Standalone, log).await {
+                Ok(v) => v,
+                Err(e) if e.is::<super::NotRunnable>() => {
+                    writeln!(err, "error: {}: {e}", plan.file)?;
+                    return Ok(Exit::Invalid);
+                }
+                Err(e) => return Err(e),
+            };
         if args.quiet {
             let spec = super::policy::LoopSpec::of(policy, policy.timeout);
             writeln!(

@@ -119,12 +119,37 @@ pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// A policy whose request cannot even be built (a template that does not render, an
+/// invalid URL): a configuration error, exit 2, not an unhealthy target.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotRunnable(pub String);
+
 /// The HTTP settings health checks use: the plan's TLS, proxy and limits.
 pub fn http_settings(plan: &CompiledPlan) -> anyhow::Result<HttpSettings> {
     let dir = std::path::Path::new(&plan.file)
         .parent()
         .unwrap_or(std::path::Path::new(""));
     HttpSettings::new(plan, dir)
+}
+
+/// Checks, before a run sends anything, that every policy the run will use can build its
+/// request (templates render, the URL is valid).
+pub fn preflight(plan: &CompiledPlan, base_url: &str) -> anyhow::Result<()> {
+    let used: Vec<&CompiledHealth> = plan.health.iter().filter(|p| !p.run.is_empty()).collect();
+    if used.is_empty() {
+        return Ok(());
+    }
+    let http = http_settings(plan)?;
+    let globals = crate::engine::globals(plan);
+    for policy in used {
+        let prober = Prober::new(plan, policy, base_url, &http, globals.clone())
+            .map_err(|e| NotRunnable(e.to_string()))?;
+        prober
+            .renders()
+            .map_err(|e| NotRunnable(format!("health policy `{}`: {e}", policy.name)))?;
+    }
+    Ok(())
 }
 
 /// Runs one policy to a verdict, writing a header, one line per try and the verdict to
@@ -138,6 +163,9 @@ pub async fn check<W: Write + ?Sized>(
     mut log: Option<&mut W>,
 ) -> anyhow::Result<Verdict> {
     let prober = Prober::new(plan, policy, base_url, http, crate::engine::globals(plan))?;
+    if let Err(e) = prober.renders() {
+        return Err(NotRunnable(format!("health policy `{}`: {e}", policy.name)).into());
+    }
     let spec = LoopSpec::of(policy, prober.timeout());
     if let Some(w) = log.as_mut() {
         writeln!(w, "{}", output::header_line(&policy.name, phase, &spec))?;

@@ -52,6 +52,16 @@ impl Prober {
         self.prepared.timeout
     }
 
+    /// Renders the request once without sending it: a template that cannot render (say, an
+    /// unset environment variable without a default) is a configuration error that no retry
+    /// would fix.
+    pub fn renders(&self) -> Result<(), String> {
+        self.prepared
+            .render(&self.templates, &self.globals, &self.client, &[], &[])
+            .map(|_| ())
+            .map_err(|f| f.message)
+    }
+
     /// One try within `budget`.
     pub async fn try_once(&self, budget: Duration) -> TryOutcome {
         let rendered = self

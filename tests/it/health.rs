@@ -230,6 +230,25 @@ fn an_invalid_expectation_is_exit_2_with_a_location() {
     assert!(err.contains("$.status["), "{err}");
 }
 
+#[test]
+fn an_unset_variable_in_the_request_is_exit_2_without_retrying() {
+    let (out, took) = loadplan(
+        &[
+            "health",
+            "plans/demo.yaml",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--set",
+            "health.ready.request.path=/{{ env.LOADPLAN_TEST_UNSET_PATH }}",
+        ],
+        None,
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("health policy `ready`"), "{err}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
 /// Whether `text` has `PREFIXLINE:COL:` somewhere.
 fn regex_like_location(text: &str, prefix: &str) -> bool {
     text.match_indices(prefix).any(|(i, _)| {
