@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use crate::support::{root, stderr, stdout};
 
 /// A `loadplan demo --port 0 ARGS` child process, killed on drop.
-struct Demo {
+struct DemoProcess {
     child: Child,
     url: String,
 }
 
-impl Demo {
-    fn start(args: &[&str]) -> Demo {
+impl DemoProcess {
+    fn start(args: &[&str]) -> DemoProcess {
         let mut child = Command::new(env!("CARGO_BIN_EXE_loadplan"))
             .args(["demo", "--port", "0"])
             .args(args)
@@ -32,11 +32,11 @@ impl Demo {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
             .to_owned();
-        Demo { child, url }
+        DemoProcess { child, url }
     }
 }
 
-impl Drop for Demo {
+impl Drop for DemoProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -84,7 +84,7 @@ fn both(o: &Output) -> String {
 
 #[test]
 fn starting_then_healthy_passes_after_retries_without_credentials() {
-    let demo = Demo::start(&["--unhealthy-for", "1"]);
+    let demo = DemoProcess::start(&["--unhealthy-for", "1"]);
     let (out, took) = health(&demo.url, &["--set", "health.ready.deadline=8s"], None);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -97,7 +97,7 @@ fn starting_then_healthy_passes_after_retries_without_credentials() {
 
 #[test]
 fn wrong_version_fails_showing_both_versions_and_writes_reports() {
-    let demo = Demo::start(&[]);
+    let demo = DemoProcess::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap();
     let (out, took) = health(
@@ -136,7 +136,7 @@ fn wrong_version_fails_showing_both_versions_and_writes_reports() {
 
 #[test]
 fn a_stall_is_cut_by_the_per_try_timeout_within_the_deadline() {
-    let demo = Demo::start(&["--stall", "/api/v1/health/"]);
+    let demo = DemoProcess::start(&["--stall", "/api/v1/health/"]);
     let (out, took) = health(
         &demo.url,
         &[
@@ -173,7 +173,7 @@ fn an_unreachable_target_fails() {
 
 #[test]
 fn a_non_json_body_fails() {
-    let demo = Demo::start(&["--bad-json", "/api/v1/health/"]);
+    let demo = DemoProcess::start(&["--bad-json", "/api/v1/health/"]);
     let (out, _) = health(&demo.url, &["--set", "health.ready.deadline=500ms"], None);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -182,7 +182,7 @@ fn a_non_json_body_fails() {
 
 #[test]
 fn a_degraded_status_fails() {
-    let demo = Demo::start(&["--health-status", "degraded"]);
+    let demo = DemoProcess::start(&["--health-status", "degraded"]);
     let (out, _) = health(&demo.url, &["--set", "health.ready.deadline=500ms"], None);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -191,7 +191,7 @@ fn a_degraded_status_fails() {
 
 #[test]
 fn a_503_while_starting_fails_at_the_deadline() {
-    let demo = Demo::start(&["--unhealthy-for", "60"]);
+    let demo = DemoProcess::start(&["--unhealthy-for", "60"]);
     let (out, took) = health(&demo.url, &["--set", "health.ready.deadline=1s"], None);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
