@@ -494,11 +494,14 @@ fn interrupt_run(signal: &str) -> (Option<i32>, serde_json::Value) {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the run has started (its first status line) and sent requests.
+    // Wait until the run has started (its status line, after the health gate's lines) and
+    // sent requests.
     let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.starts_with("running"), "{line}");
+    while !line.starts_with("running") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no `running` line");
+    }
     while demo.server.stats.total_requests() < 50 {
         std::thread::yield_now();
     }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod engine;
+mod health;
 mod plans;
 mod props;
 mod support;
