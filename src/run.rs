@@ -160,7 +160,7 @@ fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
             max_concurrency, ..
         } => u64::from(*max_concurrency),
     };
-    let wanted = users * 2 + 256;
+    let wanted = users + 256;
     match rlimit::increase_nofile_limit(wanted) {
         Ok(got) if got < wanted => {
             let _ = writeln!(
