@@ -67,6 +67,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         verbose: args.verbose,
         seed: args.seed,
     };
+    let mut live = crate::report::live::Live::new(&compiled, &args.out)?;
     let outcome = engine::run(
         &compiled,
         &base_url,
@@ -74,7 +75,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         signal_rx,
         |collector, elapsed| {
             progress.tick(collector, elapsed);
-            None
+            live.tick(collector, elapsed)
         },
     )
     .await?;
@@ -83,18 +84,10 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         server.shutdown().await;
     }
     let report = crate::report::Report::new(&compiled, outcome);
-    if !args.quiet {
-        out.write_all(crate::report::terminal::summary(&report, false).as_bytes())?;
-    }
-    let mut exit = report.exit();
-    if let Err(e) = crate::report::write_all(&report, &compiled.plan.outputs, &args.out) {
-        writeln!(
-            err,
-            "error: cannot write the reports to `{}`: {e:#}",
-            args.out.display()
-        )?;
-        exit = exit.worst(Exit::ToolError);
-    }
+    let csv_prefix = args.csv_prefix.as_deref();
+    let (_, exit) = crate::report::finish_run(
+        &compiled, &report, &args.out, csv_prefix, args.quiet, out, err,
+    )?;
     if let StopReason::NoLogin(reason) = &report.outcome.stop {
         writeln!(err, "error: {reason}")?;
     }
