@@ -62,6 +62,15 @@ pub fn rfc3339_after(base: &str, seconds: f64) -> String {
         .unwrap_or_default()
 }
 
+/// A health phase as plans and reports write it (`before`, `after`, `standalone`).
+pub fn phase(p: crate::health::Phase) -> &'static str {
+    match p {
+        crate::health::Phase::Before => "before",
+        crate::health::Phase::After => "after",
+        crate::health::Phase::Standalone => "standalone",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,10 +47,7 @@ pub fn render(summary: &Summary) -> anyhow::Result<String> {
             .set_type("health");
             s
         };
-        let phase = serde_json::to_value(h.phase)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let phase = super::format::phase(h.phase);
         let mut case = TestCase::new(format!("{} ({phase})", h.policy), status);
         case.set_classname(format!("{}.health", summary.plan.name));
         health.add_test_case(case);

@@ -7,9 +7,11 @@ use super::format::ms_cell;
 use super::summary::{Stats, Summary};
 use crate::sla::Status;
 
-/// Escapes a table cell: `|` would end it, a newline would end the row.
+/// Escapes a table cell: `|` would end it, `<` could open HTML, a newline would end the row.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('\n', " ")
 }
 
 fn stats_line(out: &mut String, s: &Stats, name: &str) {
@@ -102,10 +104,7 @@ pub fn render(summary: &Summary) -> String {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 cell(&r.policy),
-                serde_json::to_value(r.phase)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
+                super::format::phase(r.phase),
                 if r.healthy {
                     "✅ healthy"
                 } else {

@@ -13,6 +13,8 @@ pub mod ndjson;
 pub mod progress;
 pub mod summary;
 pub mod terminal;
+#[cfg(test)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 

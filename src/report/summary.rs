@@ -213,10 +213,11 @@ fn ms(d: Option<Duration>) -> Option<f64> {
 
 /// The statistics of one row (or endpoint, or all) over `duration`.
 pub fn stats(r: &RowStats, endpoint: Option<String>, duration: Duration) -> Stats {
-    let latency = match (ms(r.min()), ms(r.mean()), ms(r.max())) {
-        (Some(min_ms), Some(mean_ms), Some(max_ms)) => Some(Latency {
+    let latency = match (ms(r.min()), ms(r.max())) {
+        (Some(min_ms), Some(max_ms)) => Some(Latency {
             min_ms,
-            mean_ms,
+            // Straight from the histogram (µs → ms), as the time series computes it.
+            mean_ms: r.histogram.mean() / 1000.0,
             max_ms,
             percentiles: Percentiles::of(&r.histogram),
         }),

@@ -120,9 +120,9 @@ pub fn summary(summary: &Summary, color: bool) -> String {
     for h in &summary.health.results {
         let state = if h.healthy { "healthy" } else { "UNHEALTHY" };
         text.push_str(&format!(
-            "health {} ({:?}): {state} after {} tr{}{}\n",
+            "health {} ({}): {state} after {} tr{}{}\n",
             h.policy,
-            h.phase,
+            super::format::phase(h.phase),
             h.attempts.len(),
             if h.attempts.len() == 1 { "y" } else { "ies" },
             h.reason
