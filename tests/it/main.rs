@@ -5,4 +5,5 @@
 mod cli;
 mod plans;
 mod props;
+mod reports;
 mod support;
