@@ -243,3 +243,56 @@ fn schema_summary_prints_the_committed_summary_schema() {
         "schema/summary.schema.json is stale: run `cargo run -- schema --summary > schema/summary.schema.json`"
     );
 }
+
+#[test]
+fn abort_on_fail_stops_the_run_early_and_still_writes_every_report() {
+    let demo = Demo::start(&["--slow", "/api/v1/dashboard/=700"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(root().join("plans/demo.yaml"))
+        .unwrap()
+        .replacen(
+            "    below: 500ms\n",
+            "    below: 500ms\n    abort_on_fail: true\n    abort_delay: 1s\n",
+            1,
+        );
+    let plan_file = dir.path().join("abort.yaml");
+    std::fs::write(&plan_file, plan).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = loadplan(&[
+        "run",
+        plan_file.to_str().unwrap(),
+        "--base-url",
+        &demo.url,
+        "--duration",
+        "30s",
+        "--set",
+        "load.think_time=none",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let json = summary_json(&out_dir);
+    assert_eq!(json["run"]["stop"], "aborted");
+    let reason = json["run"]["stop_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("get_dashboard") && reason.contains("p95"),
+        "{reason}"
+    );
+    assert!(json["run"]["duration_s"].as_f64().unwrap() < 15.0);
+    assert!(stdout(&out).contains("aborted: SLA"), "{}", stdout(&out));
+    for name in [
+        "stats.csv",
+        "junit.xml",
+        "report.html",
+        "summary.md",
+        "metrics.ndjson",
+    ] {
+        assert!(out_dir.join(name).exists(), "{name} missing after abort");
+    }
+}
