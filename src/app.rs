@@ -20,6 +20,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
             runtime().and_then(|rt| rt.block_on(crate::run::run(&args, out, err)))
         }
         Command::Report(args) => report(&args, out, err),
+        Command::Health(args) => {
+            runtime().and_then(|rt| rt.block_on(crate::health::command::run(&args, out, err)))
+        }
         Command::Demo(opts) => runtime().and_then(|rt| {
             rt.block_on(crate::demo::serve_foreground(opts))?;
             Ok(Exit::Passed)

@@ -37,6 +37,15 @@ pub enum Command {
     /// wrote them, and exit with the code its stored verdicts give.
     #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
+    /// Check a deployment with the plan's health policies alone, sending no load.
+    ///
+    /// The post-deploy check: runs the named policy, or every policy in file order, each try
+    /// printed as `try N +TIME STATUS LATENCY: what failed`. Exit 0 when healthy, 1 when
+    /// unhealthy (roll back; the last failed try's reason is printed), 2 for a bad plan or
+    /// arguments. Only the environment variables the policies' own templates read need to
+    /// be set (no credentials). No auth is ever sent with a health request.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Health(HealthArgs),
     /// Serve the embedded demo API (the reference claims API) in the foreground.
     ///
     /// Demo credentials: username `demo`, password `demo-password`. The first line printed is
@@ -108,6 +117,32 @@ pub struct RunArgs {
     /// Render the first request of each endpoint and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `loadplan health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The plan file; its `health:` policies are run.
+    #[arg(value_name = "PLAN")]
+    pub plan_file: PathBuf,
+    /// Run only this policy (a name under `health:`); by default every policy runs, in
+    /// file order, whatever its `run:` phases.
+    #[arg(long, value_name = "NAME")]
+    pub policy: Option<String>,
+    /// Plan overrides.
+    #[command(flatten)]
+    pub plan: PlanOptions,
+    /// Write `health.json` (every try and the verdict) and `health-junit.xml` (one test case
+    /// per policy) into this folder, created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Check the embedded demo API instead of a deployment (local mode): it is started on a
+    /// free loopback port and the plan is pointed at it.
+    #[arg(long, conflicts_with = "base_url")]
+    pub demo: bool,
+    /// Print only each policy's verdict, not every try.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// `loadplan validate`.

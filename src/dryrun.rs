@@ -46,6 +46,9 @@ pub fn secret_env_values(plan: &CompiledPlan) -> Vec<String> {
             }
         }
     }
+    // Longest first, so a secret that contains another (`demo-password`, `demo`) is
+    // masked whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     values
 }
 
@@ -103,7 +106,10 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
         crate::template::to_value(&captures),
         globals.clone(),
     ]);
-    let client = reqwest::Client::builder().no_proxy().build()?;
+    let dir = std::path::Path::new(&plan.file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let client = crate::engine::http::HttpSettings::new(plan, dir)?.plain_client()?;
     let base: Arc<str> = base_url.into();
     let mut auth_headers = Vec::new();
     for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {
@@ -172,7 +178,9 @@ fn show(
         .map_err(|e| anyhow::anyhow!(e))?;
     match prepared.render(&plan.templates, ctx, client, extra, &[]) {
         Ok((req, _)) => {
-            writeln!(out, "{} {}", req.method(), mask(req.url().as_str()))?;
+            // Decoded, so placeholders read as written (`<capture claim_ids>`).
+            let url = percent_encoding::percent_decode_str(req.url().as_str()).decode_utf8_lossy();
+            writeln!(out, "{} {}", req.method(), mask(&url))?;
             for (name, value) in req.headers() {
                 let shown = if SECRET_HEADERS.contains(&name.as_str())
                     && !value.to_str().unwrap_or("").contains('<')

@@ -1,6 +1,7 @@
 //! `loadplan run`: the one pipeline from plan file to exit code — load with overrides,
-//! optionally start the demo API, render the base URL, run the engine with signals and
-//! progress, then print the summary, write the reports and decide the exit code.
+//! optionally start the demo API, render the base URL, gate on the `before` health policies,
+//! run the engine with signals, progress and `during` health probes, verify the `after`
+//! policies, then print the summary, write the reports and decide the exit code.
 
 use std::io::Write;
 use std::time::Duration;
@@ -9,8 +10,10 @@ use tokio::sync::watch;
 
 use crate::app::load_plan;
 use crate::cli::RunArgs;
-use crate::engine::{self, RunOptions, Signal, StopReason};
+use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
 use crate::exit::Exit;
+use crate::health::{self, HealthResults, PolicyResult};
+use crate::plan::model::HealthPhase;
 use crate::plan::{self, Override};
 
 /// Runs `loadplan run`.
@@ -60,30 +63,76 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         crate::dryrun::print(&compiled, &base_url, out)?;
         return Ok(Exit::Passed);
     }
-    let (signal_tx, signal_rx) = watch::channel(Signal::Run);
-    tokio::spawn(listen_for_signals(signal_tx));
-    let progress = crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
-    let opts = RunOptions {
-        verbose: args.verbose,
-        seed: args.seed,
+    // Health: `before` policies gate the load, `during` ones probe beside it (their own
+    // client, outside the endpoints' statistics), `after` ones verify once it has ended.
+    match health::preflight(&compiled, &base_url) {
+        Err(e) if e.is::<health::NotRunnable>() => {
+            writeln!(err, "error: {}: {e}", compiled.file)?;
+            return Ok(Exit::Invalid);
+        }
+        other => other?,
+    }
+    let mut health = HealthResults::default();
+    let log = (!args.quiet).then_some(&mut *err);
+    health.results = health::run_phase(&compiled, &base_url, HealthPhase::Before, log).await?;
+    let outcome = if let Some(failed) = health.results.iter().find(|r| !r.healthy) {
+        not_run(&compiled, args.seed, failed)
+    } else {
+        raise_open_files_limit(&compiled, err);
+        let (signal_tx, signal_rx) = watch::channel(Signal::Run);
+        tokio::spawn(listen_for_signals(signal_tx));
+        let progress =
+            crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
+        let opts = RunOptions {
+            verbose: args.verbose,
+            seed: args.seed,
+        };
+        let probes = health::Probes::start(&compiled, &base_url)?;
+        let mut live = crate::report::live::Live::new(&compiled, &args.out)?;
+        let outcome = engine::run(
+            &compiled,
+            &base_url,
+            &opts,
+            signal_rx,
+            |collector, elapsed| {
+                progress.tick(collector, elapsed);
+                live.tick(collector, elapsed)
+            },
+        )
+        .await;
+        health.probes = probes.stop().await;
+        let outcome = outcome?;
+        progress.finish();
+        if !matches!(
+            outcome.stop,
+            StopReason::Interrupted | StopReason::Terminated
+        ) {
+            let log = (!args.quiet).then_some(&mut *err);
+            let after = health::run_phase(&compiled, &base_url, HealthPhase::After, log).await?;
+            health.results.extend(after);
+        }
+        outcome
     };
-    let mut live = crate::report::live::Live::new(&compiled, &args.out)?;
-    let outcome = engine::run(
-        &compiled,
-        &base_url,
-        &opts,
-        signal_rx,
-        |collector, elapsed| {
-            progress.tick(collector, elapsed);
-            live.tick(collector, elapsed)
-        },
-    )
-    .await?;
-    progress.finish();
     if let Some(server) = demo {
         server.shutdown().await;
     }
-    let report = crate::report::Report::new(&compiled, outcome);
+    let mut report = crate::report::Report::new(&compiled, outcome);
+    report.health = health;
+    for r in report.health.results.iter().filter(|r| !r.healthy) {
+        writeln!(
+            err,
+            "error: health `{}` {} unhealthy: {}",
+            r.policy,
+            if r.phase == health::Phase::Before {
+                "(before the load; no load was sent)"
+            } else {
+                "(after the load)"
+            },
+            r.reason.as_deref().unwrap_or("unknown")
+        )?;
+    }
+    // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy
+    // health results count as failures there).
     let csv_prefix = args.csv_prefix.as_deref();
     let (_, exit) = crate::report::finish_run(
         &compiled, &report, &args.out, csv_prefix, args.quiet, out, err,
@@ -92,6 +141,47 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         writeln!(err, "error: {reason}")?;
     }
     Ok(exit)
+}
+
+/// Each user keeps its own connections: make room for them (plus files and slack).
+fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
+    use crate::plan::compile::LoadModel;
+    let users = match &plan.load.model {
+        LoadModel::Closed { stages, .. } => {
+            stages.iter().map(|s| u64::from(s.0)).max().unwrap_or(1)
+        }
+        LoadModel::Open {
+            max_concurrency, ..
+        } => u64::from(*max_concurrency),
+    };
+    let wanted = users * 2 + 256;
+    match rlimit::increase_nofile_limit(wanted) {
+        Ok(got) if got < wanted => {
+            let _ = writeln!(
+                err,
+                "warning: open-files limit is {got}, below the {wanted} that {users} users may need (raise `ulimit -n`)"
+            );
+        }
+        _ => {}
+    }
+}
+
+/// The outcome of a run whose `before` gate failed: nothing sent, stopped with the reason.
+fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, failed: &PolicyResult) -> RunOutcome {
+    let registry = std::sync::Arc::new(crate::metrics::Registry::new(engine::rows(plan)));
+    RunOutcome {
+        metrics: crate::metrics::Collector::new(registry).finish(Duration::ZERO),
+        stop: StopReason::Aborted(format!(
+            "health gate `{}` failed: {}",
+            failed.policy,
+            failed.reason.as_deref().unwrap_or("unknown")
+        )),
+        started_at: std::time::SystemTime::now(),
+        seed: seed.or(plan.load.seed).unwrap_or(0),
+        login_failures: Default::default(),
+        logins: 0,
+        refreshes: 0,
+    }
 }
 
 fn err_is_terminal() -> bool {

@@ -98,6 +98,11 @@ pub struct DemoOptions {
     /// The version the health route reports.
     #[arg(long, value_name = "V", default_value = "1.4.2")]
     pub version: String,
+
+    /// The `status` field of the health route's 200 answer (e.g. `degraded`, to test a
+    /// health policy's JSON condition).
+    #[arg(long, value_name = "S", default_value = "ok")]
+    pub health_status: String,
 }
 
 impl Default for DemoOptions {
@@ -114,6 +119,7 @@ impl Default for DemoOptions {
             reset: Vec::new(),
             bad_json: Vec::new(),
             version: "1.4.2".to_owned(),
+            health_status: "ok".to_owned(),
         }
     }
 }
@@ -199,6 +205,7 @@ mod tests {
             "--reset=/api/v1/uploads/",
             "--bad-json=/api/v1/dashboard/",
             "--version=2.0.0",
+            "--health-status=degraded",
         ])
         .expect("valid flags parse");
         assert_eq!(opts.port, 0);
@@ -223,6 +230,7 @@ mod tests {
         assert_eq!(opts.reset, vec!["/api/v1/uploads/".to_owned()]);
         assert_eq!(opts.bad_json, vec!["/api/v1/dashboard/".to_owned()]);
         assert_eq!(opts.version, "2.0.0");
+        assert_eq!(opts.health_status, "degraded");
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub(super) struct App {
     pub(super) data: Dataset,
     pub(super) started: Instant,
     pub(super) unhealthy_for: Duration,
-    /// `{"status":"ok","version":...}`, fixed for the server's life.
+    /// `{"status":"ok","version":...}` (status from `--health-status`), fixed for the
+    /// server's life.
     pub(super) health_ok: Bytes,
     latency: Duration,
     slow: Vec<SlowPath>,
@@ -71,7 +72,7 @@ impl App {
     /// `stop` turns true (or closes) when the server shuts down; stalled requests wait on it.
     pub(super) fn new(opts: &DemoOptions, stop: watch::Receiver<bool>) -> io::Result<App> {
         let healthy = Healthy {
-            status: "ok",
+            status: &opts.health_status,
             version: &opts.version,
         };
         Ok(App {

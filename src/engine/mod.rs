@@ -156,6 +156,16 @@ pub struct Shared {
     pub verbose: bool,
     secrets: Mutex<Vec<String>>,
     shared_auth: Option<Arc<AuthSlot>>,
+    feeders: Vec<FeederState>,
+}
+
+/// A data feeder's rows as template values, and its position for sequential order.
+#[derive(Debug)]
+struct FeederState {
+    name: String,
+    order: crate::plan::model::FeederOrder,
+    rows: Vec<Ctx>,
+    next: AtomicU64,
 }
 
 impl Shared {
@@ -163,7 +173,9 @@ impl Shared {
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_owned();
         if let Ok(secrets) = self.secrets.lock() {
-            for s in secrets.iter() {
+            let mut longest_first: Vec<&String> = secrets.iter().collect();
+            longest_first.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            for s in longest_first {
                 out = out.replace(s.as_str(), "***");
             }
         }
@@ -184,6 +196,29 @@ impl Shared {
                 }
             }
         }
+    }
+
+    /// The `data` context of one task: a row of every feeder.
+    fn rows(&self, user_id: u64, rng: &mut SmallRng) -> Ctx {
+        use crate::plan::model::FeederOrder;
+        if self.feeders.is_empty() {
+            return Ctx::UNDEFINED;
+        }
+        let map: BTreeMap<&str, Ctx> = self
+            .feeders
+            .iter()
+            .map(|f| {
+                let n = f.rows.len() as u64;
+                let i = match f.order {
+                    FeederOrder::Sequential => f.next.fetch_add(1, Ordering::Relaxed) % n,
+                    FeederOrder::Random => rng.random_range(0..n),
+                    // One row per user for the whole run; validation made sure there are enough.
+                    FeederOrder::Unique => (user_id - 1) % n,
+                };
+                (f.name.as_str(), f.rows[i as usize].clone())
+            })
+            .collect();
+        Ctx::from(map)
     }
 
     fn session(&self, user_id: u64) -> anyhow::Result<Session> {
@@ -317,8 +352,18 @@ fn prepare(
         metrics,
         counters: Counters::default(),
         verbose: opts.verbose,
-        secrets: Mutex::new(Vec::new()),
+        secrets: Mutex::new(crate::dryrun::secret_env_values(plan)),
         shared_auth,
+        feeders: plan
+            .feeders
+            .iter()
+            .map(|f| FeederState {
+                name: f.name.clone(),
+                order: f.order,
+                rows: f.rows.iter().map(crate::template::to_value).collect(),
+                next: AtomicU64::new(0),
+            })
+            .collect(),
     };
     if let Some((user, pass)) = auth.and_then(|a| a.basic.as_ref()) {
         let user = plan
@@ -499,7 +544,7 @@ fn no_login(shared: &Shared, scheduler: &Scheduler) -> Option<String> {
     if shared.login.is_none()
         || c.logins_ok.load(Ordering::Relaxed) > 0
         || failed == 0
-        || failed < scheduler.started.max(1)
+        || failed < scheduler.started.max(scheduler.planned_users())
     {
         return None;
     }
@@ -521,6 +566,7 @@ struct Scheduler {
     next_arrival: Option<Duration>,
     in_flight: Arc<AtomicU32>,
     pool: Arc<Mutex<Vec<Session>>>,
+    slots: Arc<Mutex<std::collections::BTreeSet<u32>>>,
     done: bool,
 }
 
@@ -539,7 +585,24 @@ impl Scheduler {
             arrivals,
             in_flight: Arc::new(AtomicU32::new(0)),
             pool: Arc::new(Mutex::new(Vec::new())),
+            slots: Arc::default(),
             done: false,
+        }
+    }
+
+    /// Logins that must all fail before the run gives up: every user of a closed model
+    /// (so one flaky first login does not end a ramping run), a few for an open one.
+    fn planned_users(&self) -> u64 {
+        match &self.model {
+            LoadModel::Closed { stages, .. } => stages
+                .iter()
+                .map(|s| u64::from(s.0))
+                .max()
+                .unwrap_or(1)
+                .max(1),
+            LoadModel::Open {
+                max_concurrency, ..
+            } => u64::from(*max_concurrency).clamp(1, 10),
         }
     }
 
@@ -566,30 +629,34 @@ impl Scheduler {
     ) -> Duration {
         match &self.model {
             LoadModel::Closed { stages, .. } => {
-                let from_one = stages.len() == 1;
-                let target = schedule::users_at(stages, from_one, now);
-                control.target_users.store(target, Ordering::Relaxed);
-                while (users.len() as u64) < u64::from(target)
-                    && self.started < u64::from(target) + 1_000_000
-                {
-                    // Users stopped by a ramp-down leave; new ones take fresh numbers.
-                    self.started += 1;
-                    let id = self.started;
-                    let seed = self.rng.random();
-                    let (shared, control, stop) = (shared.clone(), control.clone(), stop.clone());
-                    users.spawn(async move {
-                        closed_user(id, seed, shared, control, stop, target).await
-                    });
-                    if users.len() as u64 >= u64::from(target) {
-                        break;
-                    }
-                }
                 if control
                     .iterations_left
                     .as_ref()
                     .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
                 {
+                    // The iteration total is spent: users leave as they finish; start none.
                     self.done = true;
+                    return now + Duration::from_millis(20);
+                }
+                let from_one = stages.len() == 1;
+                let target = schedule::users_at(stages, from_one, now);
+                control.target_users.store(target, Ordering::Relaxed);
+                // Slots 1..=target each hold one user; a ramp-down empties the highest
+                // slots, a ramp-up fills the empty ones with new users.
+                let mut occupied = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+                for slot in 1..=target {
+                    if occupied.insert(slot) {
+                        self.started += 1;
+                        let user = User {
+                            id: self.started,
+                            slot,
+                            seed: self.rng.random(),
+                            slots: self.slots.clone(),
+                        };
+                        let (shared, control, stop) =
+                            (shared.clone(), control.clone(), stop.clone());
+                        users.spawn(async move { closed_user(user, shared, control, stop).await });
+                    }
                 }
                 now + Duration::from_millis(20)
             }
@@ -669,40 +736,59 @@ pub fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration 
     }
 }
 
-async fn closed_user(
+/// A closed-model user: its number, its slot, its seed; it frees its slot when it leaves.
+struct User {
     id: u64,
+    slot: u32,
     seed: u64,
+    slots: Arc<Mutex<std::collections::BTreeSet<u32>>>,
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.slots.lock() {
+            s.remove(&self.slot);
+        }
+    }
+}
+
+async fn closed_user(
+    user: User,
     shared: Arc<Shared>,
     control: Arc<Control>,
     mut stop: watch::Receiver<bool>,
-    _target: u32,
 ) {
-    crate::template::seed_thread(seed);
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let Ok(mut session) = shared.session(id) else {
+    crate::template::seed_thread(user.seed);
+    let mut rng = SmallRng::seed_from_u64(user.seed);
+    let Ok(mut session) = shared.session(user.id) else {
         return;
     };
+    // A login may read a feeder row (a unique account per slot, say).
+    session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
     // A user whose login fails retries after a pause, until the run gives up on logins.
-    while let Err(_reason) = session.start(&shared).await {
+    while session.start(&shared).await.is_err() {
         if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
             return;
         }
     }
     loop {
-        if u64::from(control.target_users.load(Ordering::Relaxed)) < id
-            && control.target_users.load(Ordering::Relaxed) != 0
-        {
-            // Ramp-down: the newest users leave first.
+        if user.slot > control.target_users.load(Ordering::Relaxed) {
+            // Ramp-down: the highest slots leave first.
             return;
         }
         let Some(endpoint) = pick(&shared, &session, &mut rng) else {
-            return;
+            // Nothing is eligible yet (its `requires` are unmet): wait rather than spin.
+            if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+                return;
+            }
+            continue;
         };
         if !control.claim() {
             return;
         }
         let began = Instant::now();
-        let _ = session.run_task(&shared, endpoint, None).await;
+        session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
+        session.run_task(&shared, endpoint, None).await;
         let wait = think_time(shared.endpoints[endpoint].think, began.elapsed(), &mut rng);
         if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
             return;
@@ -735,6 +821,7 @@ async fn open_iteration(
             Err(_) => return,
         },
     };
+    session.set_rows(shared.rows(session.user_id, &mut rng));
     if !session.is_ready(shared) && session.start(shared).await.is_err() {
         return;
     }
@@ -754,5 +841,53 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => false,
         _ = stop.changed() => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn think_times_follow_their_rule() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let s = Duration::from_secs;
+        assert_eq!(think_time(Think::None, s(1), &mut rng), Duration::ZERO);
+        assert_eq!(think_time(Think::Constant(s(2)), s(5), &mut rng), s(2));
+        // Pacing: the task's own time counts toward the period.
+        assert_eq!(think_time(Think::Pacing(s(5)), s(2), &mut rng), s(3));
+        assert_eq!(
+            think_time(Think::Pacing(s(5)), s(7), &mut rng),
+            Duration::ZERO
+        );
+        let waits: Vec<f64> = (0..10_000)
+            .map(|_| think_time(Think::Between(s(1), s(3)), s(0), &mut rng).as_secs_f64())
+            .collect();
+        assert!(waits.iter().all(|w| (1.0..=3.0).contains(w)));
+        let mean = waits.iter().sum::<f64>() / waits.len() as f64;
+        assert!((mean - 2.0).abs() < 0.05, "{mean}");
+        let poisson: f64 = (0..20_000)
+            .map(|_| think_time(Think::Poisson(s(2)), s(0), &mut rng).as_secs_f64())
+            .sum::<f64>()
+            / 20_000.0;
+        assert!((poisson - 2.0).abs() < 0.1, "{poisson}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_cuts_think_time_short() {
+        let (tx, mut rx) = watch::channel(false);
+        let start = tokio::time::Instant::now();
+        let sleeper =
+            tokio::spawn(async move { sleep_or_stop(Duration::from_secs(60), &mut rx).await });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        tx.send(true).unwrap();
+        assert!(sleeper.await.unwrap(), "reported the stop");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "did not wait out the 60 s"
+        );
+        let (_tx, mut rx) = watch::channel(false);
+        assert!(!sleep_or_stop(Duration::from_secs(5), &mut rx).await);
+        assert!(start.elapsed() >= Duration::from_secs(6));
     }
 }

@@ -32,6 +32,9 @@ pub struct Prepared {
     dynamic_headers: Vec<(HeaderName, Text)>,
     /// Time allowed.
     pub timeout: Duration,
+    /// Whether rendering or checking reads the template context; a fully static request
+    /// skips building it.
+    pub needs_ctx: bool,
 }
 
 /// Why a request could not be built or did not pass.
@@ -110,6 +113,11 @@ impl Prepared {
             )
         })
         .transpose()?;
+        let needs_ctx = static_url.is_none()
+            || !dynamic_headers.is_empty()
+            || !matches!(spec.body, Body::None | Body::Json(JsonTemplate::Static(_)))
+            || spec.checks.body_contains.is_some()
+            || !spec.checks.json.is_empty();
         Ok(Prepared {
             spec: spec.clone(),
             row,
@@ -119,6 +127,7 @@ impl Prepared {
             static_headers,
             dynamic_headers,
             timeout: spec.timeout.unwrap_or(default_timeout),
+            needs_ctx,
         })
     }
 

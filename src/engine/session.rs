@@ -193,37 +193,20 @@ impl Session {
         start: Instant,
         may_retry: bool,
     ) -> (TaskEnd, bool) {
-        let ctx = self.ctx(shared);
+        let ctx = if p.needs_ctx {
+            self.ctx(shared)
+        } else {
+            Ctx::UNDEFINED
+        };
         let auth = self.auth.get();
         let (headers, query) = auth
             .as_ref()
             .map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
-        let (req, bytes_out) = match p.render(&shared.templates, &ctx, &self.client, headers, query)
-        {
-            Ok(r) => r,
-            Err(f) => {
-                self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
-                return (TaskEnd::Failed, false);
-            }
-        };
-        let answer = match super::http::send(
-            &self.client,
-            req,
-            p.timeout,
-            shared.http.max_body,
-            start,
-        )
-        .await
-        {
-            Ok(a) => a,
-            Err(e) => {
-                let f = Failure {
-                    kind: e.kind,
-                    message: e.message,
-                };
-                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
-                return (TaskEnd::Failed, false);
-            }
+        let Ok((answer, bytes_out)) = self
+            .render_and_send(shared, p, &ctx, headers, query, start)
+            .await
+        else {
+            return (TaskEnd::Failed, false);
         };
         if may_retry && shared.refresh_statuses.contains(&answer.status) && shared.login.is_some() {
             let f = Failure {
@@ -280,6 +263,33 @@ impl Session {
             },
             false,
         )
+    }
+
+    /// Renders and sends a request; a failure to build it or to get an answer is recorded
+    /// here.
+    async fn render_and_send(
+        &self,
+        shared: &Shared,
+        p: &Prepared,
+        ctx: &Ctx,
+        headers: &[(HeaderName, HeaderValue)],
+        query: &[(String, String)],
+        start: Instant,
+    ) -> Result<(super::http::Answer, u64), Failure> {
+        let (req, bytes_out) = p
+            .render(&shared.templates, ctx, &self.client, headers, query)
+            .inspect_err(|f| self.record(shared, p, Duration::ZERO, Some(f), 0, 0, (0, 1)))?;
+        match super::http::send(&self.client, req, p.timeout, shared.http.max_body, start).await {
+            Ok(answer) => Ok((answer, bytes_out)),
+            Err(e) => {
+                let f = Failure {
+                    kind: e.kind,
+                    message: e.message,
+                };
+                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
+                Err(f)
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -391,32 +401,10 @@ impl Session {
         old: Option<&Arc<AuthData>>,
     ) -> Result<AuthData, String> {
         let ctx = self.ctx(shared);
-        let start = Instant::now();
-        let (req, bytes_out) = p
-            .render(&shared.templates, &ctx, &self.client, &[], &[])
-            .map_err(|f| {
-                self.record(shared, p, Duration::ZERO, Some(&f), 0, 0, (0, 1));
-                f.message
-            })?;
-        let answer = match super::http::send(
-            &self.client,
-            req,
-            p.timeout,
-            shared.http.max_body,
-            start,
-        )
-        .await
-        {
-            Ok(a) => a,
-            Err(e) => {
-                let f = Failure {
-                    kind: e.kind,
-                    message: e.message,
-                };
-                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
-                return Err(f.message);
-            }
-        };
+        let (answer, bytes_out) = self
+            .render_and_send(shared, p, &ctx, &[], &[], Instant::now())
+            .await
+            .map_err(|f| f.message)?;
         let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, true);
         let mut values = old.map(|o| o.values.clone()).unwrap_or_default();
         let result = match (&verdict.failure, &verdict.json) {

@@ -53,6 +53,21 @@ pub struct CompiledPlan {
     pub health: Vec<CompiledHealth>,
     /// Load shape.
     pub load: LoadShape,
+    /// Data feeders with their rows.
+    pub feeders: Vec<Feeder>,
+}
+
+/// A data feeder: a CSV file's rows, read once.
+#[derive(Debug, Clone)]
+pub struct Feeder {
+    /// Name (`data.NAME` in templates).
+    pub name: String,
+    /// Row order.
+    pub order: model::FeederOrder,
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows as column → value.
+    pub rows: Arc<Vec<indexmap::IndexMap<String, String>>>,
 }
 
 /// A request ready to render.
@@ -336,6 +351,7 @@ struct Compiler<'a> {
     captures: BTreeSet<String>,
     auth_keys: Vec<String>,
     feeders: Vec<String>,
+    loaded_feeders: Vec<Feeder>,
 }
 
 /// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
@@ -352,7 +368,13 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
             .flat_map(|a| a.extract.keys().cloned())
             .collect(),
         feeders: plan.data.keys().cloned().collect(),
+        loaded_feeders: Vec::new(),
     };
+    c.loaded_feeders = plan
+        .data
+        .iter()
+        .filter_map(|(name, f)| read_feeder(name, f, &source.dir, c.r))
+        .collect();
     let base = Scope {
         auth: false,
         captures: false,
@@ -464,7 +486,10 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         })
         .collect();
     let load = load_shape(&plan.load);
+    let feeders = std::mem::take(&mut c.loaded_feeders);
+    check_unique_feeders(&feeders, &plan.load, c.r);
     CompiledPlan {
+        feeders,
         timeout: plan
             .target
             .timeout
@@ -930,7 +955,18 @@ impl Compiler<'_> {
                         suggest(m, &known),
                     ))
                 }
-                _ => None,
+                Some(m) => {
+                    let column = full.split('.').nth(2)?;
+                    let feeder = self.loaded_feeders.iter().find(|f| f.name == m)?;
+                    let known: Vec<&str> = feeder.columns.iter().map(String::as_str).collect();
+                    (!known.contains(&column)).then(|| {
+                        (
+                            format!("`data.{m}.{column}`: the CSV file has no column `{column}`"),
+                            suggest(column, &known),
+                        )
+                    })
+                }
+                None => None,
             },
             "vars" => match member {
                 Some(m) if !self.variables.iter().any(|k| k == m) => {
@@ -967,6 +1003,92 @@ impl Compiler<'_> {
                     suggest(r, &known),
                 ))
             }
+        }
+    }
+}
+
+/// Reads a feeder's CSV file (first line: column names).
+fn read_feeder(
+    name: &str,
+    f: &model::DataFeeder,
+    dir: &std::path::Path,
+    r: &mut Reporter,
+) -> Option<Feeder> {
+    let at = format!("/data/{}/file", escape_segment(name));
+    let path = dir.join(&f.file);
+    // A missing file is already reported by the checks of meaning.
+    let bytes = read_regular_file(&path).ok()?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(&bytes[..]);
+    let columns: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => {
+            r.value(
+                &at,
+                &format!("`{}` is not a readable CSV file: {e}", f.file.display()),
+                "the first line names the columns, separated by commas",
+            );
+            return None;
+        }
+    };
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(rec) => rows.push(
+                columns
+                    .iter()
+                    .cloned()
+                    .zip(rec.iter().map(str::to_owned))
+                    .collect(),
+            ),
+            Err(e) => {
+                r.value(
+                    &at,
+                    &format!("`{}`: {e}", f.file.display()),
+                    "every row needs as many fields as the header line",
+                );
+                return None;
+            }
+        }
+    }
+    if rows.is_empty() {
+        r.value(
+            &at,
+            &format!("`{}` has no rows below its header line", f.file.display()),
+            "add at least one row",
+        );
+        return None;
+    }
+    Some(Feeder {
+        name: name.to_owned(),
+        order: f.order,
+        columns,
+        rows: Arc::new(rows),
+    })
+}
+
+/// A `unique` feeder needs a row for every user.
+fn check_unique_feeders(feeders: &[Feeder], load: &model::Load, r: &mut Reporter) {
+    let users = match (&load.users, load.stages.iter().map(|s| s.target).max()) {
+        (Some(u), _) => *u,
+        (None, Some(max)) => max,
+        (None, None) => return,
+    };
+    for f in feeders
+        .iter()
+        .filter(|f| f.order == model::FeederOrder::Unique)
+    {
+        if (f.rows.len() as u64) < u64::from(users) {
+            r.value(
+                &format!("/data/{}/order", escape_segment(&f.name)),
+                &format!(
+                    "`{}` is `unique` with {} rows, but the load has up to {users} users",
+                    f.name,
+                    f.rows.len()
+                ),
+                "add rows, lower the users, or use `sequential`/`random`",
+            );
         }
     }
 }

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod cli;
+mod engine;
+mod health;
 mod plans;
 mod props;
 mod reports;

@@ -33,3 +33,89 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The embedded demo API, served in the background for one test.
+pub struct Demo {
+    /// The server.
+    pub server: loadplan::demo::DemoServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Demo {
+    /// Starts the demo API on an ephemeral loopback port with these knobs.
+    pub fn start(opts: loadplan::demo::DemoOptions) -> Demo {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(loadplan::demo::DemoServer::start(
+                loadplan::demo::DemoOptions { port: 0, ..opts },
+            ))
+            .unwrap();
+        Demo {
+            server,
+            _runtime: runtime,
+        }
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        self.server.base_url()
+    }
+}
+
+/// A finished run: its output and the summary it wrote.
+pub struct RunResult {
+    /// Process output.
+    pub output: Output,
+    /// `summary.json`, when written.
+    pub summary: Option<serde_json::Value>,
+    /// The results folder (kept alive for the test).
+    pub out: tempfile::TempDir,
+}
+
+impl RunResult {
+    /// Exit code.
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+
+    /// A summary row by name.
+    pub fn row(&self, name: &str) -> serde_json::Value {
+        let s = self.summary.as_ref().expect("summary.json was written");
+        s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row {name} in {s}"))
+    }
+}
+
+/// Runs `loadplan run PLAN --base-url URL --out TMP ARGS…` with extra environment.
+pub fn run_plan(plan: &str, url: &str, args: &[&str], env: &[(&str, &str)]) -> RunResult {
+    let out = tempfile::tempdir().unwrap();
+    let out_dir = out.path().to_str().unwrap().to_owned();
+    let mut all = vec!["run", plan, "--base-url", url, "--out", &out_dir];
+    all.extend_from_slice(args);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadplan"));
+    cmd.current_dir(root())
+        .args(&all)
+        .env("NO_COLOR", "1")
+        .env_remove("TARGET_URL");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    let summary = std::fs::read(out.path().join("summary.json"))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).unwrap());
+    RunResult {
+        output,
+        summary,
+        out,
+    }
+}

@@ -1,0 +1,125 @@
+//! `loadplan health`: runs a plan's health policies alone (the post-deploy check) — the
+//! named one or all in file order — prints one line per try and decides the exit code that
+//! a deploy job rolls back on. Templates render only when used, so only the environment
+//! variables the policies themselves read need to be set.
+
+use std::io::Write;
+
+use super::{HealthResults, Phase, output};
+use crate::app::load_plan;
+use crate::cli::HealthArgs;
+use crate::exit::Exit;
+use crate::plan::Override;
+use crate::plan::compile::CompiledHealth;
+use crate::plan::diagnostic::suggest;
+
+/// Runs `loadplan health`; try lines and verdicts go to `out`, errors to `err`.
+pub async fn run(
+    args: &HealthArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let mut overrides = args.plan.overrides();
+    let demo = if args.demo {
+        let server = crate::demo::DemoServer::start(crate::demo::DemoOptions {
+            port: 0,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the demo API: {e}"))?;
+        overrides.push(Override::new("target.base_url", &server.base_url()));
+        Some(server)
+    } else {
+        None
+    };
+    let exit = check_plan(args, &overrides, out, err).await;
+    if let Some(server) = demo {
+        server.shutdown().await;
+    }
+    exit
+}
+
+async fn check_plan(
+    args: &HealthArgs,
+    overrides: &[Override],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let plan = match load_plan(&args.plan_file, overrides, err) {
+        Ok(p) => p,
+        Err(exit) => return Ok(exit),
+    };
+    let names: Vec<&str> = plan.health.iter().map(|p| p.name.as_str()).collect();
+    if names.is_empty() {
+        writeln!(
+            err,
+            "error: `{}` has no health policies; add one under `health:`",
+            plan.file
+        )?;
+        return Ok(Exit::Invalid);
+    }
+    let policies: Vec<&CompiledHealth> = match &args.policy {
+        None => plan.health.iter().collect(),
+        Some(wanted) => match plan.health.iter().find(|p| &p.name == wanted) {
+            Some(p) => vec![p],
+            None => {
+                writeln!(
+                    err,
+                    "error: `{}` has no health policy `{wanted}`\n  hint: {}",
+                    plan.file,
+                    suggest(wanted, &names)
+                )?;
+                return Ok(Exit::Invalid);
+            }
+        },
+    };
+    let base_url = match plan
+        .templates
+        .render(&plan.base_url, &crate::engine::globals(&plan))
+    {
+        Ok(u) => u,
+        Err(e) => {
+            writeln!(err, "{}: target.base_url: {e}", plan.file)?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    let http = super::http_settings(&plan)?;
+    let mut results = HealthResults::default();
+    for policy in policies {
+        let log = (!args.quiet).then_some(&mut *out);
+        let verdict =
+            match super::check(&plan, policy, &base_url, &http, Phase::Standalone, log).await {
+                Ok(v) => v,
+                Err(e) if e.is::<super::NotRunnable>() => {
+                    writeln!(err, "error: {}: {e}", plan.file)?;
+                    return Ok(Exit::Invalid);
+                }
+                Err(e) => return Err(e),
+            };
+        if args.quiet {
+            let spec = super::policy::LoopSpec::of(policy, policy.timeout);
+            writeln!(
+                out,
+                "{}",
+                output::verdict_line(&verdict.result, verdict.end, &spec)
+            )?;
+        }
+        results.results.push(verdict.result);
+    }
+    let mut exit = if results.all_healthy() {
+        Exit::Passed
+    } else {
+        Exit::Failed
+    };
+    if let Some(dir) = &args.out
+        && let Err(e) = output::write_files(dir, &plan.plan.name, &plan.file, &results)
+    {
+        writeln!(
+            err,
+            "error: cannot write the health reports to `{}`: {e:#}",
+            dir.display()
+        )?;
+        exit = exit.worst(Exit::ToolError);
+    }
+    Ok(exit)
+}

@@ -1,0 +1,132 @@
+//! One HTTP try of a health policy, on the engine's own stack: the policy's request prepared
+//! once (`Prepared`), rendered with the plan's globals only (env and variables: no auth, no
+//! captures), sent on a cookie-less client with the try's time budget, and judged with the
+//! engine's `check`. Health's default status range is 200–399 (load requests accept < 400).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use minijinja::Value as Ctx;
+
+use super::policy::TryOutcome;
+use crate::engine::http::{self, HttpSettings};
+use crate::engine::request::{self, Prepared};
+use crate::plan::CompiledPlan;
+use crate::plan::compile::{CompiledChecks, CompiledHealth};
+use crate::template::Templates;
+
+/// Everything a policy's tries need; owns its parts so a during-load task can hold it.
+#[derive(Debug)]
+pub struct Prober {
+    prepared: Prepared,
+    client: reqwest::Client,
+    templates: Arc<Templates>,
+    globals: Ctx,
+    max_body: u64,
+}
+
+impl Prober {
+    /// Prepares a policy's request against `base_url`. The plan's default headers apply;
+    /// `auth.apply` never does.
+    pub fn new(
+        plan: &CompiledPlan,
+        policy: &CompiledHealth,
+        base_url: &str,
+        http: &HttpSettings,
+        globals: Ctx,
+    ) -> anyhow::Result<Self> {
+        let base: Arc<str> = base_url.trim().into();
+        let prepared = Prepared::new(&policy.request, 0, &base, &plan.headers, policy.timeout)
+            .map_err(|e| anyhow::anyhow!("health policy `{}`: {e}", policy.name))?;
+        Ok(Prober {
+            prepared,
+            client: http.plain_client()?,
+            templates: Arc::clone(&plan.templates),
+            globals,
+            max_body: http.max_body,
+        })
+    }
+
+    /// The per-try timeout: the request's own, else the policy's.
+    pub fn timeout(&self) -> Duration {
+        self.prepared.timeout
+    }
+
+    /// Renders the request once without sending it: a template that cannot render (say, an
+    /// unset environment variable without a default) is a configuration error that no retry
+    /// would fix.
+    pub fn renders(&self) -> Result<(), String> {
+        self.prepared
+            .render(&self.templates, &self.globals, &self.client, &[], &[])
+            .map(|_| ())
+            .map_err(|f| f.message)
+    }
+
+    /// One try within `budget`.
+    pub async fn try_once(&self, budget: Duration) -> TryOutcome {
+        let rendered = self
+            .prepared
+            .render(&self.templates, &self.globals, &self.client, &[], &[]);
+        let request = match rendered {
+            Ok((request, _)) => request,
+            Err(f) => {
+                return TryOutcome {
+                    status: None,
+                    latency: Duration::ZERO,
+                    failure: Some(f.message),
+                };
+            }
+        };
+        let start = std::time::Instant::now();
+        match http::send(&self.client, request, budget, self.max_body, start).await {
+            Ok(answer) => {
+                let checks = &self.prepared.spec.checks;
+                let failure = default_status_failure(checks, answer.status).or_else(|| {
+                    request::check(checks, &answer, &self.templates, &self.globals, false)
+                        .failure
+                        .map(|f| f.message)
+                });
+                TryOutcome {
+                    status: Some(answer.status),
+                    latency: answer.latency,
+                    failure,
+                }
+            }
+            Err(e) => TryOutcome {
+                status: None,
+                latency: e.latency,
+                failure: Some(e.message),
+            },
+        }
+    }
+}
+
+/// Health's default status check: without a `status` list an answer must be 200–399.
+/// `check` itself only refuses 400 and up (the load default), so this runs first.
+fn default_status_failure(checks: &CompiledChecks, status: u16) -> Option<String> {
+    (checks.status.is_empty() && !(200..400).contains(&status))
+        .then(|| format!("HTTP {status}, expected 200–399"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_status_range_is_200_to_399() {
+        let none = CompiledChecks::default();
+        assert_eq!(default_status_failure(&none, 200), None);
+        assert_eq!(default_status_failure(&none, 302), None);
+        assert_eq!(
+            default_status_failure(&none, 503).as_deref(),
+            Some("HTTP 503, expected 200–399")
+        );
+        assert!(default_status_failure(&none, 101).is_some());
+        let listed = CompiledChecks {
+            status: vec![200],
+            ..Default::default()
+        };
+        // A listed status set is `check`'s business.
+        assert_eq!(default_status_failure(&listed, 503), None);
+    }
+}
