@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, Command, InitArgs, SchemaArgs, SchemaFormat, ValidateArgs};
+use crate::cli::{Cli, Command, InitArgs, ReportArgs, SchemaArgs, SchemaFormat, ValidateArgs};
 use crate::exit::Exit;
 use crate::plan::Override;
 use crate::plan::{self, SCHEMA_MODELINE, diagnostic};
@@ -19,6 +19,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Run(args) => {
             runtime().and_then(|rt| rt.block_on(crate::run::run(&args, out, err)))
         }
+        Command::Report(args) => report(&args, out, err),
         Command::Health(args) => {
             runtime().and_then(|rt| rt.block_on(crate::health::command::run(&args, out, err)))
         }
@@ -142,11 +143,54 @@ fn collect_plans(
 }
 
 fn schema(args: &SchemaArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    if args.summary {
+        out.write_all(crate::report::Summary::schema().as_bytes())?;
+        return Ok(Exit::Passed);
+    }
     match args.format {
         SchemaFormat::Json => out.write_all(plan::schema::generate().as_bytes())?,
         SchemaFormat::Markdown => out.write_all(plan::reference::markdown().as_bytes())?,
     }
     Ok(Exit::Passed)
+}
+
+/// `loadplan report`: every report again from a saved summary.
+fn report(args: &ReportArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
+    let text = match std::fs::read_to_string(&args.summary) {
+        Ok(t) => t,
+        Err(e) => {
+            writeln!(err, "error: cannot read `{}`: {e}", args.summary.display())?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    let mut summary = match crate::report::Summary::from_json(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            writeln!(
+                err,
+                "error: `{}` is not a loadplan summary: {e:#}",
+                args.summary.display()
+            )?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    if let Some(prefix) = &args.csv_prefix {
+        summary.outputs.csv_prefix = Some(prefix.clone());
+    }
+    let dir = args.out.clone().unwrap_or_else(|| {
+        args.summary
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    });
+    if !args.quiet {
+        let color = crate::report::terminal::use_color();
+        out.write_all(crate::report::terminal::summary(&summary, color).as_bytes())?;
+    }
+    if let Err(e) = crate::report::write_all(&summary, &dir) {
+        writeln!(err, "error: cannot write the reports: {e:#}")?;
+        return Ok(summary.exit().worst(Exit::ToolError));
+    }
+    Ok(summary.exit())
 }
 
 /// The starter plan `loadplan init` writes.

@@ -33,6 +33,10 @@ pub enum Command {
     /// Run a plan's load: virtual users, pacing, checks; then a summary and reports.
     #[command(after_help = EXIT_CODES_HELP)]
     Run(RunArgs),
+    /// Render every report again from a saved `summary.json`, byte for byte as the run
+    /// wrote them, and exit with the code its stored verdicts give.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(ReportArgs),
     /// Check a deployment with the plan's health policies alone, sending no load.
     ///
     /// The post-deploy check: runs the named policy, or every policy in file order, each try
@@ -96,9 +100,14 @@ pub struct RunArgs {
     /// Seed for every random choice; the same as `--set load.seed=N`.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Folder for the reports.
+    /// Folder for the reports (the plan's `outputs.formats` picks them; `summary.json` is
+    /// always written).
     #[arg(long, value_name = "DIR", default_value = "results")]
     pub out: PathBuf,
+    /// Prefix of the Locust-compatible CSV files: `NAME_stats.csv` and so on (overrides the
+    /// plan's `outputs.csv_prefix`).
+    #[arg(long, value_name = "NAME")]
+    pub csv_prefix: Option<String>,
     /// Only print the verdict and errors.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -157,6 +166,27 @@ pub struct SchemaArgs {
     /// `json` (the JSON Schema) or `markdown` (the plan reference, docs/plan.md).
     #[arg(long, value_enum, default_value_t = SchemaFormat::Json)]
     pub format: SchemaFormat,
+    /// Print the JSON Schema of `summary.json` (schema/summary.schema.json) instead of the
+    /// plan's.
+    #[arg(long, conflicts_with = "format")]
+    pub summary: bool,
+}
+
+/// `loadplan report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A `summary.json` written by `loadplan run`.
+    #[arg(value_name = "SUMMARY.json")]
+    pub summary: PathBuf,
+    /// Folder for the reports. Default: the summary's folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Prefix of the CSV files (`NAME_stats.csv`); default: the one the run used.
+    #[arg(long, value_name = "NAME")]
+    pub csv_prefix: Option<String>,
+    /// Only print errors.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 /// Output of `loadplan schema`.

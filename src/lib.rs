@@ -14,4 +14,5 @@ pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod sla;
 pub mod template;

@@ -88,6 +88,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             seed: args.seed,
         };
         let probes = health::Probes::start(&compiled, &base_url)?;
+        let mut live = crate::report::live::Live::new(&compiled, &args.out)?;
         let outcome = engine::run(
             &compiled,
             &base_url,
@@ -95,7 +96,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             signal_rx,
             |collector, elapsed| {
                 progress.tick(collector, elapsed);
-                None
+                live.tick(collector, elapsed)
             },
         )
         .await;
@@ -117,10 +118,6 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     let mut report = crate::report::Report::new(&compiled, outcome);
     report.health = health;
-    if !args.quiet {
-        out.write_all(crate::report::terminal::summary(&report, false).as_bytes())?;
-    }
-    let mut exit = report.exit();
     for r in report.health.results.iter().filter(|r| !r.healthy) {
         writeln!(
             err,
@@ -133,16 +130,13 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             },
             r.reason.as_deref().unwrap_or("unknown")
         )?;
-        exit = exit.worst(Exit::Failed);
     }
-    if let Err(e) = crate::report::write_all(&report, &compiled.plan.outputs, &args.out) {
-        writeln!(
-            err,
-            "error: cannot write the reports to `{}`: {e:#}",
-            args.out.display()
-        )?;
-        exit = exit.worst(Exit::ToolError);
-    }
+    // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy
+    // health results count as failures there).
+    let csv_prefix = args.csv_prefix.as_deref();
+    let (_, exit) = crate::report::finish_run(
+        &compiled, &report, &args.out, csv_prefix, args.quiet, out, err,
+    )?;
     if let StopReason::NoLogin(reason) = &report.outcome.stop {
         writeln!(err, "error: {reason}")?;
     }

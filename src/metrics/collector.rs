@@ -93,6 +93,25 @@ impl Collector {
         &self.series
     }
 
+    /// The running totals as of the last tick, as [`RunMetrics`] without the series: what
+    /// abort-on-fail SLA checks read during the run. Clones one histogram per row, so call it
+    /// only when such a check is due, not for every progress line.
+    pub fn snapshot(&self) -> RunMetrics {
+        RunMetrics {
+            rows: self
+                .registry
+                .rows()
+                .iter()
+                .zip(&self.totals)
+                .map(|(key, tally)| RowStats::from_tally(key.clone(), tally))
+                .collect(),
+            total: RowStats::from_tally(RowKey::new("Aggregated", ""), &self.total_all),
+            series: Vec::new(),
+            dropped_iterations: self.registry.dropped(),
+            duration: self.last_elapsed,
+        }
+    }
+
     /// Collects what was recorded since the last tick and returns the run's metrics. Call it
     /// after the workers have stopped: samples recorded afterwards are not counted. The last
     /// point covers the partial interval since the last tick; it is left out only when that

@@ -6,7 +6,8 @@
 use super::micros_to_ms;
 use super::tally::Tally;
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// The quantiles of [`Percentiles`], in field order (Locust's history columns).
 pub const SERIES_QUANTILES: [f64; 11] = [
@@ -14,7 +15,7 @@ pub const SERIES_QUANTILES: [f64; 11] = [
 ];
 
 /// The time series point of one interval.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SeriesPoint {
     /// Seconds since the run started, at the end of the interval.
     pub elapsed_s: f64,
@@ -34,7 +35,7 @@ pub struct SeriesPoint {
 }
 
 /// What one row (or all rows) did during one interval.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RowPoint {
     /// Requests completed in the interval.
     pub requests: u64,
@@ -55,7 +56,7 @@ pub struct RowPoint {
 }
 
 /// Latency percentiles in milliseconds; `None` when the interval had no requests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Percentiles {
     /// Median.
     pub p50: Option<f64>,
@@ -112,7 +113,7 @@ impl Percentiles {
 }
 
 /// Running totals of a row since the start of the run (Locust's "Total …" columns).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Cumulative {
     /// Requests so far.
     pub requests: u64,

@@ -125,6 +125,29 @@ impl RowStats {
         per_second(self.requests, duration.as_secs_f64())
     }
 
+    /// Adds `other` into this row: histogram, counters and failure messages (kept most
+    /// frequent first). An endpoint that is a flow is the sum of its steps' rows this way.
+    pub fn absorb(&mut self, other: &RowStats) {
+        super::merge_into(&mut self.histogram, &other.histogram);
+        self.requests += other.requests;
+        for (kind, n) in &other.failures {
+            *self.failures.entry(*kind).or_default() += n;
+        }
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.checks_passed += other.checks_passed;
+        self.checks_failed += other.checks_failed;
+        self.failure_messages
+            .extend(other.failure_messages.iter().cloned());
+        self.failure_messages
+            .sort_by_key(|f| std::cmp::Reverse(f.count));
+    }
+
+    /// An empty row named `key`.
+    pub fn empty(key: RowKey) -> Self {
+        Self::from_tally(key, &Tally::new())
+    }
+
     fn non_empty(&self) -> Option<&Histogram<u64>> {
         (!self.histogram.is_empty()).then_some(&self.histogram)
     }

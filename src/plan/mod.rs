@@ -10,6 +10,7 @@ pub mod model;
 pub mod overrides;
 pub mod reference;
 pub mod schema;
+pub mod threshold;
 pub mod units;
 pub mod validate;
 pub mod yaml;

@@ -10,7 +10,6 @@ use super::diagnostic::suggest;
 use super::model::{
     ArrivalRate, Endpoint, Expectations, HealthPolicy, Plan, Request, Scalar, SlaMetric, SlaScope,
 };
-use super::units::{HumanDuration, Percent, Rate};
 
 /// Every capture name the plan produces (endpoints, flow steps, start steps).
 pub fn capture_names(plan: &Plan) -> BTreeSet<String> {
@@ -404,47 +403,17 @@ fn check_sla(plan: &Plan, r: &mut Reporter) {
 }
 
 /// Checks an SLA threshold against the unit its metric is measured in (the schema only
-/// knows it is a scalar): latencies take a duration, shares a percentage, `rps` a rate or
-/// a number, `dropped_iterations` a count. A bare `5` for `error_rate` would otherwise be
-/// read as 500%, or never be compared at all.
+/// knows it is a scalar); the rules live in [`super::threshold`], shared with `sla`.
 fn check_threshold(metric: &SlaMetric, value: &Scalar, at: &str, r: &mut Reporter) {
-    let parsed = |what: &str, parse: fn(&str) -> Result<(), String>| match value {
-        Scalar::Text(t) => parse(t).err(),
-        _ => Some(format!("expected {what}, found `{}`", value.to_text())),
-    };
-    let (problem, expected) = match metric {
-        SlaMetric::Percentile(_) | SlaMetric::Mean | SlaMetric::Min | SlaMetric::Max => (
-            parsed("a duration", |t| t.parse::<HumanDuration>().map(drop)),
-            "a duration, like `500ms`",
-        ),
-        SlaMetric::ErrorRate | SlaMetric::CheckPassRate | SlaMetric::HealthAvailability => (
-            parsed("a percentage", |t| t.parse::<Percent>().map(drop)),
-            "a percentage with a `%` sign, like `5%`",
-        ),
-        SlaMetric::Rps => (
-            match value {
-                Scalar::Integer(n) if *n >= 0 => None,
-                Scalar::Float(f) if *f >= 0.0 => None,
-                _ => parsed("a rate", |t| t.parse::<Rate>().map(drop)),
-            },
-            "a rate like `100/s`, or a number of requests per second",
-        ),
-        SlaMetric::DroppedIterations => (
-            match value {
-                Scalar::Integer(n) if *n >= 0 => None,
-                _ => Some(format!(
-                    "expected a whole number, found `{}`",
-                    value.to_text()
-                )),
-            },
-            "a whole number of iterations, like `0`",
-        ),
-    };
-    if let Some(problem) = problem {
+    if let Err(e) = super::threshold::parse_threshold(metric, value) {
         r.value(
             at,
-            &format!("`{}` threshold: {problem}", String::from(metric.clone())),
-            &format!("this metric is compared with {expected}"),
+            &format!(
+                "`{}` threshold: {}",
+                String::from(metric.clone()),
+                e.problem
+            ),
+            &format!("this metric is compared with {}", e.expected),
         );
     }
 }

@@ -1,19 +1,31 @@
 //! Reports of a run: the terminal summary, live progress, and the files written to
-//! `--out`. Everything here reads a finished [`Report`]; nothing reaches back into the plan
-//! file or the engine.
+//! `--out`. Everything here renders a finished [`Summary`] (never the plan file or the
+//! engine), so `loadplan report` renders the same bytes from a saved `summary.json`. No
+//! report carries a render timestamp for the same reason.
 
-pub mod json;
+pub mod csv;
+pub mod format;
+pub mod html;
+pub mod junit;
+pub mod live;
+pub mod markdown;
+pub mod ndjson;
 pub mod progress;
+pub mod summary;
 pub mod terminal;
+#[cfg(test)]
+mod tests;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+pub use summary::Summary;
 
 use crate::engine::{RunOutcome, StopReason};
 use crate::exit::Exit;
 use crate::plan::CompiledPlan;
-use crate::plan::model::{OutputFormat, Outputs};
+use crate::plan::model::OutputFormat;
 
-/// A finished run, as every report sees it.
+/// A finished run, as the summary is built from it.
 #[derive(Debug)]
 pub struct Report {
     /// Plan name.
@@ -37,7 +49,7 @@ impl Report {
         }
     }
 
-    /// The exit code the results call for.
+    /// The exit code the stop reason calls for (verdicts aside: see [`Summary::exit`]).
     pub fn exit(&self) -> Exit {
         match self.outcome.stop {
             StopReason::Completed => Exit::Passed,
@@ -48,11 +60,105 @@ impl Report {
     }
 }
 
-/// Writes every report file the plan asks for into `dir`.
-pub fn write_all(report: &Report, outputs: &Outputs, dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    // summary.json is always written: `loadplan report` and merges start from it.
-    let _ = outputs.formats.contains(&OutputFormat::Json);
-    json::write(report, &dir.join("summary.json"))?;
+/// Name of the summary file in `--out`.
+pub const SUMMARY_FILE: &str = "summary.json";
+/// Name of the live metrics file in `--out`.
+pub const NDJSON_FILE: &str = "metrics.ndjson";
+
+/// Every file the summary's `outputs` asks for, as (file name, contents), in a fixed
+/// order. `summary.json` is always among them: `loadplan report` and merges start from it.
+pub fn render_files(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let formats = &summary.outputs.formats;
+    let mut files = vec![(SUMMARY_FILE.to_owned(), summary.to_json().into_bytes())];
+    if formats.contains(&OutputFormat::Csv) {
+        let prefix = summary
+            .outputs
+            .csv_prefix
+            .as_deref()
+            .map_or_else(String::new, |p| format!("{p}_"));
+        for (name, bytes) in csv::render(summary)? {
+            files.push((format!("{prefix}{name}"), bytes));
+        }
+    }
+    if formats.contains(&OutputFormat::Junit) {
+        files.push(("junit.xml".into(), junit::render(summary)?.into_bytes()));
+    }
+    if formats.contains(&OutputFormat::Html) {
+        files.push(("report.html".into(), html::render(summary)?.into_bytes()));
+    }
+    if formats.contains(&OutputFormat::Markdown) {
+        files.push(("summary.md".into(), markdown::render(summary).into_bytes()));
+    }
+    if formats.contains(&OutputFormat::Ndjson) {
+        files.push((NDJSON_FILE.into(), ndjson::render(summary).into_bytes()));
+    }
+    Ok(files)
+}
+
+/// Writes every report file into `dir` (created if missing); returns their paths.
+pub fn write_all(summary: &Summary, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for (name, bytes) in render_files(summary)? {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when it is set (GitHub Actions).
+pub fn append_step_summary(summary: &Summary) -> anyhow::Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open $GITHUB_STEP_SUMMARY: {e}"))?;
+    file.write_all(markdown::render(summary).as_bytes())?;
     Ok(())
+}
+
+/// The end of `loadplan run`: evaluates the SLA, builds the summary, prints the terminal
+/// summary (unless `quiet`), writes every report into `dir` and the step summary. Returns
+/// the summary and the exit code (a report that cannot be written is a tool error, after
+/// the others were tried).
+pub fn finish_run(
+    plan: &CompiledPlan,
+    report: &Report,
+    dir: &Path,
+    csv_prefix: Option<&str>,
+    quiet: bool,
+    out: &mut dyn std::io::Write,
+    err: &mut dyn std::io::Write,
+) -> anyhow::Result<(Summary, Exit)> {
+    let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
+    let verdicts = crate::sla::evaluate(
+        &plan.plan.sla,
+        &endpoints,
+        &report.outcome.metrics,
+        &report.health,
+    );
+    let mut summary = Summary::build(plan, report, verdicts);
+    if let Some(prefix) = csv_prefix {
+        summary.outputs.csv_prefix = Some(prefix.to_owned());
+    }
+    if !quiet {
+        out.write_all(terminal::summary(&summary, terminal::use_color()).as_bytes())?;
+    }
+    let mut exit = report.exit().worst(summary.exit());
+    if let Err(e) = write_all(&summary, dir) {
+        writeln!(err, "error: cannot write the reports: {e:#}")?;
+        exit = exit.worst(Exit::ToolError);
+    }
+    if let Err(e) = append_step_summary(&summary) {
+        writeln!(err, "error: {e:#}")?;
+        exit = exit.worst(Exit::ToolError);
+    }
+    Ok((summary, exit))
 }

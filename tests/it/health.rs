@@ -333,7 +333,7 @@ fn a_failed_before_gate_sends_no_load() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["total"]["requests"], 0, "{summary}");
-    assert_eq!(summary["logins"], 0, "{summary}");
+    assert_eq!(summary["run"]["logins"], 0, "{summary}");
 }
 
 #[test]

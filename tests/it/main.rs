@@ -7,4 +7,5 @@ mod engine;
 mod health;
 mod plans;
 mod props;
+mod reports;
 mod support;

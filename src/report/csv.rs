@@ -1,0 +1,235 @@
+//! Locust-compatible CSV files (Locust 2.46's headers and conventions), so dashboards and
+//! scripts that read Locust's `--csv` output keep working: `stats.csv`,
+//! `stats_history.csv`, `failures.csv`, `exceptions.csv`.
+//!
+//! Conventions copied from Locust: CRLF line ends and minimal quoting (Python's `csv`
+//! module), latencies in whole milliseconds (ours are rounded from the exact HDR values,
+//! not Locust's two significant digits), `N/A` percentiles for an entry with no requests,
+//! rows sorted by name then method with `Aggregated` (empty type) last, averages and rates
+//! as Python prints floats. The history has one row per entry that has had requests, plus
+//! `Aggregated`, per second (Locust's `--csv-full-history`), with that second's
+//! percentiles.
+
+use super::format::{py_float, rfc3339_after};
+use super::summary::{Stats, Summary};
+use crate::metrics::{Percentiles, RowPoint};
+
+/// `stats.csv` header.
+pub const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
+/// `stats_history.csv` header.
+pub const HISTORY_HEADER: &str = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size";
+/// `failures.csv` header.
+pub const FAILURES_HEADER: &str = "Method,Name,Error,Occurrences,First Seen,Last Seen";
+/// `exceptions.csv` header.
+pub const EXCEPTIONS_HEADER: &str = "Count,Message,Traceback,Nodes";
+
+/// Whole milliseconds, rounded to nearest (within 1 ms of the HDR value).
+fn int_ms(ms: f64) -> String {
+    format!("{:.0}", ms.round())
+}
+
+fn percentile_cells(p: &Percentiles) -> Vec<String> {
+    [
+        p.p50, p.p66, p.p75, p.p80, p.p90, p.p95, p.p98, p.p99, p.p99_9, p.p99_99, p.p100,
+    ]
+    .iter()
+    .map(|v| v.map_or_else(|| "0".to_owned(), int_ms))
+    .collect()
+}
+
+const NA: [&str; 11] = ["N/A"; 11];
+
+fn writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new())
+}
+
+fn header(w: &mut csv::Writer<Vec<u8>>, header: &str) -> csv::Result<()> {
+    w.write_record(header.split(','))
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
+    w.into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot write CSV: {e}"))
+}
+
+/// Rows sorted as Locust sorts entries: by name, then method.
+fn sorted(rows: &[Stats]) -> Vec<&Stats> {
+    let mut rows: Vec<&Stats> = rows.iter().collect();
+    rows.sort_by(|a, b| (&a.name, &a.method).cmp(&(&b.name, &b.method)));
+    rows
+}
+
+fn stats_record(s: &Stats) -> Vec<String> {
+    let mut cells = vec![
+        s.method.clone(),
+        s.name.clone(),
+        s.requests.to_string(),
+        s.failures.to_string(),
+    ];
+    match &s.latency {
+        Some(l) => {
+            cells.extend([
+                l.percentiles.p50.map_or_else(|| "0".into(), int_ms),
+                py_float(l.mean_ms),
+                int_ms(l.min_ms),
+                int_ms(l.max_ms),
+                py_float(s.bytes_in as f64 / s.requests.max(1) as f64),
+                py_float(s.rps),
+                py_float(s.failures_per_s),
+            ]);
+            cells.extend(percentile_cells(&l.percentiles));
+        }
+        None => {
+            cells.extend(["0", "0.0", "0", "0", "0", "0.0", "0.0"].map(String::from));
+            cells.extend(NA.map(String::from));
+        }
+    }
+    cells
+}
+
+/// `stats.csv`: every row (sorted), then `Aggregated`.
+pub fn stats_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+    let mut w = writer();
+    header(&mut w, STATS_HEADER)?;
+    for s in sorted(&summary.rows)
+        .into_iter()
+        .chain(std::iter::once(&summary.total))
+    {
+        w.write_record(stats_record(s))?;
+    }
+    finish(w)
+}
+
+fn history_record(
+    timestamp: u64,
+    users: u64,
+    method: &str,
+    name: &str,
+    p: &RowPoint,
+) -> Vec<String> {
+    let c = &p.cumulative;
+    let mut cells = vec![
+        timestamp.to_string(),
+        users.to_string(),
+        method.to_owned(),
+        name.to_owned(),
+        format!("{:.6}", p.rps),
+        format!("{:.6}", p.fps),
+    ];
+    if c.requests == 0 {
+        cells.extend(NA.map(String::from));
+    } else {
+        cells.extend(percentile_cells(&p.percentiles));
+    }
+    cells.extend([
+        c.requests.to_string(),
+        c.failures.to_string(),
+        c.median_ms.map_or_else(|| "0".into(), int_ms),
+        c.mean_ms.map_or_else(|| "0.0".into(), py_float),
+        c.min_ms.map_or_else(|| "0".into(), int_ms),
+        c.max_ms.map_or_else(|| "0".into(), int_ms),
+        c.avg_content_size.map_or_else(|| "0".into(), py_float),
+    ]);
+    cells
+}
+
+/// `stats_history.csv`: per second, each row that has had requests (sorted), then
+/// `Aggregated`. Timestamps are Unix seconds of the end of each second.
+pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+    let start = super::format::parse_rfc3339(&summary.run.started_at)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mut order: Vec<usize> = (0..summary.rows.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&summary.rows[a], &summary.rows[b]);
+        (&a.name, &a.method).cmp(&(&b.name, &b.method))
+    });
+    let mut w = writer();
+    header(&mut w, HISTORY_HEADER)?;
+    for point in &summary.series {
+        let timestamp = (start + point.elapsed_s).floor() as u64;
+        for &i in &order {
+            let Some(p) = point.rows.get(i) else { continue };
+            if p.cumulative.requests == 0 {
+                continue;
+            }
+            let row = &summary.rows[i];
+            w.write_record(history_record(
+                timestamp,
+                point.users,
+                &row.method,
+                &row.name,
+                p,
+            ))?;
+        }
+        w.write_record(history_record(
+            timestamp,
+            point.users,
+            "",
+            "Aggregated",
+            &point.total,
+        ))?;
+    }
+    finish(w)
+}
+
+/// `failures.csv`: one row per distinct (row, message), sorted by name, method, then most
+/// frequent first; first and last seen as RFC 3339 times.
+pub fn failures_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+    let mut failures: Vec<_> = summary.failures.iter().collect();
+    failures.sort_by(|a, b| {
+        (&a.name, &a.method, std::cmp::Reverse(a.count), &a.message).cmp(&(
+            &b.name,
+            &b.method,
+            std::cmp::Reverse(b.count),
+            &b.message,
+        ))
+    });
+    let mut w = writer();
+    header(&mut w, FAILURES_HEADER)?;
+    for f in failures {
+        w.write_record([
+            f.method.clone(),
+            f.name.clone(),
+            f.message.clone(),
+            f.count.to_string(),
+            rfc3339_after(&summary.run.started_at, f.first_seen_s),
+            rfc3339_after(&summary.run.started_at, f.last_seen_s),
+        ])?;
+    }
+    finish(w)
+}
+
+/// `exceptions.csv`: tool-side errors (requests that could not be rendered from their
+/// templates), by message, most frequent first; no traceback, node `local`.
+pub fn exceptions_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+    let mut by_message: std::collections::BTreeMap<&str, u64> = Default::default();
+    for f in summary.failures.iter().filter(|f| f.kind == "template") {
+        *by_message.entry(f.message.as_str()).or_default() += f.count;
+    }
+    let mut list: Vec<(&str, u64)> = by_message.into_iter().collect();
+    list.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut w = writer();
+    header(&mut w, EXCEPTIONS_HEADER)?;
+    for (message, count) in list {
+        w.write_record([
+            count.to_string(),
+            message.to_owned(),
+            String::new(),
+            "local".into(),
+        ])?;
+    }
+    finish(w)
+}
+
+/// The four files, unprefixed names.
+pub fn render(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    Ok(vec![
+        ("stats.csv".into(), stats_csv(summary)?),
+        ("stats_history.csv".into(), history_csv(summary)?),
+        ("failures.csv".into(), failures_csv(summary)?),
+        ("exceptions.csv".into(), exceptions_csv(summary)?),
+    ])
+}

@@ -1,0 +1,96 @@
+//! Number and time formatting shared by every report, so the terminal, Markdown, HTML and
+//! JUnit show the same text for the same value.
+
+use std::time::{Duration, SystemTime};
+
+/// Milliseconds for people: three significant figures or whole ms (`712ms`, `41.3ms`,
+/// `0.84ms`).
+pub fn ms_text(ms: f64) -> String {
+    format!("{}ms", ms_number(ms))
+}
+
+/// [`ms_text`] without the unit.
+pub fn ms_number(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else if ms >= 10.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.2}")
+    }
+}
+
+/// An optional latency in ms for a table cell: `-` without data.
+pub fn ms_cell(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "-".to_owned(), ms_number)
+}
+
+/// A float as Python's `repr` writes it (what Locust's CSV writer prints): the shortest text
+/// that reads back to the same value, with `.0` on whole numbers.
+pub fn py_float(v: f64) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    let text = format!("{v}");
+    if text.contains('.') || text.contains('e') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// A wall-clock time as RFC 3339 UTC with milliseconds (`2025-01-31T12:00:00.123Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Parses [`rfc3339`]'s text back; `None` if it is not such a time.
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(text).ok()
+}
+
+/// `base` + `seconds`, as RFC 3339.
+pub fn rfc3339_after(base: &str, seconds: f64) -> String {
+    parse_rfc3339(base)
+        .map(|t| rfc3339(t + Duration::from_secs_f64(seconds.max(0.0))))
+        .unwrap_or_default()
+}
+
+/// A health phase as plans and reports write it (`before`, `after`, `standalone`).
+pub fn phase(p: crate::health::Phase) -> &'static str {
+    match p {
+        crate::health::Phase::Before => "before",
+        crate::health::Phase::After => "after",
+        crate::health::Phase::Standalone => "standalone",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(ms_text(712.44), "712ms");
+        assert_eq!(ms_text(41.26), "41.3ms");
+        assert_eq!(ms_text(0.844), "0.84ms");
+        assert_eq!(py_float(12.0), "12.0");
+        assert_eq!(py_float(0.1), "0.1");
+        assert_eq!(py_float(2.5e-7), "0.00000025");
+    }
+
+    #[test]
+    fn times_round_trip() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let text = rfc3339(t);
+        assert_eq!(text, "2023-11-14T22:13:20.123Z");
+        assert_eq!(parse_rfc3339(&text), Some(t));
+        assert_eq!(rfc3339_after(&text, 1.5), "2023-11-14T22:13:21.623Z");
+    }
+}

@@ -1,0 +1,375 @@
+//! `report.html`: one self-contained page (no script, no stylesheet or font from elsewhere,
+//! works offline) with the overview, verdicts, endpoint table, charts of req/s, errors and
+//! latency percentiles over time, and a latency distribution per endpoint. Charts are
+//! inline SVG: the geometry is computed here, the markup lives in `templates/report.html`,
+//! rendered by minijinja with HTML auto-escaping, so names from the plan cannot inject
+//! markup.
+
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+
+use super::format::{ms_cell, ms_text};
+use super::summary::{Failure, PlanInfo, RunInfo, Stats, Summary};
+use crate::metrics::decode_histogram;
+use crate::sla::Status;
+
+const TEMPLATE: &str = include_str!("../../templates/report.html");
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 200.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 10.0;
+const BOTTOM: f64 = 28.0;
+
+#[derive(Serialize)]
+struct Tick {
+    pos: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Line {
+    label: String,
+    class: String,
+    points: String,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    x: String,
+    y: String,
+    w: String,
+    h: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    id: String,
+    title: String,
+    unit: String,
+    lines: Vec<Line>,
+    bars: Vec<Bar>,
+    x_ticks: Vec<Tick>,
+    y_ticks: Vec<Tick>,
+    empty: bool,
+}
+
+fn num(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// A round upper bound for an axis: 1, 2 or 5 × 10^n, at least `max`.
+fn nice_max(max: f64) -> f64 {
+    if max <= 0.0 || !max.is_finite() {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|v| *v >= max)
+        .unwrap_or(10.0 * magnitude)
+}
+
+fn plot_x(t: f64, end: f64) -> f64 {
+    LEFT + (WIDTH - LEFT - RIGHT) * if end > 0.0 { t / end } else { 0.0 }
+}
+
+fn plot_y(v: f64, top: f64) -> f64 {
+    HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (v / top)
+}
+
+fn short(v: f64) -> String {
+    if v >= 100.0 || v == v.round() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+fn y_ticks(top: f64, unit: &str) -> Vec<Tick> {
+    [0.0, 0.5, 1.0]
+        .iter()
+        .map(|f| Tick {
+            pos: num(plot_y(top * f, top)),
+            label: format!("{}{unit}", short(top * f)),
+        })
+        .collect()
+}
+
+/// A time-series chart of `lines` (label, CSS class, values per point; `None` leaves the
+/// point out).
+fn time_chart(
+    summary: &Summary,
+    id: &str,
+    title: &str,
+    unit: &str,
+    lines: Vec<(&str, &str, Vec<Option<f64>>)>,
+) -> Chart {
+    let times: Vec<f64> = summary.series.iter().map(|p| p.elapsed_s).collect();
+    let end = times.last().copied().unwrap_or(0.0);
+    let top = nice_max(
+        lines
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().flatten())
+            .fold(0.0, |a: f64, b| a.max(*b)),
+    );
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|(label, class, values)| Line {
+            label: label.to_owned(),
+            class: class.to_owned(),
+            points: times
+                .iter()
+                .zip(values)
+                .filter_map(|(t, v)| {
+                    v.map(|v| format!("{},{}", num(plot_x(*t, end)), num(plot_y(v, top))))
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    Chart {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        unit: unit.to_owned(),
+        empty: times.is_empty(),
+        lines,
+        bars: Vec::new(),
+        x_ticks: [0.0, 0.5, 1.0]
+            .iter()
+            .map(|f| Tick {
+                pos: num(plot_x(end * f, end)),
+                label: format!("{}s", short(end * f)),
+            })
+            .collect(),
+        y_ticks: y_ticks(top, unit),
+    }
+}
+
+const BINS: usize = 24;
+
+/// The latency distribution of one endpoint: requests per latency bin, bins spaced
+/// logarithmically from the fastest to the slowest request.
+fn distribution(index: usize, s: &Stats) -> Chart {
+    let mut chart = Chart {
+        id: format!("dist-{index}"),
+        title: format!("{} latency distribution", s.name),
+        unit: "ms".into(),
+        lines: Vec::new(),
+        bars: Vec::new(),
+        x_ticks: Vec::new(),
+        y_ticks: Vec::new(),
+        empty: true,
+    };
+    let Ok(h) = decode_histogram(&s.histogram) else {
+        return chart;
+    };
+    if h.is_empty() {
+        return chart;
+    }
+    let lo = (h.min().max(1)) as f64;
+    let hi = (h.max().max(1) as f64).max(lo + 1.0);
+    let ratio = (hi / lo).ln();
+    let bin = |us: f64| (((us.max(lo) / lo).ln() / ratio * BINS as f64) as usize).min(BINS - 1);
+    let mut counts = [0u64; BINS];
+    for v in h.iter_recorded() {
+        counts[bin(v.value_iterated_to() as f64)] += v.count_at_value();
+    }
+    let edge = |i: usize| lo * (ratio * i as f64 / BINS as f64).exp();
+    let top = nice_max(counts.iter().copied().max().unwrap_or(1) as f64);
+    let slot = (WIDTH - LEFT - RIGHT) / BINS as f64;
+    chart.bars = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| {
+            let y = plot_y(*n as f64, top);
+            Bar {
+                x: num(LEFT + slot * i as f64 + 1.0),
+                y: num(y),
+                w: num(slot - 2.0),
+                h: num(HEIGHT - BOTTOM - y),
+                label: format!(
+                    "{}–{}: {n} request{}",
+                    ms_text(edge(i) / 1000.0),
+                    ms_text(edge(i + 1) / 1000.0),
+                    if *n == 1 { "" } else { "s" }
+                ),
+            }
+        })
+        .collect();
+    chart.x_ticks = [0, BINS / 2, BINS]
+        .iter()
+        .map(|i| Tick {
+            pos: num(LEFT + slot * *i as f64),
+            label: ms_text(edge(*i) / 1000.0),
+        })
+        .collect();
+    chart.y_ticks = y_ticks(top, "");
+    chart.empty = false;
+    chart
+}
+
+#[derive(Serialize)]
+struct Row {
+    name: String,
+    requests: u64,
+    failures: u64,
+    rps: String,
+    p50: String,
+    p90: String,
+    p95: String,
+    p99: String,
+    max: String,
+    mean: String,
+}
+
+fn row(s: &Stats, name: String) -> Row {
+    let lat = s.latency.as_ref();
+    let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
+    Row {
+        name,
+        requests: s.requests,
+        failures: s.failures,
+        rps: format!("{:.1}", s.rps),
+        p50: p(|l| l.percentiles.p50),
+        p90: p(|l| l.percentiles.p90),
+        p95: p(|l| l.percentiles.p95),
+        p99: p(|l| l.percentiles.p99),
+        max: p(|l| Some(l.max_ms)),
+        mean: p(|l| Some(l.mean_ms)),
+    }
+}
+
+#[derive(Serialize)]
+struct VerdictRow {
+    status: &'static str,
+    class: &'static str,
+    name: String,
+    scope: String,
+    measured: String,
+    threshold: String,
+    note: Option<String>,
+}
+
+/// Everything the template sees.
+#[derive(Serialize)]
+struct Page<'a> {
+    plan: &'a PlanInfo,
+    run: &'a RunInfo,
+    stop: serde_json::Value,
+    passed: bool,
+    verdicts: Vec<VerdictRow>,
+    rows: Vec<Row>,
+    total: Row,
+    charts: Vec<Chart>,
+    distributions: Vec<Chart>,
+    health: &'a crate::health::HealthResults,
+    failures: Vec<&'a Failure>,
+    width: f64,
+    height: f64,
+    left: f64,
+    baseline: f64,
+    right_edge: f64,
+}
+
+/// Renders `report.html`.
+pub fn render(summary: &Summary) -> anyhow::Result<String> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    env.add_template("report.html", TEMPLATE)?;
+    let series = &summary.series;
+    let total = |f: fn(&crate::metrics::RowPoint) -> Option<f64>| -> Vec<Option<f64>> {
+        series.iter().map(|p| f(&p.total)).collect()
+    };
+    let charts = vec![
+        time_chart(
+            summary,
+            "chart-rps",
+            "Requests per second",
+            "/s",
+            vec![("req/s", "rps", total(|p| Some(p.rps)))],
+        ),
+        time_chart(
+            summary,
+            "chart-errors",
+            "Failures per second",
+            "/s",
+            vec![("failures/s", "errors", total(|p| Some(p.fps)))],
+        ),
+        time_chart(
+            summary,
+            "chart-latency",
+            "Latency percentiles (each second)",
+            "ms",
+            vec![
+                ("p50", "p50", total(|p| p.percentiles.p50)),
+                ("p95", "p95", total(|p| p.percentiles.p95)),
+                ("p99", "p99", total(|p| p.percentiles.p99)),
+            ],
+        ),
+    ];
+    let distributions: Vec<Chart> = summary
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| distribution(i, e))
+        .collect();
+    let mut rows: Vec<Row> = summary
+        .endpoints
+        .iter()
+        .map(|e| row(e, e.name.clone()))
+        .collect();
+    rows.extend(
+        summary
+            .rows
+            .iter()
+            .filter(|r| r.endpoint.is_none())
+            .map(|r| row(r, format!("({})", r.name))),
+    );
+    let verdicts: Vec<VerdictRow> = summary
+        .verdicts
+        .iter()
+        .map(|v| VerdictRow {
+            status: v.status.as_str(),
+            class: match v.status {
+                Status::Pass => "pass",
+                Status::Fail => "fail",
+                Status::Skipped => "skip",
+            },
+            name: v.name.clone(),
+            scope: v.scope.clone(),
+            measured: format!("{} {}", v.metric, v.measured_text),
+            threshold: format!("{} {}", v.operator.as_str().replace('_', " "), v.threshold),
+            note: v.note.clone(),
+        })
+        .collect();
+    let mut failures: Vec<&Failure> = summary.failures.iter().collect();
+    failures.sort_by_key(|f| std::cmp::Reverse(f.count));
+    failures.truncate(50);
+    let page = Page {
+        plan: &summary.plan,
+        run: &summary.run,
+        stop: serde_json::to_value(summary.run.stop)?,
+        passed: summary.passed(),
+        verdicts,
+        rows,
+        total: row(&summary.total, "Aggregated".into()),
+        charts,
+        distributions,
+        health: &summary.health,
+        failures,
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        baseline: HEIGHT - BOTTOM,
+        right_edge: WIDTH - RIGHT,
+    };
+    let text = env
+        .get_template("report.html")?
+        .render(crate::template::to_value(&page))?;
+    Ok(text)
+}

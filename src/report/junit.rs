@@ -1,0 +1,66 @@
+//! `junit.xml` (quick-junit): one test suite of SLA verdicts and one of health checks, so CI
+//! systems show each assertion as a test. A failure's message holds the measured value and
+//! the threshold. No timestamps: the file renders the same from a saved summary.
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::summary::Summary;
+use crate::sla::Status;
+
+/// Renders `junit.xml`.
+pub fn render(summary: &Summary) -> anyhow::Result<String> {
+    let mut report = Report::new(format!("loadplan {}", summary.plan.name));
+    let mut sla = TestSuite::new("sla");
+    for v in &summary.verdicts {
+        let status = match v.status {
+            Status::Pass => TestCaseStatus::success(),
+            Status::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!("{} [{}]: {}", v.name, v.scope, v.explain()))
+                    .set_type("sla");
+                s
+            }
+            Status::Skipped => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(v.note.clone().unwrap_or_else(|| "skipped".into()));
+                s
+            }
+        };
+        let mut case = TestCase::new(format!("{} [{}]", v.name, v.scope), status);
+        case.set_classname(format!("{}.sla", summary.plan.name));
+        case.set_system_out(format!("{}\n", v.explain()));
+        sla.add_test_case(case);
+    }
+    report.add_test_suite(sla);
+    let mut health = TestSuite::new("health");
+    for h in &summary.health.results {
+        let status = if h.healthy {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!(
+                "{} unhealthy after {} tries: {}",
+                h.policy,
+                h.attempts.len(),
+                h.reason.as_deref().unwrap_or("no passing try")
+            ))
+            .set_type("health");
+            s
+        };
+        let phase = super::format::phase(h.phase);
+        let mut case = TestCase::new(format!("{} ({phase})", h.policy), status);
+        case.set_classname(format!("{}.health", summary.plan.name));
+        health.add_test_case(case);
+    }
+    for p in &summary.health.probes {
+        let mut case = TestCase::new(format!("{} (during)", p.policy), TestCaseStatus::success());
+        case.set_classname(format!("{}.health", summary.plan.name));
+        case.set_system_out(format!(
+            "{}/{} probes passed, {} outages\n",
+            p.successes, p.probes, p.outages
+        ));
+        health.add_test_case(case);
+    }
+    report.add_test_suite(health);
+    Ok(report.to_string()?)
+}

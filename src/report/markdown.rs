@@ -1,0 +1,148 @@
+//! `summary.md`: the verdict, the verdicts table, the endpoint table and health results in
+//! GitHub-flavoured Markdown (what `$GITHUB_STEP_SUMMARY` shows).
+
+use std::fmt::Write as _;
+
+use super::format::ms_cell;
+use super::summary::{Stats, Summary};
+use crate::sla::Status;
+
+/// Escapes a table cell: `|` would end it, `<` could open HTML, a newline would end the row.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('\n', " ")
+}
+
+fn stats_line(out: &mut String, s: &Stats, name: &str) {
+    let lat = s.latency.as_ref();
+    let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+        cell(name),
+        s.requests,
+        s.failures,
+        s.rps,
+        p(|l| l.percentiles.p50),
+        p(|l| l.percentiles.p90),
+        p(|l| l.percentiles.p95),
+        p(|l| l.percentiles.p99),
+        p(|l| Some(l.max_ms)),
+        p(|l| Some(l.mean_ms)),
+    );
+}
+
+/// Renders `summary.md`.
+pub fn render(summary: &Summary) -> String {
+    let mut out = String::new();
+    let passed = summary.passed();
+    let _ = writeln!(
+        out,
+        "## {} loadplan: {} — {}\n",
+        if passed { "✅" } else { "❌" },
+        cell(&summary.plan.name),
+        if passed { "PASSED" } else { "FAILED" }
+    );
+    let run = &summary.run;
+    let _ = writeln!(
+        out,
+        "{:.1} s from {}, {} requests, {} failed, seed {}, stop: {}{}.\n",
+        run.duration_s,
+        run.started_at,
+        summary.total.requests,
+        summary.total.failures,
+        run.seed,
+        serde_json::to_value(run.stop)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        run.stop_reason
+            .as_ref()
+            .map_or_else(String::new, |r| format!(" ({})", cell(r)))
+    );
+    if !summary.verdicts.is_empty() {
+        out.push_str("### Verdicts\n\n| | assertion | scope | measured | threshold |\n|---|---|---|---|---|\n");
+        for v in &summary.verdicts {
+            let icon = match v.status {
+                Status::Pass => "✅ PASS",
+                Status::Fail => "❌ FAIL",
+                Status::Skipped => "⏭️ SKIPPED",
+            };
+            let mut measured = format!("{} {}", v.metric, v.measured_text);
+            if let Some(note) = &v.note {
+                let _ = write!(measured, " ({note})");
+            }
+            let _ = writeln!(
+                out,
+                "| {icon} | {} | {} | {} | {} {} |",
+                cell(&v.name),
+                cell(&v.scope),
+                cell(&measured),
+                v.operator.as_str().replace('_', " "),
+                cell(&v.threshold)
+            );
+        }
+        out.push('\n');
+    }
+    out.push_str("### Endpoints (latencies in ms)\n\n| endpoint | reqs | fails | req/s | p50 | p90 | p95 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for e in &summary.endpoints {
+        stats_line(&mut out, e, &e.name);
+    }
+    for r in summary.rows.iter().filter(|r| r.endpoint.is_none()) {
+        stats_line(&mut out, r, &format!("({})", r.name));
+    }
+    stats_line(&mut out, &summary.total, "**Aggregated**");
+    out.push('\n');
+    let h = &summary.health;
+    if !h.results.is_empty() || !h.probes.is_empty() {
+        out.push_str(
+            "### Health\n\n| policy | phase | result | tries | reason |\n|---|---|---|--:|---|\n",
+        );
+        for r in &h.results {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&r.policy),
+                super::format::phase(r.phase),
+                if r.healthy {
+                    "✅ healthy"
+                } else {
+                    "❌ unhealthy"
+                },
+                r.attempts.len(),
+                cell(r.reason.as_deref().unwrap_or(""))
+            );
+        }
+        for p in &h.probes {
+            let _ = writeln!(
+                out,
+                "| {} | during | {}/{} probes passed | {} | {} outage(s) |",
+                cell(&p.policy),
+                p.successes,
+                p.probes,
+                p.probes,
+                p.outages
+            );
+        }
+        out.push('\n');
+    }
+    if !summary.failures.is_empty() {
+        out.push_str("### Failures\n\n| request | kind | message | count |\n|---|---|---|--:|\n");
+        let mut failures: Vec<_> = summary.failures.iter().collect();
+        failures.sort_by_key(|f| std::cmp::Reverse(f.count));
+        for f in failures.iter().take(20) {
+            let _ = writeln!(
+                out,
+                "| {} {} | {} | {} | {} |",
+                f.method,
+                cell(&f.name),
+                f.kind,
+                cell(&f.message),
+                f.count
+            );
+        }
+        out.push('\n');
+    }
+    out
+}

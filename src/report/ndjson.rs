@@ -1,0 +1,82 @@
+//! `metrics.ndjson`: one JSON line per second with every row's and the overall figures of
+//! that second, for live dashboards that tail the file. [`LiveWriter`] appends each line as
+//! the run goes (flushed every second); at the end the file is rendered again from the
+//! summary's series, which holds the same points plus the last partial one, so the file is
+//! the same whether written live, at the end, or by `loadplan report`.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::summary::Summary;
+use crate::metrics::{RowKey, RowPoint, SeriesPoint};
+
+fn row_value(name: &str, method: &str, p: &RowPoint) -> Value {
+    let mut v = json!({ "name": name, "method": method });
+    if let (Value::Object(map), Ok(Value::Object(point))) = (&mut v, serde_json::to_value(p)) {
+        map.extend(point);
+    }
+    v
+}
+
+/// One line (with its newline) for a series point; `rows` names the point's rows in order.
+pub fn line(rows: &[RowKey], point: &SeriesPoint) -> String {
+    let value = json!({
+        "elapsed_s": point.elapsed_s,
+        "interval_s": point.interval_s,
+        "users": point.users,
+        "dropped_iterations": point.dropped_iterations,
+        "rows": rows
+            .iter()
+            .zip(&point.rows)
+            .map(|(k, p)| row_value(&k.name, &k.method, p))
+            .collect::<Vec<_>>(),
+        "total": row_value("Aggregated", "", &point.total),
+    });
+    let mut text = value.to_string();
+    text.push('\n');
+    text
+}
+
+/// The whole file from a summary's series.
+pub fn render(summary: &Summary) -> String {
+    let keys: Vec<RowKey> = summary
+        .rows
+        .iter()
+        .map(|r| RowKey::new(r.name.clone(), r.method.clone()))
+        .collect();
+    summary.series.iter().map(|p| line(&keys, p)).collect()
+}
+
+/// Appends lines to `metrics.ndjson` while the run goes.
+#[derive(Debug)]
+pub struct LiveWriter {
+    file: std::fs::File,
+    rows: Vec<RowKey>,
+    written: usize,
+}
+
+impl LiveWriter {
+    /// Creates (truncates) the file.
+    pub fn create(path: &Path, rows: Vec<RowKey>) -> std::io::Result<Self> {
+        Ok(Self {
+            file: std::fs::File::create(path)?,
+            rows,
+            written: 0,
+        })
+    }
+
+    /// Writes the points of `series` not written yet, then flushes. Errors are returned once
+    /// and the caller may stop calling: a live file is a convenience, the final render is
+    /// what counts.
+    pub fn write_new(&mut self, series: &[SeriesPoint]) -> std::io::Result<()> {
+        let mut text = String::new();
+        for point in series.iter().skip(self.written) {
+            text.push_str(&line(&self.rows, point));
+        }
+        self.written = series.len();
+        self.file.write_all(text.as_bytes())?;
+        self.file.flush()
+    }
+}

@@ -1,0 +1,408 @@
+//! SLA evaluation: the plan's `sla` section × the measured statistics → one [`Verdict`] per
+//! assertion and scope. A pure function of its inputs (no clock, no I/O), so the run, the
+//! abort-on-fail check during the run and the tests all get the same answer. Reports only
+//! render verdicts; they never evaluate anything.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::health::HealthResults;
+use crate::metrics::{RowKey, RowStats, RunMetrics};
+use crate::plan::model::{NoData, Scalar, SlaAssertion, SlaMetric, SlaScope};
+use crate::plan::threshold::{Threshold, parse_threshold};
+
+#[cfg(test)]
+mod tests;
+
+/// The scope name of an assertion over all requests.
+pub const AGGREGATE: &str = "aggregate";
+
+/// How the measured value is compared with the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    /// Strictly below.
+    Below,
+    /// At most (equal passes).
+    AtMost,
+    /// Strictly above.
+    Above,
+    /// At least (equal passes).
+    AtLeast,
+}
+
+impl Operator {
+    /// The plan key, e.g. `at_most`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Below => "below",
+            Operator::AtMost => "at_most",
+            Operator::Above => "above",
+            Operator::AtLeast => "at_least",
+        }
+    }
+
+    /// The comparison sign, e.g. `<=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Operator::Below => "<",
+            Operator::AtMost => "<=",
+            Operator::Above => ">",
+            Operator::AtLeast => ">=",
+        }
+    }
+
+    fn holds(self, measured: f64, threshold: f64) -> bool {
+        match self {
+            Operator::Below => measured < threshold,
+            Operator::AtMost => measured <= threshold,
+            Operator::Above => measured > threshold,
+            Operator::AtLeast => measured >= threshold,
+        }
+    }
+}
+
+/// The outcome of one verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    /// The assertion holds.
+    Pass,
+    /// The assertion is violated (or had no data, where that fails).
+    Fail,
+    /// Not evaluated: no data, and the no-data rule says skip.
+    Skipped,
+}
+
+impl Status {
+    /// `PASS`, `FAIL` or `SKIPPED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Fail => "FAIL",
+            Status::Skipped => "SKIPPED",
+        }
+    }
+}
+
+/// One assertion evaluated over one scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Verdict {
+    /// The assertion's name (given, or generated like `p95 below 500ms`).
+    pub name: String,
+    /// The metric, as written (`p95`, `error_rate`).
+    pub metric: String,
+    /// `aggregate` or an endpoint name.
+    pub scope: String,
+    /// The measured value in `unit`; `None` without data.
+    pub measured: Option<f64>,
+    /// Unit of `measured`: `ms`, `%`, `/s` or empty for counts.
+    pub unit: String,
+    /// The measured value as reports show it (`712.4ms`, `3.20%`), or `no data`.
+    pub measured_text: String,
+    /// The comparison.
+    pub operator: Operator,
+    /// The threshold as written in the plan (`500ms`, `5%`).
+    pub threshold: String,
+    /// PASS, FAIL or SKIPPED.
+    pub status: Status,
+    /// Why, when the value alone does not say (`no samples`, `no samples: fails at aggregate
+    /// scope`).
+    pub note: Option<String>,
+}
+
+impl Verdict {
+    /// `p95 712.4ms, threshold below 500ms` — what failure messages show.
+    pub fn explain(&self) -> String {
+        let mut text = format!(
+            "{} {}, threshold {} {}",
+            self.metric,
+            self.measured_text,
+            self.operator.as_str().replace('_', " "),
+            self.threshold
+        );
+        if let Some(note) = &self.note {
+            text.push_str(&format!(" ({note})"));
+        }
+        text
+    }
+}
+
+/// Whether any verdict failed.
+pub fn any_failed(verdicts: &[Verdict]) -> bool {
+    verdicts.iter().any(|v| v.status == Status::Fail)
+}
+
+/// The endpoint a row belongs to: the row `name` itself, or a flow step `name/step`. Auth
+/// rows (`login`, `refresh`, `on_start/…`) belong to none; they count in the aggregate only.
+pub fn endpoint_of<'a>(row: &str, endpoints: &'a [String]) -> Option<&'a str> {
+    endpoints
+        .iter()
+        .find(|e| {
+            row == e.as_str()
+                || row
+                    .strip_prefix(e.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+        .map(String::as_str)
+}
+
+/// An endpoint's statistics: the sum of its rows.
+pub fn endpoint_stats(name: &str, endpoints: &[String], metrics: &RunMetrics) -> RowStats {
+    let mut stats = RowStats::empty(RowKey::new(name, ""));
+    let mut methods: Vec<&str> = Vec::new();
+    for row in &metrics.rows {
+        if endpoint_of(&row.key.name, endpoints) == Some(name) {
+            stats.absorb(row);
+            if !methods.contains(&row.key.method.as_str()) {
+                methods.push(&row.key.method);
+            }
+        }
+    }
+    stats.key.method = methods.join("+");
+    stats
+}
+
+/// Evaluates every assertion of `sla` over its scopes. `endpoints` are the plan's endpoint
+/// names in plan order; `metrics` and `health` are what the run measured.
+pub fn evaluate(
+    sla: &[SlaAssertion],
+    endpoints: &[String],
+    metrics: &RunMetrics,
+    health: &HealthResults,
+) -> Vec<Verdict> {
+    sla.iter()
+        .flat_map(|a| evaluate_one(a, endpoints, metrics, health))
+        .collect()
+}
+
+/// During the run: the first `abort_on_fail` assertion, past its `abort_delay`, that fails on
+/// data (no data never aborts: early in a run there may be no answer yet). Returns the abort
+/// reason.
+pub fn abort_reason(
+    sla: &[SlaAssertion],
+    endpoints: &[String],
+    snapshot: &RunMetrics,
+    health: &HealthResults,
+    elapsed: Duration,
+) -> Option<String> {
+    sla.iter()
+        .filter(|a| a.abort_on_fail && a.abort_delay.as_ref().is_none_or(|d| elapsed >= d.get()))
+        .flat_map(|a| evaluate_one(a, endpoints, snapshot, health))
+        .find(|v| v.status == Status::Fail && v.measured.is_some())
+        .map(|v| {
+            format!(
+                "SLA `{}` failed at {}s ({}): {}",
+                v.name,
+                elapsed.as_secs(),
+                v.scope,
+                v.explain()
+            )
+        })
+}
+
+fn operator_and_value(a: &SlaAssertion) -> Option<(Operator, &Scalar)> {
+    [
+        (Operator::Below, &a.below),
+        (Operator::AtMost, &a.at_most),
+        (Operator::Above, &a.above),
+        (Operator::AtLeast, &a.at_least),
+    ]
+    .into_iter()
+    .find_map(|(op, v)| v.as_ref().map(|v| (op, v)))
+}
+
+/// What a metric is measured in: how raw values (ms, fractions, per second, counts) are
+/// shown.
+#[derive(Clone, Copy)]
+enum Unit {
+    Millis,
+    Fraction,
+    PerSecond,
+    Count,
+}
+
+impl Unit {
+    fn of(metric: &SlaMetric) -> Unit {
+        match metric {
+            SlaMetric::Percentile(_) | SlaMetric::Mean | SlaMetric::Min | SlaMetric::Max => {
+                Unit::Millis
+            }
+            SlaMetric::ErrorRate | SlaMetric::CheckPassRate | SlaMetric::HealthAvailability => {
+                Unit::Fraction
+            }
+            SlaMetric::Rps => Unit::PerSecond,
+            SlaMetric::DroppedIterations => Unit::Count,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Unit::Millis => "ms",
+            Unit::Fraction => "%",
+            Unit::PerSecond => "/s",
+            Unit::Count => "",
+        }
+    }
+
+    /// A raw value in the unit reports show.
+    fn shown(self, raw: f64) -> f64 {
+        match self {
+            Unit::Fraction => raw * 100.0,
+            _ => raw,
+        }
+    }
+
+    fn text(self, raw: f64) -> String {
+        match self {
+            Unit::Millis => crate::report::format::ms_text(raw),
+            Unit::Fraction => format!("{:.2}%", raw * 100.0),
+            Unit::PerSecond => format!("{raw:.1}/s"),
+            Unit::Count => format!("{raw:.0}"),
+        }
+    }
+}
+
+fn raw_threshold(t: Threshold) -> f64 {
+    match t {
+        // Microseconds / 1000, the same formula as the measured latencies, so a value
+        // exactly at the threshold compares equal.
+        Threshold::Duration(d) => d.as_micros() as f64 / 1000.0,
+        Threshold::Fraction(f) | Threshold::PerSecond(f) => f,
+        Threshold::Count(n) => n as f64,
+    }
+}
+
+fn latency_ms(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.as_nanos() as f64 / 1_000_000.0)
+}
+
+/// The raw measured value of a request metric over one row; `None` without samples.
+fn measure(metric: &SlaMetric, stats: &RowStats, duration: Duration) -> Option<f64> {
+    match metric {
+        SlaMetric::Percentile(p) => latency_ms(stats.percentile(*p)),
+        SlaMetric::Mean => latency_ms(stats.mean()),
+        SlaMetric::Min => latency_ms(stats.min()),
+        SlaMetric::Max => latency_ms(stats.max()),
+        SlaMetric::ErrorRate => (stats.requests > 0).then(|| stats.error_rate()),
+        SlaMetric::Rps => (stats.requests > 0 && !duration.is_zero()).then(|| stats.rps(duration)),
+        SlaMetric::CheckPassRate => {
+            let checks = stats.checks_passed + stats.checks_failed;
+            (checks > 0).then(|| stats.checks_passed as f64 / checks as f64)
+        }
+        // Not per row: handled by the caller.
+        SlaMetric::DroppedIterations | SlaMetric::HealthAvailability => None,
+    }
+}
+
+fn availability(policy: Option<&str>, health: &HealthResults) -> Option<f64> {
+    let (probes, successes) = health
+        .probes
+        .iter()
+        .filter(|p| policy.is_none_or(|name| p.policy == name))
+        .fold((0u64, 0u64), |(n, ok), p| (n + p.probes, ok + p.successes));
+    (probes > 0).then(|| successes as f64 / probes as f64)
+}
+
+fn evaluate_one(
+    a: &SlaAssertion,
+    endpoints: &[String],
+    metrics: &RunMetrics,
+    health: &HealthResults,
+) -> Vec<Verdict> {
+    let metric_text = String::from(a.metric.clone());
+    let unit = Unit::of(&a.metric);
+    // Validation guarantees exactly one operator with a threshold of the metric's unit; a
+    // plan that skipped validation still gets a verdict rather than a panic.
+    let Some((operator, value)) = operator_and_value(a) else {
+        return Vec::new();
+    };
+    let threshold_text = value.to_text();
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{metric_text} {} {threshold_text}", operator.as_str()));
+    let threshold = parse_threshold(&a.metric, value).map(raw_threshold);
+    let verdict = |scope: &str, raw: Option<f64>, aggregate: bool| {
+        let base = Verdict {
+            name: name.clone(),
+            metric: metric_text.clone(),
+            scope: scope.to_owned(),
+            measured: raw.map(|r| unit.shown(r)),
+            unit: unit.label().to_owned(),
+            measured_text: raw.map_or_else(|| "no data".to_owned(), |r| unit.text(r)),
+            operator,
+            threshold: threshold_text.clone(),
+            status: Status::Pass,
+            note: None,
+        };
+        match (raw, &threshold) {
+            (_, Err(e)) => Verdict {
+                status: Status::Fail,
+                note: Some(format!("threshold: {}", e.problem)),
+                ..base
+            },
+            (Some(raw), Ok(t)) => Verdict {
+                status: if operator.holds(raw, *t) {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+                ..base
+            },
+            (None, Ok(_)) => {
+                let rule = a.on_no_data.unwrap_or(if aggregate {
+                    NoData::Fail
+                } else {
+                    NoData::Skip
+                });
+                let (status, note) = match rule {
+                    NoData::Fail => (Status::Fail, "no samples: counts as a failure"),
+                    NoData::Skip => (Status::Skipped, "no samples"),
+                    NoData::Pass => (Status::Pass, "no samples: counts as a pass"),
+                };
+                Verdict {
+                    status,
+                    note: Some(note.to_owned()),
+                    ..base
+                }
+            }
+        }
+    };
+    match a.metric {
+        SlaMetric::DroppedIterations => {
+            vec![verdict(
+                AGGREGATE,
+                Some(metrics.dropped_iterations as f64),
+                true,
+            )]
+        }
+        SlaMetric::HealthAvailability => {
+            let scope = a.policy.as_deref().unwrap_or(AGGREGATE);
+            vec![verdict(
+                scope,
+                availability(a.policy.as_deref(), health),
+                true,
+            )]
+        }
+        _ => {
+            let names: Vec<&str> = match a.scope {
+                SlaScope::Aggregate => {
+                    let raw = measure(&a.metric, &metrics.total, metrics.duration);
+                    return vec![verdict(AGGREGATE, raw, true)];
+                }
+                SlaScope::EachEndpoint => endpoints.iter().map(String::as_str).collect(),
+                SlaScope::Endpoints => a.endpoints.iter().map(String::as_str).collect(),
+            };
+            names
+                .into_iter()
+                .map(|name| {
+                    let stats = endpoint_stats(name, endpoints, metrics);
+                    verdict(name, measure(&a.metric, &stats, metrics.duration), false)
+                })
+                .collect()
+        }
+    }
+}

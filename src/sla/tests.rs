@@ -1,0 +1,316 @@
+//! SLA evaluation over hand-built statistics: every metric, scope, operator, a value exactly
+//! at its threshold, and the no-data rule.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::*;
+use crate::health::ProbeStats;
+use crate::metrics::FailureKind;
+
+/// A row whose every request took one of `us` microseconds; `failed` of them failed.
+/// Values below 2048 µs are exact in the histogram; larger ones read as their bucket's top.
+fn row(name: &str, us: &[u64], failed: u64) -> RowStats {
+    let mut r = RowStats::empty(RowKey::new(name, "GET"));
+    for v in us {
+        r.histogram.saturating_record(*v);
+    }
+    r.requests = us.len() as u64;
+    if failed > 0 {
+        r.failures = BTreeMap::from([(FailureKind::Status, failed)]);
+    }
+    r
+}
+
+fn metrics(rows: Vec<RowStats>) -> RunMetrics {
+    let mut total = RowStats::empty(RowKey::new("Aggregated", ""));
+    for r in &rows {
+        total.absorb(r);
+    }
+    RunMetrics {
+        rows,
+        total,
+        series: Vec::new(),
+        dropped_iterations: 0,
+        duration: Duration::from_secs(10),
+    }
+}
+
+fn assertion(yaml: &str) -> SlaAssertion {
+    serde_saphyr::from_str(yaml).unwrap()
+}
+
+fn eval(yaml: &str, m: &RunMetrics) -> Vec<Verdict> {
+    eval_with(yaml, m, &HealthResults::default())
+}
+
+fn eval_with(yaml: &str, m: &RunMetrics, health: &HealthResults) -> Vec<Verdict> {
+    let endpoints = vec!["a".to_owned(), "b".to_owned(), "flow".to_owned()];
+    evaluate(&[assertion(yaml)], &endpoints, m, health)
+}
+
+fn status(yaml: &str, m: &RunMetrics) -> Status {
+    let v = eval(yaml, m);
+    assert_eq!(v.len(), 1, "{v:?}");
+    v[0].status
+}
+
+/// a: 100 requests of 20, 40, … 2000 µs, 5 failed; b: none; flow: two steps of 200 and
+/// 400 ms; login: 1000 ms (an auth row, aggregate only).
+fn sample() -> RunMetrics {
+    let a: Vec<u64> = (1..=100).map(|i| i * 20).collect();
+    metrics(vec![
+        row("a", &a, 5),
+        row("b", &[], 0),
+        row("flow/one", &[200_000; 10], 0),
+        row("flow/two", &[400_000; 10], 10),
+        row("login", &[1_000_000], 0),
+    ])
+}
+
+#[test]
+fn percentiles_compare_with_the_exact_histogram_value() {
+    let m = sample();
+    let v = eval(
+        "{ metric: p50, scope: endpoints, endpoints: [a], below: 1010us }",
+        &m,
+    );
+    assert_eq!(v[0].measured, Some(1.0));
+    assert_eq!(v[0].measured_text, "1.00ms");
+    assert_eq!(v[0].status, Status::Pass);
+    assert_eq!(
+        status(
+            "{ metric: p99.9, scope: endpoints, endpoints: [a], at_most: 2ms }",
+            &m
+        ),
+        Status::Pass
+    );
+    assert_eq!(
+        status(
+            "{ metric: p99, scope: endpoints, endpoints: [a], below: 1980us }",
+            &m
+        ),
+        Status::Fail
+    );
+}
+
+#[test]
+fn a_value_exactly_at_the_threshold() {
+    let m = sample();
+    let at = |op: &str| {
+        status(
+            &format!("{{ metric: p50, scope: endpoints, endpoints: [a], {op}: 1ms }}"),
+            &m,
+        )
+    };
+    assert_eq!(at("below"), Status::Fail);
+    assert_eq!(at("at_most"), Status::Pass);
+    assert_eq!(at("above"), Status::Fail);
+    assert_eq!(at("at_least"), Status::Pass);
+    // 5 of 100 failed: exactly 5%.
+    let rate = |op: &str| {
+        status(
+            &format!("{{ metric: error_rate, scope: endpoints, endpoints: [a], {op}: 5% }}"),
+            &m,
+        )
+    };
+    assert_eq!(rate("below"), Status::Fail);
+    assert_eq!(rate("at_most"), Status::Pass);
+}
+
+#[test]
+fn mean_min_max() {
+    let m = sample();
+    let one = |yaml: &str| eval(yaml, &m).remove(0);
+    let mean = one("{ metric: mean, scope: endpoints, endpoints: [a], below: 1011us }");
+    assert!((mean.measured.unwrap() - 1.01).abs() < 1e-9, "{mean:?}");
+    assert_eq!(mean.status, Status::Pass);
+    let min = one("{ metric: min, scope: endpoints, endpoints: [a], at_least: 20us }");
+    assert_eq!((min.measured, min.status), (Some(0.02), Status::Pass));
+    // 1 s sits in a bucket 512 µs wide: max reads as its top, above the threshold.
+    let max = one("{ metric: max, below: 1s }");
+    assert!(max.measured.unwrap() >= 1000.0);
+    assert_eq!(max.status, Status::Fail);
+}
+
+#[test]
+fn rates_counts_and_checks() {
+    let mut m = sample();
+    // 121 requests over 10 s.
+    let rps = eval("{ metric: rps, at_least: 12 }", &m).remove(0);
+    assert_eq!((rps.measured, rps.status), (Some(12.1), Status::Pass));
+    assert_eq!(rps.measured_text, "12.1/s");
+    assert_eq!(status("{ metric: rps, above: 600/m }", &m), Status::Pass);
+    // 15 of 121 failed.
+    let err = eval("{ metric: error_rate, at_most: 5% }", &m).remove(0);
+    assert_eq!(err.status, Status::Fail);
+    assert_eq!(err.measured_text, "12.40%");
+    assert_eq!(err.unit, "%");
+    m.total.checks_passed = 99;
+    m.total.checks_failed = 1;
+    assert_eq!(
+        status("{ metric: check_pass_rate, at_least: 99% }", &m),
+        Status::Pass
+    );
+    assert_eq!(
+        status("{ metric: check_pass_rate, above: 99% }", &m),
+        Status::Fail
+    );
+    m.dropped_iterations = 3;
+    assert_eq!(
+        status("{ metric: dropped_iterations, at_most: 3 }", &m),
+        Status::Pass
+    );
+    assert_eq!(
+        status("{ metric: dropped_iterations, below: 3 }", &m),
+        Status::Fail
+    );
+}
+
+#[test]
+fn health_availability_reads_during_load_probes() {
+    let m = sample();
+    let probes = |policy: &str, probes, successes| ProbeStats {
+        policy: policy.into(),
+        probes,
+        successes,
+        outages: 0,
+        mean_latency_ms: None,
+        max_latency_ms: None,
+        last_failure: None,
+    };
+    let health = HealthResults {
+        results: Vec::new(),
+        probes: vec![probes("ready", 10, 9), probes("deep", 10, 10)],
+    };
+    let v = eval_with(
+        "{ metric: health_availability, at_least: 95% }",
+        &m,
+        &health,
+    );
+    assert_eq!((v[0].measured, v[0].status), (Some(95.0), Status::Pass));
+    let v = eval_with(
+        "{ metric: health_availability, policy: ready, at_least: 95% }",
+        &m,
+        &health,
+    );
+    assert_eq!((v[0].scope.as_str(), v[0].status), ("ready", Status::Fail));
+    let none = eval("{ metric: health_availability, at_least: 95% }", &m);
+    assert_eq!(none[0].status, Status::Fail);
+    assert_eq!(none[0].measured_text, "no data");
+}
+
+#[test]
+fn scopes() {
+    let m = sample();
+    let each = eval("{ metric: p95, scope: each_endpoint, below: 300ms }", &m);
+    let got: Vec<(&str, Status)> = each.iter().map(|v| (v.scope.as_str(), v.status)).collect();
+    // b has no requests: skipped, shown; the flow is the sum of its steps (p95 = 400 ms);
+    // login is no endpoint.
+    assert_eq!(
+        got,
+        [
+            ("a", Status::Pass),
+            ("b", Status::Skipped),
+            ("flow", Status::Fail)
+        ]
+    );
+    assert_eq!(each[2].measured_text, "400ms");
+    assert_eq!(each[1].note.as_deref(), Some("no samples"));
+    let named = eval(
+        "{ metric: error_rate, scope: endpoints, endpoints: [flow], at_most: 50% }",
+        &m,
+    );
+    assert_eq!(named.len(), 1);
+    assert_eq!(
+        (named[0].measured, named[0].status),
+        (Some(50.0), Status::Pass)
+    );
+    // The aggregate counts the login row too: max 1000 ms.
+    let agg = eval("{ metric: max, below: 1s }", &m);
+    assert_eq!(agg[0].scope, AGGREGATE);
+}
+
+#[test]
+fn the_no_data_rule() {
+    let empty = metrics(vec![row("a", &[], 0)]);
+    let agg = eval("{ metric: p95, below: 500ms }", &empty).remove(0);
+    assert_eq!(agg.status, Status::Fail);
+    assert_eq!(agg.measured, None);
+    assert!(agg.note.as_deref().unwrap().contains("no samples"));
+    assert_eq!(
+        status(
+            "{ metric: p95, scope: endpoints, endpoints: [a], below: 500ms }",
+            &empty
+        ),
+        Status::Skipped
+    );
+    assert_eq!(
+        status("{ metric: p95, below: 500ms, on_no_data: skip }", &empty),
+        Status::Skipped
+    );
+    assert_eq!(
+        status("{ metric: rps, above: 1, on_no_data: pass }", &empty),
+        Status::Pass
+    );
+    assert_eq!(
+        status(
+            "{ metric: error_rate, scope: endpoints, endpoints: [a], at_most: 1%, on_no_data: fail }",
+            &empty
+        ),
+        Status::Fail
+    );
+}
+
+#[test]
+fn names_and_explanations() {
+    let m = sample();
+    let v = eval(
+        "{ metric: p95, scope: endpoints, endpoints: [flow], below: 300ms }",
+        &m,
+    );
+    assert_eq!(v[0].name, "p95 below 300ms");
+    assert_eq!(v[0].explain(), "p95 400ms, threshold below 300ms");
+    let named = eval("{ name: fast, metric: p95, below: 2s }", &m);
+    assert_eq!(named[0].name, "fast");
+    assert!(!any_failed(&named));
+    assert!(any_failed(&v));
+}
+
+#[test]
+fn abort_waits_for_its_delay_and_ignores_missing_data() {
+    let m = sample();
+    let sla = vec![assertion(
+        "{ metric: max, below: 1s, abort_on_fail: true, abort_delay: 5s }",
+    )];
+    let names = vec!["a".to_owned()];
+    let health = HealthResults::default();
+    assert_eq!(
+        abort_reason(&sla, &names, &m, &health, Duration::from_secs(4)),
+        None
+    );
+    let reason = abort_reason(&sla, &names, &m, &health, Duration::from_secs(5)).unwrap();
+    assert!(
+        reason.contains("max 1000ms, threshold below 1s"),
+        "{reason}"
+    );
+    let empty = metrics(vec![row("a", &[], 0)]);
+    assert_eq!(
+        abort_reason(&sla, &names, &empty, &health, Duration::from_secs(9)),
+        None
+    );
+    let not_abort = vec![assertion("{ metric: max, below: 1s }")];
+    assert_eq!(
+        abort_reason(&not_abort, &names, &m, &health, Duration::from_secs(9)),
+        None
+    );
+}
+
+#[test]
+fn rows_belong_to_endpoints_by_name_or_step_prefix() {
+    let names = vec!["a".to_owned(), "ab".to_owned()];
+    assert_eq!(endpoint_of("a", &names), Some("a"));
+    assert_eq!(endpoint_of("a/step", &names), Some("a"));
+    assert_eq!(endpoint_of("ab", &names), Some("ab"));
+    assert_eq!(endpoint_of("login", &names), None);
+}

@@ -1,0 +1,298 @@
+//! Reports end to end: the real binary against the embedded demo API (in a child process on
+//! 127.0.0.1, port 0), healthy and with one slow endpoint; `loadplan report` byte identity;
+//! real output against the committed summary schema.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use crate::support::{loadplan, root, stderr, stdout};
+
+/// A `loadplan demo` child process, killed when dropped.
+struct Demo {
+    child: Child,
+    url: String,
+}
+
+impl Demo {
+    fn start(extra: &[&str]) -> Demo {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_loadplan"))
+            .args(["demo", "--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("loadplan demo starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Demo { child, url }
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn summary_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&read(dir, "summary.json")).unwrap()
+}
+
+#[test]
+fn a_slow_endpoint_fails_its_p95_in_every_report() {
+    let demo = Demo::start(&["--slow", "/api/v1/dashboard/=700"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = loadplan(&[
+        "run",
+        "plans/demo.yaml",
+        "--base-url",
+        &demo.url,
+        "--duration",
+        "2s",
+        "--set",
+        "load.think_time=none",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let json = summary_json(dir.path());
+    let failed: Vec<&serde_json::Value> = json["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["status"] == "FAIL")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let v = failed[0];
+    assert_eq!(
+        (v["metric"].as_str(), v["scope"].as_str()),
+        (Some("p95"), Some("get_dashboard"))
+    );
+    let measured = v["measured"].as_f64().unwrap();
+    assert!((700.0..1500.0).contains(&measured), "p95 {measured}");
+    let text = v["measured_text"].as_str().unwrap().to_owned();
+    // Every report names get_dashboard's p95 with the measured value.
+    let needle = format!("p95 {text}");
+    let terminal = stdout(&out);
+    let line = terminal
+        .lines()
+        .find(|l| l.contains("FAIL") && l.contains("get_dashboard"))
+        .unwrap_or_else(|| panic!("terminal:\n{terminal}"));
+    assert!(line.contains(&needle), "{line}");
+    for name in ["junit.xml", "report.html", "summary.md"] {
+        let body = read(dir.path(), name);
+        assert!(
+            body.contains(&needle) && body.contains("get_dashboard"),
+            "{name} lacks `{needle}`"
+        );
+    }
+    assert!(read(dir.path(), "junit.xml").contains(
+        "<failure message=\"every endpoint&apos;s p95 under 500 ms [get_dashboard]: p95 "
+    ));
+    assert!(read(dir.path(), "report.html").contains("<td class=\"fail\">FAIL</td>"));
+    assert!(
+        read(dir.path(), "summary.md")
+            .contains("| ❌ FAIL | every endpoint's p95 under 500 ms | get_dashboard |")
+    );
+}
+
+#[test]
+fn a_healthy_run_passes_and_report_renders_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let step_summary = dir.path().join("step-summary.md");
+    let run_dir = dir.path().join("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .current_dir(root())
+        .args([
+            "run",
+            "plans/demo.yaml",
+            "--demo",
+            "--duration",
+            "2s",
+            "--set",
+            "load.think_time=none",
+            "--csv-prefix",
+            "demo",
+            "--out",
+            run_dir.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("PASSED"));
+    let mut names: Vec<String> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "demo_exceptions.csv",
+            "demo_failures.csv",
+            "demo_stats.csv",
+            "demo_stats_history.csv",
+            "junit.xml",
+            "metrics.ndjson",
+            "report.html",
+            "summary.json",
+            "summary.md"
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&step_summary).unwrap(),
+        read(&run_dir, "summary.md")
+    );
+    // The live file has a line per second, and the final render completed it.
+    let ndjson = read(&run_dir, "metrics.ndjson");
+    assert!(ndjson.lines().count() >= 2, "{ndjson}");
+    // Real output validates against the committed schema.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft7::new(&schema).unwrap();
+    let instance = summary_json(&run_dir);
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(instance["plan"]["sha256"].as_str().unwrap().len(), 64);
+    // `loadplan report` renders every file again, byte for byte, and exits as stored.
+    let again = dir.path().join("again");
+    let out = loadplan(&[
+        "report",
+        run_dir.join("summary.json").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in &names {
+        assert!(
+            std::fs::read(run_dir.join(name)).unwrap() == std::fs::read(again.join(name)).unwrap(),
+            "{name} differs after `loadplan report`"
+        );
+    }
+}
+
+#[test]
+fn report_exits_with_the_stored_verdict_and_rejects_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut json = std::fs::read_to_string(
+        root().join("src/report/snapshots/loadplan__report__tests__summary_json.snap"),
+    )
+    .unwrap();
+    // The golden summary (a failing p95) behind insta's header.
+    json = json.split_once("\n---\n").unwrap().1.to_owned();
+    let file = dir.path().join("summary.json");
+    std::fs::write(&file, &json).unwrap();
+    let out = loadplan(&[
+        "report",
+        file.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("FAILED: 1 SLA verdict failed"));
+    assert!(dir.path().join("o/golden_stats.csv").exists());
+    std::fs::write(&file, "{}").unwrap();
+    let out = loadplan(&["report", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a loadplan summary"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn schema_summary_prints_the_committed_summary_schema() {
+    let out = loadplan(&["schema", "--summary"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out) == std::fs::read_to_string(root().join("schema/summary.schema.json")).unwrap(),
+        "schema/summary.schema.json is stale: run `cargo run -- schema --summary > schema/summary.schema.json`"
+    );
+}
+
+#[test]
+fn abort_on_fail_stops_the_run_early_and_still_writes_every_report() {
+    let demo = Demo::start(&["--slow", "/api/v1/dashboard/=700"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = std::fs::read_to_string(root().join("plans/demo.yaml"))
+        .unwrap()
+        .replacen(
+            "    below: 500ms\n",
+            "    below: 500ms\n    abort_on_fail: true\n    abort_delay: 1s\n",
+            1,
+        );
+    let plan_file = dir.path().join("abort.yaml");
+    std::fs::write(&plan_file, plan).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = loadplan(&[
+        "run",
+        plan_file.to_str().unwrap(),
+        "--base-url",
+        &demo.url,
+        "--duration",
+        "30s",
+        "--set",
+        "load.think_time=none",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let json = summary_json(&out_dir);
+    assert_eq!(json["run"]["stop"], "aborted");
+    let reason = json["run"]["stop_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("get_dashboard") && reason.contains("p95"),
+        "{reason}"
+    );
+    assert!(json["run"]["duration_s"].as_f64().unwrap() < 15.0);
+    assert!(stdout(&out).contains("aborted: SLA"), "{}", stdout(&out));
+    for name in [
+        "stats.csv",
+        "junit.xml",
+        "report.html",
+        "summary.md",
+        "metrics.ndjson",
+    ] {
+        assert!(out_dir.join(name).exists(), "{name} missing after abort");
+    }
+}
