@@ -482,8 +482,8 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start + sleep_until)) => {}
             _ = ticker.tick() => {
-                collector.tick(start.elapsed());
                 registry.set_users(scheduler.active(&users) as u64);
+                collector.tick(start.elapsed());
                 if let Some(reason) = on_tick(&collector, start.elapsed()) {
                     stop = StopReason::Aborted(reason);
                     break;
@@ -518,7 +518,6 @@ pub async fn run(
     if let (StopReason::Completed, Some(reason)) = (&stop, no_login(&shared, &scheduler)) {
         stop = StopReason::NoLogin(reason);
     }
-    registry.record_dropped(scheduler.dropped);
     let metrics = collector.finish(start.elapsed());
     let login_failures = shared
         .counters
@@ -671,7 +670,9 @@ impl Scheduler {
                         break;
                     }
                     if self.in_flight.load(Ordering::Relaxed) >= max {
+                        // Counted as it happens, so abort-on-fail and progress see drops live.
                         self.dropped += 1;
+                        shared.metrics.record_dropped(1);
                     } else {
                         self.in_flight.fetch_add(1, Ordering::Relaxed);
                         self.started += 1;
