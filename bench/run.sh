@@ -23,9 +23,10 @@ url=$(head -1 "$log" | awk '{print $3}')
 
 # CPU seconds (user + system) and peak RSS (KiB) of a command on core 0.
 measure() {
-  local out
-  out=$( { /usr/bin/time -f '%U %S %M' taskset -c 0 "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  echo "$out"
+  local t
+  t=$(mktemp)
+  /usr/bin/time -o "$t" -f '%U %S %M' taskset -c 0 "$@" >/dev/null 2>&1
+  tail -1 "$t"
 }
 
 per_k() { awk -v u="$1" -v s="$2" -v n="$3" 'BEGIN { printf "%.4f", (u + s) * 1000 / n }'; }

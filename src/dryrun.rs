@@ -12,7 +12,6 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::engine::request::Prepared;
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledRequest;
-use crate::template::Text;
 
 /// Headers whose values are never printed.
 pub const SECRET_HEADERS: &[&str] = &[
@@ -22,58 +21,23 @@ pub const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
-/// Environment values that plans use as credentials: every `env.NAME` read by `auth`.
+/// Environment values the plan's templates read, all treated as secrets (API keys in
+/// headers, signatures in queries, passwords in logins) — except the base URL's, shown as
+/// the target, and health expectations' (an expected version must show in the verdict).
 pub fn secret_env_values(plan: &CompiledPlan) -> Vec<String> {
-    let Some(auth) = &plan.auth else {
-        return Vec::new();
-    };
-    let mut texts: Vec<&Text> = Vec::new();
-    if let Some(login) = &auth.login {
-        texts.extend(request_texts(login));
-    }
-    if let Some((u, p)) = &auth.basic {
-        texts.extend([u, p]);
-    }
-    let mut values = Vec::new();
-    for t in texts {
-        for (root, full) in plan.templates.variables(t) {
-            if root == "env"
-                && let Some(name) = full.split('.').nth(1)
-                && let Ok(v) = std::env::var(name)
-                && !v.is_empty()
-            {
-                values.push(v);
-            }
-        }
-    }
+    let mut values: Vec<String> = plan
+        .templates
+        .env_reads(&["/target/base_url", "/health/"])
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        // A value of one or two characters would mask digits and letters everywhere.
+        .filter(|v| v.len() >= 3)
+        .collect();
     // Longest first, so a secret that contains another (`demo-password`, `demo`) is
     // masked whole.
     values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    values.dedup();
     values
-}
-
-fn request_texts(r: &CompiledRequest) -> Vec<&Text> {
-    use crate::plan::compile::{Body, JsonTemplate, RequestTarget};
-    fn json<'a>(j: &'a JsonTemplate, out: &mut Vec<&'a Text>) {
-        match j {
-            JsonTemplate::Text(t) => out.push(t),
-            JsonTemplate::Array(items) => items.iter().for_each(|i| json(i, out)),
-            JsonTemplate::Object(fields) => fields.iter().for_each(|(_, v)| json(v, out)),
-            JsonTemplate::Static(_) | JsonTemplate::Leaf(_) => {}
-        }
-    }
-    let mut out: Vec<&Text> = Vec::new();
-    match &r.target {
-        RequestTarget::Path(t) | RequestTarget::Url(t) => out.push(t),
-    }
-    out.extend(r.query.iter().chain(&r.headers).map(|(_, t)| t));
-    match &r.body {
-        Body::Json(j) => json(j, &mut out),
-        Body::Form(pairs) => out.extend(pairs.iter().map(|(_, t)| t)),
-        Body::Raw(t) => out.push(t),
-        Body::Multipart(_) | Body::None => {}
-    }
-    out
 }
 
 /// Prints the rendered requests.
@@ -101,11 +65,11 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
             (c, vec![placeholder])
         })
         .collect();
-    let live = minijinja::value::merge_maps([
-        context! { auth => crate::template::to_value(&auth_keys), user_id => 1, iteration => 1 },
+    let live = crate::engine::user_context(
+        &globals,
         crate::template::to_value(&captures),
-        globals.clone(),
-    ]);
+        context! { auth => crate::template::to_value(&auth_keys), user_id => 1, iteration => 1 },
+    );
     let dir = std::path::Path::new(&plan.file)
         .parent()
         .unwrap_or(std::path::Path::new(""));

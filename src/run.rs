@@ -224,11 +224,12 @@ fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
         .collect())
 }
 
-/// Ctrl-C and SIGTERM stop the run gracefully; a second Ctrl-C quits at once.
+/// Ctrl-C and SIGTERM stop the run gracefully; a second signal of either kind quits at
+/// once. The sender is never dropped, so the engine never sees a closed channel.
 async fn listen_for_signals(tx: watch::Sender<Signal>) {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let mut interrupts = 0;
+    let mut stopping = false;
     loop {
         #[cfg(unix)]
         let terminated = async {
@@ -239,21 +240,25 @@ async fn listen_for_signals(tx: watch::Sender<Signal>) {
         };
         #[cfg(not(unix))]
         let terminated = std::future::pending::<Option<()>>();
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => {
-                if r.is_err() { return; }
-                interrupts += 1;
-                if interrupts > 1 {
-                    eprintln!("interrupted again: quitting without waiting");
-                    std::process::exit(130);
-                }
-                eprintln!("interrupted: stopping; press Ctrl-C again to quit at once");
-                let _ = tx.send(Signal::Interrupt);
-            }
-            _ = terminated => {
-                let _ = tx.send(Signal::Terminate);
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-            }
+        let signal = tokio::select! {
+            r = tokio::signal::ctrl_c() => match r {
+                Ok(()) => Signal::Interrupt,
+                // No Ctrl-C handler here: keep the channel open rather than return.
+                Err(_) => std::future::pending().await,
+            },
+            _ = terminated => Signal::Terminate,
+        };
+        let code = if signal == Signal::Interrupt {
+            130
+        } else {
+            143
+        };
+        if stopping {
+            eprintln!("signalled again: quitting without waiting");
+            std::process::exit(code);
         }
+        stopping = true;
+        eprintln!("stopping: waiting for requests in flight; signal again to quit at once");
+        let _ = tx.send(signal);
     }
 }

@@ -177,6 +177,20 @@ impl Templates {
             .collect()
     }
 
+    /// Names of the environment variables (`env.NAME`) read by every template whose name
+    /// (its plan pointer) starts with none of `skip`.
+    pub fn env_reads(&self, skip: &[&str]) -> BTreeSet<String> {
+        self.env
+            .templates()
+            .filter(|(name, _)| !skip.iter().any(|s| name.starts_with(s)))
+            .flat_map(|(_, t)| t.undeclared_variables(true))
+            .filter_map(|full| {
+                full.strip_prefix("env.")
+                    .map(|n| n.split('.').next().unwrap_or(n).to_owned())
+            })
+            .collect()
+    }
+
     /// Renders a string with a context.
     pub fn render(&self, text: &Text, ctx: &Value) -> Result<String, String> {
         match text {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use rustls::ClientConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -233,29 +232,46 @@ pub async fn send(
     start: Instant,
 ) -> Result<Answer, TransportError> {
     let exchange = async {
-        let response = client.execute(request).await.map_err(|e| classify(&e))?;
+        let mut response = client.execute(request).await.map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
+        let body_error = |e: reqwest::Error| {
+            let (kind, message) = classify(&e);
+            // The connection was fine: what broke was the body.
+            (
+                if kind == FailureKind::Connect {
+                    FailureKind::Body
+                } else {
+                    kind
+                },
+                message,
+            )
+        };
+        // Most answers arrive in one chunk: keep it as is, copying only when there are more.
+        let mut kept = Bytes::new();
+        let mut more: Option<Vec<u8>> = None;
         let mut bytes_in = 0u64;
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| {
-                let (kind, message) = classify(&e);
-                (
-                    if kind == FailureKind::Connect {
-                        FailureKind::Body
-                    } else {
-                        kind
-                    },
-                    message,
-                )
-            })?;
+        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
             bytes_in += chunk.len() as u64;
-            let room = (max_body as usize).saturating_sub(body.len());
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            let held = more.as_ref().map_or(kept.len(), Vec::len) as u64;
+            let room = max_body.saturating_sub(held) as usize;
+            if room == 0 {
+                continue;
+            }
+            let part = chunk.slice(..chunk.len().min(room));
+            match &mut more {
+                Some(buf) => buf.extend_from_slice(&part),
+                None if kept.is_empty() => kept = part,
+                None => {
+                    let mut buf = Vec::with_capacity(kept.len() + part.len());
+                    buf.extend_from_slice(&kept);
+                    buf.extend_from_slice(&part);
+                    more = Some(buf);
+                }
+            }
         }
+        let body = more.map_or(kept, Bytes::from);
         let truncated = bytes_in > body.len() as u64;
-        Ok((status, Bytes::from(body), bytes_in, truncated))
+        Ok((status, body, bytes_in, truncated))
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok((status, body, bytes_in, truncated))) => Ok(Answer {

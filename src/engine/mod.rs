@@ -106,6 +106,8 @@ pub struct Counters {
     pub refreshes: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
     failed: AtomicU64,
+    /// Users (sessions) whose login failed at least once.
+    pub users_failed: AtomicU64,
 }
 
 impl Counters {
@@ -189,7 +191,7 @@ impl Shared {
                     && !secrets.iter().any(|x| x == s)
                 {
                     // Bounded: renewed tokens of many users would otherwise pile up.
-                    if secrets.len() > 256 {
+                    if secrets.len() > 4096 {
                         secrets.remove(0);
                     }
                     secrets.push(s.to_owned());
@@ -252,6 +254,13 @@ pub fn rows(plan: &CompiledPlan) -> Vec<RowKey> {
         }
     }
     rows
+}
+
+/// A user's template context: the plan's globals, then its captures, then its own values
+/// (`auth`, `user_id`, `iteration`, `data`). minijinja's merge lets the last map win, so a
+/// capture or a built-in is never hidden by a plan variable of the same name.
+pub fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
+    minijinja::value::merge_maps([globals.clone(), captures, own])
 }
 
 /// The template globals: `env`, `vars` and each variable by name.
@@ -465,6 +474,7 @@ pub async fn run(
         Duration::from_secs(1),
     );
     let mut scheduler = Scheduler::new(&load.model, seed);
+    let mut signals_open = true;
     loop {
         let now = start.elapsed();
         if deadline.is_some_and(|d| now >= d) || control.stopping.load(Ordering::Relaxed) {
@@ -490,7 +500,8 @@ pub async fn run(
                 }
             }
             Some(_) = users.join_next(), if !users.is_empty() => {}
-            changed = signals.changed() => {
+            changed = signals.changed(), if signals_open => {
+                signals_open = changed.is_ok();
                 match (changed, *signals.borrow()) {
                     (Ok(()), Signal::Interrupt) => { stop = StopReason::Interrupted; break; }
                     (Ok(()), Signal::Terminate) => { stop = StopReason::Terminated; break; }
@@ -506,7 +517,7 @@ pub async fn run(
         tokio::select! {
             next = users.join_next() => if next.is_none() { break },
             _ = &mut grace => { users.abort_all(); break; }
-            Ok(()) = signals.changed() => {
+            Ok(()) = signals.changed(), if signals_open => {
                 // A second interrupt during the graceful stop ends in-flight work at once.
                 if *signals.borrow() != Signal::Run && stop != StopReason::Completed { users.abort_all(); break; }
                 if *signals.borrow() == Signal::Interrupt { stop = StopReason::Interrupted; }
@@ -539,18 +550,18 @@ pub async fn run(
 /// The run stops early when every user tried to log in and none succeeded.
 fn no_login(shared: &Shared, scheduler: &Scheduler) -> Option<String> {
     let c = &shared.counters;
-    let failed = c.failed.load(Ordering::Relaxed);
+    let users_failed = c.users_failed.load(Ordering::Relaxed);
     if shared.login.is_none()
         || c.logins_ok.load(Ordering::Relaxed) > 0
-        || failed == 0
-        || failed < scheduler.started.max(scheduler.planned_users())
+        || users_failed < scheduler.planned_users()
     {
         return None;
     }
     let reasons = c.failures.lock().ok()?;
     let (reason, _) = reasons.iter().max_by_key(|(_, n)| **n)?;
     Some(format!(
-        "no user could log in ({failed} attempts): {}",
+        "no user could log in ({users_failed} users tried, {} attempts): {}",
+        c.failed.load(Ordering::Relaxed),
         shared.mask(reason)
     ))
 }
@@ -627,18 +638,21 @@ impl Scheduler {
         start: Instant,
     ) -> Duration {
         match &self.model {
-            LoadModel::Closed { stages, .. } => {
+            LoadModel::Closed {
+                stages, from_one, ..
+            } => {
                 if control
                     .iterations_left
                     .as_ref()
                     .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
                 {
-                    // The iteration total is spent: users leave as they finish; start none.
+                    // The iteration total is spent: users leave as they finish (their think
+                    // time cut short); start none.
                     self.done = true;
+                    control.stop();
                     return now + Duration::from_millis(20);
                 }
-                let from_one = stages.len() == 1;
-                let target = schedule::users_at(stages, from_one, now);
+                let target = schedule::users_at(stages, *from_one, now);
                 control.target_users.store(target, Ordering::Relaxed);
                 // Slots 1..=target each hold one user; a ramp-down empties the highest
                 // slots, a ramp-up fills the empty ones with new users.

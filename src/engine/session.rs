@@ -75,6 +75,7 @@ pub struct Session {
     captures: BTreeMap<String, Value>,
     captures_ctx: Ctx,
     row_ctx: Ctx,
+    login_failed: bool,
 }
 
 /// How a task ended.
@@ -97,6 +98,7 @@ impl Session {
             captures: BTreeMap::new(),
             captures_ctx: crate::template::to_value(&BTreeMap::<String, Value>::new()),
             row_ctx: Ctx::UNDEFINED,
+            login_failed: false,
         }
     }
 
@@ -120,12 +122,11 @@ impl Session {
             .get()
             .map(|a| a.ctx.clone())
             .unwrap_or(Ctx::UNDEFINED);
-        // Later maps win: per-user values shadow the plan's variables.
-        minijinja::value::merge_maps([
-            context! { auth => auth, user_id => self.user_id, iteration => self.iteration, data => self.row_ctx.clone() },
+        super::user_context(
+            &shared.globals,
             self.captures_ctx.clone(),
-            shared.globals.clone(),
-        ])
+            context! { auth => auth, user_id => self.user_id, iteration => self.iteration, data => self.row_ctx.clone() },
+        )
     }
 
     /// Picks this task's data-feeder rows.
@@ -136,9 +137,15 @@ impl Session {
     /// Logs in (when the plan has a login and the user has no credentials yet) and runs the
     /// start steps. Returns the failure reason when the login failed.
     pub async fn start(&mut self, shared: &Shared) -> Result<(), String> {
-        if shared.login.is_some() && self.auth.get().is_none() {
-            let seen = self.auth.get();
-            self.renew(shared, seen, true).await?;
+        if shared.login.is_some()
+            && self.auth.get().is_none()
+            && let Err(reason) = self.renew(shared, None, true).await
+        {
+            if !self.login_failed {
+                self.login_failed = true;
+                shared.counters.users_failed.fetch_add(1, Ordering::Relaxed);
+            }
+            return Err(reason);
         }
         for step in &shared.on_start {
             if self.send(shared, step, None).await == TaskEnd::Failed {
@@ -172,11 +179,15 @@ impl Session {
         let mut retried = false;
         loop {
             let start = intended.filter(|_| !retried).unwrap_or_else(Instant::now);
-            let (end, refresh) = self.attempt(shared, p, start, !retried).await;
+            // The credentials this attempt sends: when they are refused, only these are
+            // renewed (another user of a shared login may have renewed them already).
+            let used = self.auth.get();
+            let (end, refresh) = self
+                .attempt(shared, p, used.as_ref(), start, !retried)
+                .await;
             if refresh {
                 retried = true;
-                let seen = self.auth.get();
-                if self.renew(shared, seen, false).await.is_ok() {
+                if self.renew(shared, used, false).await.is_ok() {
                     continue;
                 }
             }
@@ -190,6 +201,7 @@ impl Session {
         &mut self,
         shared: &Shared,
         p: &Prepared,
+        auth: Option<&Arc<AuthData>>,
         start: Instant,
         may_retry: bool,
     ) -> (TaskEnd, bool) {
@@ -198,10 +210,7 @@ impl Session {
         } else {
             Ctx::UNDEFINED
         };
-        let auth = self.auth.get();
-        let (headers, query) = auth
-            .as_ref()
-            .map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
+        let (headers, query) = auth.map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
         let Ok((answer, bytes_out)) = self
             .render_and_send(shared, p, &ctx, headers, query, start)
             .await
@@ -303,19 +312,19 @@ impl Session {
         bytes_out: u64,
         checks: (u32, u32),
     ) {
-        if let (Some(f), true) = (failure, shared.verbose) {
+        // Failure messages may quote answers or rendered values: mask secrets before they
+        // reach the log or the results.
+        let message = failure.map(|f| shared.mask(&f.message));
+        if let (Some(f), Some(m), true) = (failure, &message, shared.verbose) {
             eprintln!(
-                "failed {} #{}: {} ({})",
-                p.spec.label,
-                self.user_id,
-                shared.mask(&f.message),
-                f.kind
+                "failed {} #{}: {m} ({})",
+                p.spec.label, self.user_id, f.kind
             );
         }
         shared.metrics.record(&Sample {
             row: p.row,
             latency,
-            failure: failure.map(|f| (f.kind, f.message.as_str())),
+            failure: failure.zip(message.as_deref()).map(|(f, m)| (f.kind, m)),
             bytes_in,
             bytes_out,
             checks_passed: checks.0,
@@ -326,8 +335,10 @@ impl Session {
     async fn renew_if_due(&mut self, shared: &Shared) {
         let Some(auth) = self.auth.get() else { return };
         let now = Instant::now();
-        let due_expiry = match (auth.expires_at, shared.before_expiry) {
-            (Some(at), Some(margin)) => now + margin >= at,
+        let due_expiry = match (auth.expires_at, auth.obtained_at, shared.before_expiry) {
+            // A margin longer than the credentials live would renew before every request:
+            // never renew earlier than halfway through their life.
+            (Some(at), Some(got), Some(margin)) => now + margin.min((at - got) / 2) >= at,
             _ => false,
         };
         let due_every = match (auth.obtained_at, shared.refresh_every) {
@@ -434,6 +445,8 @@ impl Session {
                 }
             }
         };
+        // Known before recording, so a failure message quoting them is masked.
+        shared.add_secrets(values.values());
         self.record(
             shared,
             p,
@@ -444,7 +457,6 @@ impl Session {
             (verdict.passed, verdict.failed),
         );
         result.map_err(|f| f.message)?;
-        shared.add_secrets(values.values());
         let ctx = crate::template::to_value(&values);
         let auth_ctx = context! { auth => ctx.clone(), ..shared.globals.clone() };
         let render = |text: &crate::template::Text| shared.templates.render(text, &auth_ctx);

@@ -296,6 +296,9 @@ pub enum LoadModel {
     Closed {
         /// Users over time: (target, ramp duration) stages; a steady load is one stage.
         stages: Vec<(u32, Duration)>,
+        /// The ramp starts at one user (`users` + `spawn_rate`, as Locust does) rather than
+        /// at zero (`stages`).
+        from_one: bool,
         /// Think time.
         think: Think,
     },
@@ -554,6 +557,7 @@ fn load_shape(l: &model::Load) -> LoadShape {
                     .map(|s| (s.target, s.duration.get()))
                     .collect()
             },
+            from_one: l.stages.is_empty(),
             think: l.think_time.as_ref().map_or(Think::None, think),
         },
     };

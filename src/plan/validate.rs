@@ -31,11 +31,67 @@ pub fn capture_names(plan: &Plan) -> BTreeSet<String> {
 /// Runs every check of meaning; problems go to `r`.
 pub fn check(plan: &Plan, dir: &Path, r: &mut Reporter) {
     check_endpoints(plan, r);
+    check_variables(plan, r);
     check_load(plan, r);
     check_sla(plan, r);
     check_health(plan, r);
     check_auth(plan, r);
     check_files(plan, dir, r);
+}
+
+/// A variable named like a built-in or a capture would be hidden by it in templates.
+fn check_variables(plan: &Plan, r: &mut Reporter) {
+    let captures = capture_names(plan);
+    for name in plan.variables.keys() {
+        let clash = if crate::template::GLOBALS.contains(&name.as_str()) {
+            "a built-in template value"
+        } else if captures.contains(name) {
+            "a capture"
+        } else {
+            continue;
+        };
+        r.key(
+            &format!("/variables/{}", super::yaml::escape_segment(name)),
+            &format!("variable `{name}` has the same name as {clash}, which hides it in templates"),
+            "rename the variable",
+        );
+    }
+}
+
+/// Endpoints whose `requires:` can never be met: every capture they wait for is produced
+/// only by endpoints that wait themselves, in a cycle (`a` needs `x` from `b`, `b` needs
+/// `y` from `a`). Start steps and endpoints without `requires` seed what exists.
+fn unreachable_endpoints(plan: &Plan) -> Vec<usize> {
+    let mut have: BTreeSet<&str> = plan
+        .auth
+        .iter()
+        .flat_map(|a| a.on_start.iter().flat_map(|s| s.capture.keys()))
+        .map(String::as_str)
+        .collect();
+    let mut runs = vec![false; plan.endpoints.len()];
+    loop {
+        let mut changed = false;
+        for (i, e) in plan.endpoints.iter().enumerate() {
+            if !runs[i] && e.weight > 0 && e.requires.iter().all(|c| have.contains(c.as_str())) {
+                runs[i] = true;
+                changed = true;
+                have.extend(e.capture.keys().map(String::as_str));
+                have.extend(
+                    e.steps
+                        .iter()
+                        .flatten()
+                        .flat_map(|s| s.capture.keys())
+                        .map(String::as_str),
+                );
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    (0..runs.len())
+        .filter(|&i| !runs[i] && plan.endpoints[i].weight > 0)
+        .collect()
 }
 
 fn check_endpoints(plan: &Plan, r: &mut Reporter) {
@@ -70,6 +126,19 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
         );
     }
     let produced = capture_names(plan);
+    for i in unreachable_endpoints(plan) {
+        let e = &plan.endpoints[i];
+        if e.requires.iter().all(|c| produced.contains(c)) {
+            r.key(
+                &format!("/endpoints/{i}/requires"),
+                &format!(
+                    "`{}` waits for captures that only endpoints which wait themselves produce, so it would never run",
+                    e.name
+                ),
+                "let at least one endpoint that captures them run without `requires`",
+            );
+        }
+    }
     for (i, e) in plan.endpoints.iter().enumerate() {
         for (j, req) in e.requires.iter().enumerate() {
             if !produced.contains(req) {

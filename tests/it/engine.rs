@@ -593,3 +593,75 @@ fn a_shared_login_is_sent_once_for_all_users() {
     assert_eq!(demo.server.stats.logins(), 1);
     assert_eq!(demo.server.stats.unauthorized(), 0);
 }
+
+/// A `before_expiry` margin longer than the token's life must not renew before every request.
+#[test]
+fn a_long_renewal_margin_renews_at_most_halfway_through_a_token_life() {
+    let demo = Demo::start(DemoOptions {
+        token_ttl: std::time::Duration::from_secs(2),
+        ..Default::default()
+    });
+    let r = run_plan(
+        "plans/demo.yaml",
+        &demo.url(),
+        &fast(&["--users", "1", "--duration", "3s"]),
+        &[],
+    );
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let refreshes = demo.server.stats.refreshes();
+    assert!(
+        (1..=4).contains(&refreshes),
+        "plans/demo.yaml renews 10 s ahead of a 2 s token: {refreshes} refreshes"
+    );
+}
+
+/// One user failing its first login while others have not started yet does not end the run.
+#[test]
+fn no_login_waits_for_every_user_to_try() {
+    let demo = Demo::start(DemoOptions::default());
+    let r = run_plan(
+        "plans/demo.yaml",
+        &demo.url(),
+        &fast(&[
+            "--users",
+            "3",
+            "--duration",
+            "20s",
+            "--set",
+            "load.spawn_rate=2/s",
+            "--set",
+            "auth.login.json.password=wrong",
+        ]),
+        &[],
+    );
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
+    assert!(
+        stderr(&r.output).contains("no user could log in (3 users tried"),
+        "{}",
+        stderr(&r.output)
+    );
+}
+
+#[test]
+fn environment_values_in_any_template_are_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: keys\ntarget:\n  base_url: http://127.0.0.1:9\n  headers: { X-Api-Key: \"{{ env.LP_TEST_KEY }}\" }\n\
+         load: { users: 1, duration: 1s }\nendpoints:\n  - { name: a, request: { path: /x, query: { sig: \"{{ env.LP_TEST_SIG }}\" } } }\n",
+    )
+    .unwrap();
+    let r = run_plan(
+        plan.to_str().unwrap(),
+        "http://127.0.0.1:9",
+        &["--dry-run"],
+        &[("LP_TEST_KEY", "key-s3cret"), ("LP_TEST_SIG", "sig-s3cret")],
+    );
+    let out = stdout(&r.output);
+    assert!(
+        out.contains("x-api-key: ***") && out.contains("sig=***"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"), "{out}");
+}
