@@ -40,6 +40,9 @@ pub fn secret_env_values(plan: &CompiledPlan) -> Vec<String> {
     values
 }
 
+/// What `auth.apply` adds to a request: headers and query parameters.
+type Applied = (Vec<(HeaderName, HeaderValue)>, Vec<(String, String)>);
+
 /// Prints the rendered requests.
 pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let secrets = secret_env_values(plan);
@@ -88,6 +91,20 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
             auth_headers.push((n, v));
         }
     }
+    let auth_query: Vec<(String, String)> = plan
+        .auth
+        .iter()
+        .flat_map(|a| &a.apply_query)
+        .map(|(k, t)| {
+            (
+                k.clone(),
+                plan.templates
+                    .render(t, &live)
+                    .unwrap_or_else(|e| format!("<{e}>")),
+            )
+        })
+        .collect();
+    let applied = (auth_headers, auth_query);
     writeln!(
         out,
         "dry run of {} against {}: nothing is sent\n",
@@ -103,22 +120,14 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
             plan,
             &globals,
             &client,
-            &[],
+            &(Vec::new(), Vec::new()),
             &mask,
         )?;
     }
     for e in &plan.endpoints {
         if let Some(first) = e.requests.first() {
             show(
-                out,
-                &e.name,
-                first,
-                &base,
-                plan,
-                &live,
-                &client,
-                &auth_headers,
-                &mask,
+                out, &e.name, first, &base, plan, &live, &client, &applied, &mask,
             )?;
         }
     }
@@ -134,13 +143,13 @@ fn show(
     plan: &CompiledPlan,
     ctx: &Ctx,
     client: &reqwest::Client,
-    extra: &[(HeaderName, HeaderValue)],
+    extra: &Applied,
     mask: &dyn Fn(&str) -> String,
 ) -> anyhow::Result<()> {
     writeln!(out, "# {title}")?;
     let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout)
         .map_err(|e| anyhow::anyhow!(e))?;
-    match prepared.render(&plan.templates, ctx, client, extra, &[]) {
+    match prepared.render(&plan.templates, ctx, client, &extra.0, &extra.1) {
         Ok((req, _)) => {
             // Decoded, so placeholders read as written (`<capture claim_ids>`).
             let url = percent_encoding::percent_decode_str(req.url().as_str()).decode_utf8_lossy();

@@ -782,7 +782,8 @@ async fn closed_user(
     session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
     // A user whose login fails retries after a pause, until the run gives up on logins.
     while session.start(&shared).await.is_err() {
-        if sleep_or_stop(Duration::from_secs(1), &mut stop).await {
+        let ramped_down = user.slot > control.target_users.load(Ordering::Relaxed);
+        if ramped_down || sleep_or_stop(Duration::from_secs(1), &mut stop).await {
             return;
         }
     }
