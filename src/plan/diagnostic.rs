@@ -97,6 +97,11 @@ pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
 
 /// The known name nearest to `unknown`, when it is close enough to be a likely typo.
 pub fn nearest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let known: Vec<&'a str> = known.into_iter().collect();
+    // `get` for `GET`: a difference of case alone is the likeliest typo of all.
+    if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(unknown)) {
+        return Some(k);
+    }
     known
         .into_iter()
         .map(|k| (strsim::jaro_winkler(unknown, k), k))

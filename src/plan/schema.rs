@@ -78,6 +78,7 @@ impl Cx<'_> {
         let at = e.instance_path().as_str().to_owned();
         let value = self.instance.pointer(&at).unwrap_or(&Value::Null);
         let parent = self.schema_node(parent_pointer(e.schema_path().as_str()));
+        let described = || self.described(parent_pointer(e.schema_path().as_str()));
         let problem = |message: String, hint: Option<String>| SchemaProblem {
             pos: self.positions.value(&at),
             pointer: at.clone(),
@@ -98,7 +99,7 @@ impl Cx<'_> {
             }
             ValidationErrorKind::Type { kind } => vec![problem(
                 format!("expected {}, found {}", type_names(kind), describe(value)),
-                parent.and_then(first_sentence),
+                described(),
             )],
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
@@ -117,7 +118,7 @@ impl Cx<'_> {
                         .and_then(Value::as_str)
                         .unwrap_or("value")
                 ),
-                parent.and_then(first_sentence),
+                described(),
             )],
             ValidationErrorKind::Enum { options } => {
                 let names: Vec<&str> = options
@@ -135,9 +136,23 @@ impl Cx<'_> {
             }
             ValidationErrorKind::Constant { expected_value } => vec![problem(
                 format!("expected `{expected_value}`, found {}", describe(value)),
-                parent.and_then(first_sentence),
+                described(),
             )],
-            _ => vec![problem(e.to_string(), parent.and_then(first_sentence))],
+            ValidationErrorKind::MinItems { limit } => vec![problem(
+                format!(
+                    "expected at least {limit} values, found {}",
+                    value.as_array().map_or(0, Vec::len)
+                ),
+                described(),
+            )],
+            ValidationErrorKind::MaxItems { limit } => vec![problem(
+                format!(
+                    "expected at most {limit} values, found {}",
+                    value.as_array().map_or(0, Vec::len)
+                ),
+                described(),
+            )],
+            _ => vec![problem(e.to_string(), described())],
         }
     }
 
@@ -227,29 +242,113 @@ impl Cx<'_> {
                 hint: description,
             }];
         }
-        // An optional unit (`anyOf: [duration, null]`) given a number: say which unit.
+        // Name every shape allowed here: an optional unit (`anyOf: [duration, null]`) given a
+        // number says which unit; `50/s` or a list of stages says both.
         let typed: Vec<&Value> = branches
             .iter()
             .copied()
             .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
             .collect();
-        if let [only] = typed.as_slice() {
-            return vec![SchemaProblem {
-                pos: self.positions.value(at),
-                pointer: at.to_owned(),
-                message: match only.get("title").and_then(Value::as_str) {
-                    Some(title) => format!("expected a {title}, found {}", describe(value)),
-                    None => format!("{} is not valid here", describe(value)),
-                },
-                hint: first_sentence(only).or(description),
-            }];
-        }
+        let shapes: Vec<String> = typed.iter().flat_map(|b| self.shapes(b)).collect();
+        let message = if shapes.is_empty() {
+            format!("{} is not valid here", describe(value))
+        } else {
+            format!(
+                "expected {}, found {}",
+                shapes.join(" or "),
+                describe(value)
+            )
+        };
+        let description = match typed.as_slice() {
+            [only] => first_sentence(only).or(description),
+            _ => description,
+        };
         vec![SchemaProblem {
             pos: self.positions.value(at),
             pointer: at.to_owned(),
-            message: format!("{} is not valid here", describe(value)),
+            message,
             hint: description.or_else(|| Some(e.to_string())),
         }]
+    }
+
+    /// A schema node as a plan author would name it (`a rate such as `50/s``, `a list`),
+    /// through `anyOf`/`oneOf` alternatives.
+    fn shapes(&self, node: &Value) -> Vec<String> {
+        if let Some(title) = node.get("title").and_then(Value::as_str) {
+            return vec![match node
+                .get("examples")
+                .and_then(|e| e.get(0))
+                .and_then(Value::as_str)
+            {
+                Some(example) => format!("a {title} such as `{example}`"),
+                None => format!("a {title}"),
+            }];
+        }
+        if let Some(alternatives) = node
+            .get("anyOf")
+            .or_else(|| node.get("oneOf"))
+            .and_then(Value::as_array)
+        {
+            let branches: Vec<&Value> = alternatives
+                .iter()
+                .filter_map(|b| self.resolve(b))
+                .collect();
+            // Externally tagged alternatives (`{ between: … }`, `{ pacing: … }`) read best as
+            // one mapping with a choice of keys.
+            let tags: Vec<String> = branches
+                .iter()
+                .filter_map(|b| {
+                    match b
+                        .get("required")
+                        .and_then(Value::as_array)
+                        .map(Vec::as_slice)
+                    {
+                        Some([Value::String(k)])
+                            if b.get("type").and_then(Value::as_str) == Some("object") =>
+                        {
+                            Some(format!("`{k}`"))
+                        }
+                        _ => None,
+                    }
+                })
+                .collect();
+            let mut out: Vec<String> = branches
+                .iter()
+                .filter(|b| tags.is_empty() || b.get("required").is_none())
+                .flat_map(|b| self.shapes(b))
+                .collect();
+            if !tags.is_empty() {
+                out.push(format!("a mapping with one of {}", tags.join(", ")));
+            }
+            out.dedup();
+            return out;
+        }
+        let name = match node.get("type").and_then(Value::as_str) {
+            Some("array") => "a list",
+            Some("object") => "a mapping",
+            Some("string") => "text",
+            Some("integer") => "a whole number",
+            Some("number") => "a number",
+            Some("boolean") => "`true` or `false`",
+            _ => return Vec::new(),
+        };
+        vec![name.to_owned()]
+    }
+
+    /// The first sentence of the nearest description at or above a schema path (an array's
+    /// items and an enum variant's property often have none of their own).
+    fn described(&self, path: &str) -> Option<String> {
+        let mut p = path;
+        for _ in 0..4 {
+            if let Some(d) = self.schema_node(p).and_then(first_sentence) {
+                return Some(d);
+            }
+            p = parent_pointer(p);
+            if p.is_empty() {
+                break;
+            }
+        }
+        None
     }
 
     /// The schema node at a schema path, following `$ref`s on the way.
