@@ -1074,6 +1074,24 @@ fn read_feeder(
 
 /// A `unique` feeder needs a row for every user.
 fn check_unique_feeders(feeders: &[Feeder], load: &model::Load, r: &mut Reporter) {
+    if load.arrival_rate.is_some() {
+        // Open-model sessions come and go with the schedule: there is no fixed user to
+        // hold a row for the whole run.
+        for f in feeders
+            .iter()
+            .filter(|f| f.order == model::FeederOrder::Unique)
+        {
+            r.value(
+                &format!("/data/{}/order", escape_segment(&f.name)),
+                &format!(
+                    "`{}` is `unique`, which needs a closed model (`users` or `stages`)",
+                    f.name
+                ),
+                "use `sequential` or `random` with `arrival_rate`",
+            );
+        }
+        return;
+    }
     let users = match (&load.users, load.stages.iter().map(|s| s.target).max()) {
         (Some(u), _) => *u,
         (None, Some(max)) => max,
