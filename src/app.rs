@@ -40,6 +40,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// `--demo`: starts the embedded demo API on a free loopback port and points the plan at it.
+pub async fn start_demo(overrides: &mut Vec<Override>) -> anyhow::Result<crate::demo::DemoServer> {
+    let server = crate::demo::DemoServer::start(crate::demo::DemoOptions {
+        port: 0,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot start the demo API: {e}"))?;
+    overrides.push(Override::new("target.base_url", &server.base_url()));
+    Ok(server)
+}
+
 /// Loads a plan with overrides, printing its diagnostics on failure.
 pub fn load_plan(
     path: &Path,

@@ -36,14 +36,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         }
     }
     let demo = if args.demo {
-        let server = crate::demo::DemoServer::start(crate::demo::DemoOptions {
-            port: 0,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot start the demo API: {e}"))?;
-        overrides.push(Override::new("target.base_url", &server.base_url()));
-        Some(server)
+        Some(crate::app::start_demo(&mut overrides).await?)
     } else {
         None
     };

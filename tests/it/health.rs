@@ -2,46 +2,10 @@
 //! `loadplan demo --port 0` child process), the `run` gate, and during-load probes
 //! in-process. Deadlines are cut short with `--set`; every bound on wall time is generous.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support::{root, stderr, stdout};
-
-/// A `loadplan demo --port 0 ARGS` child process, killed on drop.
-struct DemoProcess {
-    child: Child,
-    url: String,
-}
-
-impl DemoProcess {
-    fn start(args: &[&str]) -> DemoProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_loadplan"))
-            .args(["demo", "--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
-            .to_owned();
-        DemoProcess { child, url }
-    }
-}
-
-impl Drop for DemoProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{DemoProcess, root, stderr, stdout};
 
 /// Runs `loadplan ARGS` without credentials or a target in the environment, with
 /// `EXPECTED_VERSION` set only when given; returns the output and the wall time.

@@ -2,47 +2,10 @@
 //! 127.0.0.1, port 0), healthy and with one slow endpoint; `loadplan report` byte identity;
 //! real output against the committed summary schema.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use crate::support::{loadplan, root, stderr, stdout};
-
-/// A `loadplan demo` child process, killed when dropped.
-struct Demo {
-    child: Child,
-    url: String,
-}
-
-impl Demo {
-    fn start(extra: &[&str]) -> Demo {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_loadplan"))
-            .args(["demo", "--port", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("loadplan demo starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Demo { child, url }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::support::{DemoProcess, loadplan, root, stderr, stdout};
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -54,7 +17,7 @@ fn summary_json(dir: &Path) -> serde_json::Value {
 
 #[test]
 fn a_slow_endpoint_fails_its_p95_in_every_report() {
-    let demo = Demo::start(&["--slow", "/api/v1/dashboard/=700"]);
+    let demo = DemoProcess::start(&["--slow", "/api/v1/dashboard/=700"]);
     let dir = tempfile::tempdir().unwrap();
     let out = loadplan(&[
         "run",
@@ -246,7 +209,7 @@ fn schema_summary_prints_the_committed_summary_schema() {
 
 #[test]
 fn abort_on_fail_stops_the_run_early_and_still_writes_every_report() {
-    let demo = Demo::start(&["--slow", "/api/v1/dashboard/=700"]);
+    let demo = DemoProcess::start(&["--slow", "/api/v1/dashboard/=700"]);
     let dir = tempfile::tempdir().unwrap();
     let plan = std::fs::read_to_string(root().join("plans/demo.yaml"))
         .unwrap()

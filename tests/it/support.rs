@@ -119,3 +119,41 @@ pub fn run_plan(plan: &str, url: &str, args: &[&str], env: &[(&str, &str)]) -> R
         out,
     }
 }
+
+/// A `loadplan demo --port 0 ARGS` child process, killed on drop.
+pub struct DemoProcess {
+    child: std::process::Child,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl DemoProcess {
+    /// Starts it with these knobs and waits for its `listening on` line.
+    pub fn start(args: &[&str]) -> DemoProcess {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+            .args(["demo", "--port", "0"])
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line `{line}`"))
+            .to_owned();
+        DemoProcess { child, url }
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
