@@ -223,9 +223,9 @@ impl Shared {
         Ctx::from(map)
     }
 
-    fn session(&self, user_id: u64) -> anyhow::Result<Session> {
+    fn session(&self, user_id: u64, seed: u64) -> anyhow::Result<Session> {
         let slot = self.shared_auth.clone().unwrap_or_default();
-        Ok(Session::new(user_id, self.http.client()?, slot))
+        Ok(Session::new(user_id, seed, self.http.client()?, slot))
     }
 }
 
@@ -773,9 +773,8 @@ async fn closed_user(
     control: Arc<Control>,
     mut stop: watch::Receiver<bool>,
 ) {
-    crate::template::seed_thread(user.seed);
     let mut rng = SmallRng::seed_from_u64(user.seed);
-    let Ok(mut session) = shared.session(user.id) else {
+    let Ok(mut session) = shared.session(user.id, user.seed) else {
         return;
     };
     // A login may read a feeder row (a unique account per slot, say).
@@ -832,7 +831,7 @@ async fn open_iteration(
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut session = match session {
         Some(s) => s,
-        None => match shared.session(id) {
+        None => match shared.session(id, seed) {
             Ok(s) => s,
             Err(_) => return,
         },

@@ -70,6 +70,7 @@ pub struct Session {
     pub user_id: u64,
     /// Tasks started so far (`iteration` in templates).
     pub iteration: u64,
+    seed: u64,
     client: reqwest::Client,
     auth: Arc<AuthSlot>,
     captures: BTreeMap<String, Value>,
@@ -89,9 +90,10 @@ pub enum TaskEnd {
 
 impl Session {
     /// A new user; `auth` is its own slot, or the shared one.
-    pub fn new(user_id: u64, client: reqwest::Client, auth: Arc<AuthSlot>) -> Self {
+    pub fn new(user_id: u64, seed: u64, client: reqwest::Client, auth: Arc<AuthSlot>) -> Self {
         Session {
             user_id,
+            seed,
             iteration: 0,
             client,
             auth,
@@ -206,6 +208,12 @@ impl Session {
         may_retry: bool,
     ) -> (TaskEnd, bool) {
         let ctx = if p.needs_ctx {
+            // Template randomness comes from the worker thread's generator; reseeding it from
+            // the user, the task and the request makes `random` repeat under `--seed`
+            // whichever thread runs the user.
+            let mix =
+                self.iteration.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (p.row as u64).rotate_left(32);
+            crate::template::seed_thread(self.seed ^ mix);
             self.ctx(shared)
         } else {
             Ctx::UNDEFINED

@@ -665,3 +665,39 @@ fn environment_values_in_any_template_are_masked() {
     );
     assert!(!out.contains("s3cret"), "{out}");
 }
+
+/// With a seed, a user's run repeats: endpoint picks, and template randomness (`random`,
+/// `random_int`), whichever worker thread runs it. (With several users sharing an
+/// iteration total, who takes which iteration is a race, so one user here.) Response sizes depend on the
+/// random pages, payers and ids requested, so equal byte counts show equal requests.
+#[test]
+fn seeded_runs_repeat() {
+    let demo = Demo::start(DemoOptions::default());
+    let bytes = |seed: &'static str| {
+        let r = run_plan(
+            "plans/demo.yaml",
+            &demo.url(),
+            &fast(&[
+                "--users",
+                "1",
+                "--seed",
+                seed,
+                "--set",
+                "load.iterations=200",
+                "--duration",
+                "60s",
+            ]),
+            &[],
+        );
+        let s = r.summary.unwrap();
+        s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["requests"].as_u64(), r["bytes_in"].as_u64()))
+            .collect::<Vec<_>>()
+    };
+    let first = bytes("5");
+    assert_eq!(first, bytes("5"));
+    assert_ne!(first, bytes("6"));
+}
