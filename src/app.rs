@@ -52,6 +52,26 @@ pub async fn start_demo(overrides: &mut Vec<Override>) -> anyhow::Result<crate::
     Ok(server)
 }
 
+/// Renders `target.base_url` once for a run or a health check; a template error or a
+/// result that is not an http(s) URL is a plan error (exit 2).
+pub fn render_base_url(plan: &plan::CompiledPlan, err: &mut dyn Write) -> Result<String, Exit> {
+    let rendered = plan
+        .templates
+        .render(&plan.base_url, &crate::engine::globals(plan));
+    let problem = match &rendered {
+        Err(e) => e.clone(),
+        Ok(u) => match url::Url::parse(u.trim()) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                return Ok(u.trim().to_owned());
+            }
+            Ok(_) => format!("`{u}` is not an http or https URL"),
+            Err(e) => format!("`{u}` is not a URL ({e}); write it like `http://127.0.0.1:8000`"),
+        },
+    };
+    let _ = writeln!(err, "{}: target.base_url: {problem}", plan.file);
+    Err(Exit::Invalid)
+}
+
 /// Loads a plan with overrides, printing its diagnostics on failure.
 pub fn load_plan(
     path: &Path,

@@ -70,7 +70,7 @@ impl PlanOptions {
     pub fn overrides(&self) -> Vec<Override> {
         let mut all = self.set.clone();
         if let Some(url) = &self.base_url {
-            all.push(Override::new("target.base_url", url));
+            all.push(Override::from_flag("--base-url", "target.base_url", url));
         }
         all
     }

@@ -20,13 +20,21 @@ use crate::plan::{self, Override};
 pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
     let mut overrides = args.plan.overrides();
     if let Some(users) = args.users {
-        overrides.push(Override::new("load.users", &users.to_string()));
+        overrides.push(Override::from_flag(
+            "--users",
+            "load.users",
+            &users.to_string(),
+        ));
     }
     if let Some(d) = &args.duration {
-        overrides.push(Override::new("load.duration", d));
+        overrides.push(Override::from_flag("--duration", "load.duration", d));
     }
     if let Some(seed) = args.seed {
-        overrides.push(Override::new("load.seed", &seed.to_string()));
+        overrides.push(Override::from_flag(
+            "--seed",
+            "load.seed",
+            &seed.to_string(),
+        ));
     }
     match only_overrides(args) {
         Ok(extra) => overrides.extend(extra),
@@ -44,13 +52,9 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         Ok(p) => p,
         Err(exit) => return Ok(exit),
     };
-    let globals = engine::globals(&compiled);
-    let base_url = match compiled.templates.render(&compiled.base_url, &globals) {
+    let base_url = match crate::app::render_base_url(&compiled, err) {
         Ok(u) => u,
-        Err(e) => {
-            writeln!(err, "{}: target.base_url: {e}", compiled.file)?;
-            return Ok(Exit::Invalid);
-        }
+        Err(exit) => return Ok(exit),
     };
     if args.dry_run {
         crate::dryrun::print(&compiled, &base_url, out)?;

@@ -66,15 +66,9 @@ async fn check_plan(
             }
         },
     };
-    let base_url = match plan
-        .templates
-        .render(&plan.base_url, &crate::engine::globals(&plan))
-    {
+    let base_url = match crate::app::render_base_url(&plan, err) {
         Ok(u) => u,
-        Err(e) => {
-            writeln!(err, "{}: target.base_url: {e}", plan.file)?;
-            return Ok(Exit::Invalid);
-        }
+        Err(exit) => return Ok(exit),
     };
     let http = super::http_settings(&plan)?;
     let mut results = HealthResults::default();

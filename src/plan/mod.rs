@@ -219,7 +219,7 @@ pub fn parse(
     let mut errors = Vec::new();
     let mut overridden = Vec::new();
     for (i, o) in overrides.iter().enumerate() {
-        let label = format!("--set #{} ({})", i + 1, o.text());
+        let label = o.label(i + 1);
         match o.apply(&mut value) {
             Ok(pointer) => overridden.push((pointer, label)),
             Err(message) => errors.push(Diagnostic {

@@ -16,6 +16,8 @@ pub const PATH_HINT: &str = "a path is dotted keys, list entries by `name` or in
 pub struct Override {
     path: String,
     value: String,
+    /// The command-line flag this override stands for (`--duration`), when not `--set`.
+    flag: Option<&'static str>,
 }
 
 impl std::str::FromStr for Override {
@@ -32,6 +34,7 @@ impl std::str::FromStr for Override {
         Ok(Override {
             path: path.trim().to_owned(),
             value: value.to_owned(),
+            flag: None,
         })
     }
 }
@@ -42,6 +45,24 @@ impl Override {
         Override {
             path: path.to_owned(),
             value: value.to_owned(),
+            flag: None,
+        }
+    }
+
+    /// An override made by a shorthand flag (`--duration 30s` sets `load.duration`); errors
+    /// name the flag rather than a `--set` the user never wrote.
+    pub fn from_flag(flag: &'static str, path: &str, value: &str) -> Self {
+        Override {
+            flag: Some(flag),
+            ..Override::new(path, value)
+        }
+    }
+
+    /// How errors name the override: `--set #2 (load.users=abc)` or `--duration abc`.
+    pub fn label(&self, position: usize) -> String {
+        match self.flag {
+            Some(flag) => format!("{flag} {}", self.value),
+            None => format!("--set #{position} ({})", self.text()),
         }
     }
 

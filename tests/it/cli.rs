@@ -169,3 +169,37 @@ fn bad_command_line_exits_2() {
     let help = stdout(&loadplan(&["--help"]));
     assert!(help.contains("Exit codes"), "{help}");
 }
+
+#[test]
+fn shorthand_flags_are_named_in_errors() {
+    let out = loadplan(&["run", "plans/demo.yaml", "--duration", "abc", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--duration abc: `abc` is not a valid duration"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_base_url_that_is_not_a_url_is_a_plan_error() {
+    for args in [
+        [
+            "run",
+            "plans/demo.yaml",
+            "--base-url",
+            "not a url",
+            "--dry-run",
+        ]
+        .as_slice(),
+        &["health", "plans/demo.yaml", "--base-url", "ftp://x"],
+    ] {
+        let out = loadplan(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("target.base_url:"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
