@@ -223,13 +223,16 @@ pub struct TransportError {
     pub latency: Duration,
 }
 
-/// Sends a request and reads its answer within `timeout`, measuring from `start`.
+/// Sends a request and reads its answer within `timeout`, measuring from `start`. `timer`
+/// is reset to the deadline and reused: a user keeps one for all its requests, since
+/// moving a registered timer costs less than registering a new one per request.
 pub async fn send(
     client: &reqwest::Client,
     request: reqwest::Request,
     timeout: Duration,
     max_body: u64,
     start: Instant,
+    mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
 ) -> Result<Answer, TransportError> {
     let exchange = async {
         let mut response = client.execute(request).await.map_err(|e| classify(&e))?;
@@ -273,7 +276,13 @@ pub async fn send(
         let truncated = bytes_in > body.len() as u64;
         Ok((status, body, bytes_in, truncated))
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    timer.as_mut().reset(tokio::time::Instant::now() + timeout);
+    let outcome = tokio::select! {
+        biased;
+        r = exchange => Ok(r),
+        () = timer => Err(()),
+    };
+    match outcome {
         Ok(Ok((status, body, bytes_in, truncated))) => Ok(Answer {
             status,
             body,

@@ -71,6 +71,8 @@ pub struct Session {
     /// Tasks started so far (`iteration` in templates).
     pub iteration: u64,
     seed: u64,
+    // Reused for every request's timeout (see `http::send`).
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     client: reqwest::Client,
     auth: Arc<AuthSlot>,
     captures: BTreeMap<String, Value>,
@@ -95,6 +97,7 @@ impl Session {
             user_id,
             seed,
             iteration: 0,
+            timer: Box::pin(tokio::time::sleep(Duration::from_secs(86_400))),
             client,
             auth,
             captures: BTreeMap::new(),
@@ -285,7 +288,7 @@ impl Session {
     /// Renders and sends a request; a failure to build it or to get an answer is recorded
     /// here.
     async fn render_and_send(
-        &self,
+        &mut self,
         shared: &Shared,
         p: &Prepared,
         ctx: &Ctx,
@@ -296,7 +299,16 @@ impl Session {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, &self.client, headers, query)
             .inspect_err(|f| self.record(shared, p, Duration::ZERO, Some(f), 0, 0, (0, 1)))?;
-        match super::http::send(&self.client, req, p.timeout, shared.http.max_body, start).await {
+        match super::http::send(
+            &self.client,
+            req,
+            p.timeout,
+            shared.http.max_body,
+            start,
+            self.timer.as_mut(),
+        )
+        .await
+        {
             Ok(answer) => Ok((answer, bytes_out)),
             Err(e) => {
                 let f = Failure {
@@ -413,7 +425,7 @@ impl Session {
 
     /// Sends a login or refresh request and builds credentials from its answer.
     async fn exchange(
-        &self,
+        &mut self,
         shared: &Shared,
         p: &Prepared,
         extract: &[(String, serde_json_path::JsonPath)],

@@ -78,7 +78,8 @@ impl Prober {
             }
         };
         let start = std::time::Instant::now();
-        match http::send(&self.client, request, budget, self.max_body, start).await {
+        let timer = std::pin::pin!(tokio::time::sleep(budget));
+        match http::send(&self.client, request, budget, self.max_body, start, timer).await {
             Ok(answer) => {
                 let checks = &self.prepared.spec.checks;
                 let failure = default_status_failure(checks, answer.status).or_else(|| {
