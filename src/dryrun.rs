@@ -12,6 +12,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::engine::request::Prepared;
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledRequest;
+use crate::secrets::Secrets;
 
 /// Headers whose values are never printed.
 pub const SECRET_HEADERS: &[&str] = &[
@@ -24,20 +25,13 @@ pub const SECRET_HEADERS: &[&str] = &[
 /// Environment values the plan's templates read, all treated as secrets (API keys in
 /// headers, signatures in queries, passwords in logins) — except the base URL's, shown as
 /// the target, and health expectations' (an expected version must show in the verdict).
-pub fn secret_env_values(plan: &CompiledPlan) -> Vec<String> {
-    let mut values: Vec<String> = plan
-        .templates
-        .env_reads(&["/target/base_url", "/health/"])
-        .into_iter()
-        .filter_map(|name| std::env::var(name).ok())
-        // A value of one or two characters would mask digits and letters everywhere.
-        .filter(|v| v.len() >= 3)
-        .collect();
-    // Longest first, so a secret that contains another (`demo-password`, `demo`) is
-    // masked whole.
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    values.dedup();
-    values
+pub fn secret_env_values(plan: &CompiledPlan) -> Secrets {
+    Secrets::new(
+        plan.templates
+            .env_reads(&["/target/base_url", "/health/"])
+            .into_iter()
+            .filter_map(|name| std::env::var(name).ok()),
+    )
 }
 
 /// What `auth.apply` adds to a request: headers and query parameters.
@@ -46,11 +40,7 @@ type Applied = (Vec<(HeaderName, HeaderValue)>, Vec<(String, String)>);
 /// Prints the rendered requests.
 pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
     let secrets = secret_env_values(plan);
-    let mask = |s: &str| {
-        secrets.iter().fold(s.to_owned(), |acc, secret| {
-            acc.replace(secret.as_str(), "***")
-        })
-    };
+    let mask = |s: &str| secrets.mask(s);
     let globals = crate::engine::globals(plan);
     let auth_keys: BTreeMap<String, String> = plan
         .auth

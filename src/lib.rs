@@ -14,5 +14,6 @@ pub mod metrics;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod secrets;
 pub mod sla;
 pub mod template;

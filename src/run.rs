@@ -142,15 +142,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
 
 /// Each user keeps its own connections: make room for them (plus files and slack).
 fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
-    use crate::plan::compile::LoadModel;
-    let users = match &plan.load.model {
-        LoadModel::Closed { stages, .. } => {
-            stages.iter().map(|s| u64::from(s.0)).max().unwrap_or(1)
-        }
-        LoadModel::Open {
-            max_concurrency, ..
-        } => u64::from(*max_concurrency),
-    };
+    let users = plan.load.max_users();
     let wanted = users + 256;
     match rlimit::increase_nofile_limit(wanted) {
         Ok(got) if got < wanted => {

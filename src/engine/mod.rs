@@ -156,7 +156,7 @@ pub struct Shared {
     pub counters: Counters,
     /// `-v`.
     pub verbose: bool,
-    secrets: Mutex<Vec<String>>,
+    secrets: Mutex<crate::secrets::Secrets>,
     shared_auth: Option<Arc<AuthSlot>>,
     feeders: Vec<FeederState>,
 }
@@ -173,29 +173,16 @@ struct FeederState {
 impl Shared {
     /// Masks every known secret in a text.
     pub fn mask(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        if let Ok(secrets) = self.secrets.lock() {
-            let mut longest_first: Vec<&String> = secrets.iter().collect();
-            longest_first.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            for s in longest_first {
-                out = out.replace(s.as_str(), "***");
-            }
-        }
-        out
+        self.secrets
+            .lock()
+            .map(|s| s.mask(text))
+            .unwrap_or_else(|_| "***".into())
     }
 
     fn add_secrets<'a>(&self, values: impl Iterator<Item = &'a serde_json::Value>) {
         if let Ok(mut secrets) = self.secrets.lock() {
-            for v in values {
-                if let Some(s) = v.as_str().filter(|s| s.len() >= 4)
-                    && !secrets.iter().any(|x| x == s)
-                {
-                    // Bounded: renewed tokens of many users would otherwise pile up.
-                    if secrets.len() > 4096 {
-                        secrets.remove(0);
-                    }
-                    secrets.push(s.to_owned());
-                }
+            for v in values.filter_map(serde_json::Value::as_str) {
+                secrets.add(v);
             }
         }
     }
@@ -474,6 +461,7 @@ pub async fn run(
         Duration::from_secs(1),
     );
     let mut scheduler = Scheduler::new(&load.model, seed);
+    scheduler.max_users = load.max_users();
     let mut signals_open = true;
     loop {
         let now = start.elapsed();
@@ -577,6 +565,7 @@ struct Scheduler {
     in_flight: Arc<AtomicU32>,
     pool: Arc<Mutex<Vec<Session>>>,
     slots: Arc<Mutex<std::collections::BTreeSet<u32>>>,
+    max_users: u64,
     done: bool,
 }
 
@@ -596,6 +585,7 @@ impl Scheduler {
             in_flight: Arc::new(AtomicU32::new(0)),
             pool: Arc::new(Mutex::new(Vec::new())),
             slots: Arc::default(),
+            max_users: 0,
             done: false,
         }
     }
@@ -604,15 +594,8 @@ impl Scheduler {
     /// (so one flaky first login does not end a ramping run), a few for an open one.
     fn planned_users(&self) -> u64 {
         match &self.model {
-            LoadModel::Closed { stages, .. } => stages
-                .iter()
-                .map(|s| u64::from(s.0))
-                .max()
-                .unwrap_or(1)
-                .max(1),
-            LoadModel::Open {
-                max_concurrency, ..
-            } => u64::from(*max_concurrency).clamp(1, 10),
+            LoadModel::Closed { .. } => self.max_users.max(1),
+            LoadModel::Open { .. } => self.max_users.clamp(1, 10),
         }
     }
 

@@ -289,6 +289,20 @@ pub struct LoadShape {
     pub seed: Option<u64>,
 }
 
+impl LoadShape {
+    /// Most users (closed model) or iterations in flight (open model) at once.
+    pub fn max_users(&self) -> u64 {
+        match &self.model {
+            LoadModel::Closed { stages, .. } => {
+                stages.iter().map(|s| u64::from(s.0)).max().unwrap_or(1)
+            }
+            LoadModel::Open {
+                max_concurrency, ..
+            } => u64::from(*max_concurrency),
+        }
+    }
+}
+
 /// Closed or open model.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoadModel {
@@ -490,7 +504,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         .collect();
     let load = load_shape(&plan.load);
     let feeders = std::mem::take(&mut c.loaded_feeders);
-    check_unique_feeders(&feeders, &plan.load, c.r);
+    check_unique_feeders(&feeders, &load, c.r);
     CompiledPlan {
         feeders,
         timeout: plan
@@ -1073,8 +1087,8 @@ fn read_feeder(
 }
 
 /// A `unique` feeder needs a row for every user.
-fn check_unique_feeders(feeders: &[Feeder], load: &model::Load, r: &mut Reporter) {
-    if load.arrival_rate.is_some() {
+fn check_unique_feeders(feeders: &[Feeder], load: &LoadShape, r: &mut Reporter) {
+    if matches!(load.model, LoadModel::Open { .. }) {
         // Open-model sessions come and go with the schedule: there is no fixed user to
         // hold a row for the whole run.
         for f in feeders
@@ -1092,16 +1106,12 @@ fn check_unique_feeders(feeders: &[Feeder], load: &model::Load, r: &mut Reporter
         }
         return;
     }
-    let users = match (&load.users, load.stages.iter().map(|s| s.target).max()) {
-        (Some(u), _) => *u,
-        (None, Some(max)) => max,
-        (None, None) => return,
-    };
+    let users = load.max_users();
     for f in feeders
         .iter()
         .filter(|f| f.order == model::FeederOrder::Unique)
     {
-        if (f.rows.len() as u64) < u64::from(users) {
+        if (f.rows.len() as u64) < users {
             r.value(
                 &format!("/data/{}/order", escape_segment(&f.name)),
                 &format!(
