@@ -100,6 +100,14 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         health.probes = probes.stop().await;
         let outcome = outcome?;
         progress.finish();
+        if outcome.cut > 0 {
+            writeln!(
+                err,
+                "warning: {} users were still waiting on requests when the graceful stop ({}) ended; those requests are not counted",
+                outcome.cut,
+                plan::units::format_duration(compiled.load.graceful_stop)
+            )?;
+        }
         if !matches!(
             outcome.stop,
             StopReason::Interrupted | StopReason::Terminated
@@ -170,6 +178,7 @@ fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, failed: &PolicyResult) 
         login_failures: Default::default(),
         logins: 0,
         refreshes: 0,
+        cut: 0,
     }
 }
 

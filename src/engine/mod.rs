@@ -71,6 +71,9 @@ pub struct RunOutcome {
     pub logins: u64,
     /// Successful refreshes.
     pub refreshes: u64,
+    /// Users (or open-model iterations) still busy when the graceful stop ended: their
+    /// requests in flight were abandoned, not counted.
+    pub cut: usize,
 }
 
 /// Options of one run that are not in the plan.
@@ -499,12 +502,13 @@ pub async fn run(
         }
     }
     control.stop();
+    let mut cut = 0;
     let grace = tokio::time::sleep(load.graceful_stop);
     tokio::pin!(grace);
     loop {
         tokio::select! {
             next = users.join_next() => if next.is_none() { break },
-            _ = &mut grace => { users.abort_all(); break; }
+            _ = &mut grace => { cut = users.len(); users.abort_all(); break; }
             Ok(()) = signals.changed(), if signals_open => {
                 // A second interrupt during the graceful stop ends in-flight work at once.
                 if *signals.borrow() != Signal::Run && stop != StopReason::Completed { users.abort_all(); break; }
@@ -532,6 +536,7 @@ pub async fn run(
         login_failures,
         logins: shared.counters.logins_ok.load(Ordering::Relaxed),
         refreshes: shared.counters.refreshes.load(Ordering::Relaxed),
+        cut,
     })
 }
 

@@ -701,3 +701,35 @@ fn seeded_runs_repeat() {
     assert_eq!(first, bytes("5"));
     assert_ne!(first, bytes("6"));
 }
+
+/// Requests abandoned at the end of the graceful stop are reported, not silently dropped.
+#[test]
+fn requests_cut_by_the_graceful_stop_are_reported() {
+    let demo = Demo::start(DemoOptions {
+        stall: vec!["/api/v1/dashboard/".into()],
+        ..Default::default()
+    });
+    let r = run_plan(
+        "plans/demo.yaml",
+        &demo.url(),
+        &fast(&[
+            "--users",
+            "2",
+            "--duration",
+            "1s",
+            "--only",
+            "get_dashboard",
+            "--set",
+            "load.graceful_stop=200ms",
+        ]),
+        &[],
+    );
+    assert!(
+        stderr(&r.output).contains(
+            "2 users were still waiting on requests when the graceful stop (200ms) ended"
+        ),
+        "{}",
+        stderr(&r.output)
+    );
+    assert!(r.summary.is_some(), "results are written");
+}
