@@ -105,6 +105,7 @@ pub(crate) fn fixture() -> Summary {
         login_failures: BTreeMap::new(),
         logins: 4,
         refreshes: 0,
+        cut: 0,
     };
     let mut report = Report::new(&plan, outcome);
     report.health = HealthResults {
