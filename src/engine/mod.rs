@@ -510,10 +510,13 @@ pub async fn run(
             next = users.join_next() => if next.is_none() { break },
             _ = &mut grace => { cut = users.len(); users.abort_all(); break; }
             Ok(()) = signals.changed(), if signals_open => {
-                // A second interrupt during the graceful stop ends in-flight work at once.
-                if *signals.borrow() != Signal::Run && stop != StopReason::Completed { users.abort_all(); break; }
-                if *signals.borrow() == Signal::Interrupt { stop = StopReason::Interrupted; }
-                if *signals.borrow() == Signal::Terminate { stop = StopReason::Terminated; }
+                // A signal during the graceful stop (after an abort, say) decides the exit
+                // code; a second one quits the process from the signal listener.
+                match *signals.borrow() {
+                    Signal::Interrupt => stop = StopReason::Interrupted,
+                    Signal::Terminate => stop = StopReason::Terminated,
+                    Signal::Run => {}
+                }
             }
         }
     }

@@ -110,7 +110,9 @@ pub struct HealthResults {
 impl HealthResults {
     /// Whether every policy that ran to a verdict is healthy.
     pub fn all_healthy(&self) -> bool {
-        self.results.iter().all(|r| r.healthy)
+        // A during-load outage (`failure_threshold` failed probes in a row) fails the run
+        // as an unhealthy gate would.
+        self.results.iter().all(|r| r.healthy) && self.probes.iter().all(|p| p.outages == 0)
     }
 }
 

@@ -116,6 +116,13 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
                 "endpoint names must be unique: reports, `sla` and `--only` use them",
             );
         }
+        if matches!(e.name.as_str(), "login" | "refresh") {
+            r.value(
+                &format!("{at}/name"),
+                &format!("`{}` is the name of the auth rows in reports", e.name),
+                "choose another name, e.g. `login_page`",
+            );
+        }
         check_endpoint_shape(e, &at, r);
     }
     if !plan.endpoints.is_empty() && plan.endpoints.iter().all(|e| e.weight == 0) {

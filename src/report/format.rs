@@ -57,8 +57,10 @@ pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 
 /// `base` + `seconds`, as RFC 3339.
 pub fn rfc3339_after(base: &str, seconds: f64) -> String {
+    // A hand-edited summary may hold any number: never panic on it.
     parse_rfc3339(base)
-        .map(|t| rfc3339(t + Duration::from_secs_f64(seconds.max(0.0))))
+        .and_then(|t| t.checked_add(Duration::try_from_secs_f64(seconds.max(0.0)).ok()?))
+        .map(rfc3339)
         .unwrap_or_default()
 }
 

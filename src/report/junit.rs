@@ -53,7 +53,22 @@ pub fn render(summary: &Summary) -> anyhow::Result<String> {
         health.add_test_case(case);
     }
     for p in &summary.health.probes {
-        let mut case = TestCase::new(format!("{} (during)", p.policy), TestCaseStatus::success());
+        let status = if p.outages == 0 {
+            TestCaseStatus::success()
+        } else {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(format!(
+                "{} down {} times during the load ({}/{} probes passed): {}",
+                p.policy,
+                p.outages,
+                p.successes,
+                p.probes,
+                p.last_failure.as_deref().unwrap_or("no reason recorded")
+            ))
+            .set_type("health");
+            s
+        };
+        let mut case = TestCase::new(format!("{} (during)", p.policy), status);
         case.set_classname(format!("{}.health", summary.plan.name));
         case.set_system_out(format!(
             "{}/{} probes passed, {} outages\n",

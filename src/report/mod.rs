@@ -95,18 +95,35 @@ pub fn render_files(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>>
     Ok(files)
 }
 
-/// Writes every report file into `dir` (created if missing); returns their paths.
+/// Writes every report file into `dir` (created if missing); returns their paths. One
+/// file that cannot be written does not stop the others; `summary.json` goes first, since
+/// `loadplan report` can rebuild every other file from it.
 pub fn write_all(summary: &Summary, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", dir.display()))?;
     let mut written = Vec::new();
-    for (name, bytes) in render_files(summary)? {
+    let mut errors = Vec::new();
+    let mut write = |name: &str, bytes: &[u8]| {
         let path = dir.join(name);
-        std::fs::write(&path, bytes)
-            .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?;
-        written.push(path);
+        match std::fs::write(&path, bytes) {
+            Ok(()) => written.push(path),
+            Err(e) => errors.push(format!("cannot write `{}`: {e}", path.display())),
+        }
+    };
+    write(SUMMARY_FILE, summary.to_json().as_bytes());
+    match render_files(summary) {
+        Ok(files) => {
+            for (name, bytes) in files.iter().filter(|(n, _)| n != SUMMARY_FILE) {
+                write(name, bytes);
+            }
+        }
+        Err(e) => errors.push(format!("cannot render the reports: {e:#}")),
     }
-    Ok(written)
+    if errors.is_empty() {
+        Ok(written)
+    } else {
+        Err(anyhow::anyhow!(errors.join("; ")))
+    }
 }
 
 /// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when it is set (GitHub Actions).

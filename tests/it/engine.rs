@@ -733,3 +733,23 @@ fn requests_cut_by_the_graceful_stop_are_reported() {
     );
     assert!(r.summary.is_some(), "results are written");
 }
+
+/// A during-load outage (`failure_threshold` failed probes in a row) fails the run.
+#[test]
+fn a_during_load_outage_fails_the_run() {
+    let demo = crate::support::DemoProcess::start(&["--unhealthy-for", "60"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: probes\ntarget: { base_url: http://127.0.0.1:9 }\nload: { users: 1, duration: 1500ms, think_time: 100ms }\n\
+         endpoints:\n  - { name: a, request: { path: /api/v1/uploads/ }, check: { status: [401] } }\n\
+         health:\n  live: { request: { path: /api/v1/health/ }, interval: 100ms, failure_threshold: 2, run: [during] }\n\
+         outputs: { formats: [json, junit] }\n",
+    )
+    .unwrap();
+    let r = run_plan(plan.to_str().unwrap(), &demo.url, &["-q"], &[]);
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
+    let junit = std::fs::read_to_string(r.out.path().join("junit.xml")).unwrap();
+    assert!(junit.contains("live down"), "{junit}");
+}

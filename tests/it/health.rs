@@ -48,7 +48,9 @@ fn both(o: &Output) -> String {
 
 #[test]
 fn starting_then_healthy_passes_after_retries_without_credentials() {
-    let demo = DemoProcess::start(&["--unhealthy-for", "1"]);
+    // Unhealthy for 2 s from its start, so the first try sees a 503 even when this loaded
+    // machine starts the checker slowly.
+    let demo = DemoProcess::start(&["--unhealthy-for", "2"]);
     let (out, took) = health(&demo.url, &["--set", "health.ready.deadline=8s"], None);
     let text = both(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");

@@ -14,6 +14,8 @@ pub fn loadplan_in(dir: &Path, args: &[&str]) -> Output {
         .current_dir(dir)
         .args(args)
         .env_remove("TARGET_URL")
+        .env_remove("EXPECTED_VERSION")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .env("NO_COLOR", "1")
         .output()
         .expect("the loadplan binary runs")
@@ -105,7 +107,9 @@ pub fn run_plan(plan: &str, url: &str, args: &[&str], env: &[(&str, &str)]) -> R
     cmd.current_dir(root())
         .args(&all)
         .env("NO_COLOR", "1")
-        .env_remove("TARGET_URL");
+        .env_remove("TARGET_URL")
+        .env_remove("EXPECTED_VERSION")
+        .env_remove("GITHUB_STEP_SUMMARY");
     for (k, v) in env {
         cmd.env(k, v);
     }
