@@ -155,12 +155,24 @@ pub fn finish_run(
     err: &mut dyn std::io::Write,
 ) -> anyhow::Result<(Summary, Exit)> {
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
-    let verdicts = crate::sla::evaluate(
+    let mut verdicts = crate::sla::evaluate(
         &plan.plan.sla,
         &endpoints,
         &report.outcome.metrics,
         &report.health,
     );
+    let gate_failed = report
+        .health
+        .results
+        .iter()
+        .any(|r| r.phase == crate::health::Phase::Before && !r.healthy);
+    if gate_failed {
+        // No load was sent: the health gate is the verdict, not the empty statistics.
+        for v in &mut verdicts {
+            v.status = crate::sla::Status::Skipped;
+            v.note = Some("no load was sent: the health gate failed".into());
+        }
+    }
     let mut summary = Summary::build(plan, report, verdicts);
     if let Some(prefix) = csv_prefix {
         summary.outputs.csv_prefix = Some(prefix.to_owned());

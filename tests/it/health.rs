@@ -300,6 +300,12 @@ fn a_failed_before_gate_sends_no_load() {
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["total"]["requests"], 0, "{summary}");
     assert_eq!(summary["run"]["logins"], 0, "{summary}");
+    // The gate is the verdict: no SLA fails on the statistics of a load never sent.
+    let verdicts = summary["verdicts"].as_array().unwrap();
+    assert!(
+        !verdicts.is_empty() && verdicts.iter().all(|v| v["status"] == "SKIPPED"),
+        "{summary}"
+    );
 }
 
 #[test]
