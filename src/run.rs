@@ -12,7 +12,7 @@ use crate::app::load_plan;
 use crate::cli::RunArgs;
 use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
 use crate::exit::Exit;
-use crate::health::{self, HealthResults, PolicyResult};
+use crate::health::{self, HealthResults};
 use crate::plan::model::HealthPhase;
 use crate::plan::{self, Override};
 
@@ -69,15 +69,28 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         }
         other => other?,
     }
+    // Signals are heard from here on: during the health phases as during the load.
+    let (signal_tx, mut signal_rx) = watch::channel(Signal::Run);
+    tokio::spawn(listen_for_signals(signal_tx));
     let mut health = HealthResults::default();
     let log = (!args.quiet).then_some(&mut *err);
-    health.results = health::run_phase(&compiled, &base_url, HealthPhase::Before, log).await?;
-    let outcome = if let Some(failed) = health.results.iter().find(|r| !r.healthy) {
-        not_run(&compiled, args.seed, failed)
+    let before = tokio::select! {
+        r = health::run_phase(&compiled, &base_url, HealthPhase::Before, log) => Ok(r?),
+        s = next_signal(&mut signal_rx) => Err(s),
+    };
+    let outcome = if let Err(signal) = before {
+        not_run(&compiled, args.seed, stop_for(signal))
+    } else if let Some(failed) = before.iter().flatten().find(|r| !r.healthy) {
+        let reason = format!(
+            "health gate `{}` failed: {}",
+            failed.policy,
+            failed.reason.as_deref().unwrap_or("unknown")
+        );
+        health.results = before.unwrap_or_default();
+        not_run(&compiled, args.seed, StopReason::Aborted(reason))
     } else {
+        health.results = before.unwrap_or_default();
         raise_open_files_limit(&compiled, err);
-        let (signal_tx, signal_rx) = watch::channel(Signal::Run);
-        tokio::spawn(listen_for_signals(signal_tx));
         let progress =
             crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
         let opts = RunOptions {
@@ -90,7 +103,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             &compiled,
             &base_url,
             &opts,
-            signal_rx,
+            signal_rx.clone(),
             |collector, elapsed| {
                 progress.tick(collector, elapsed);
                 live.tick(collector, elapsed)
@@ -108,13 +121,18 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
                 plan::units::format_duration(compiled.load.graceful_stop)
             )?;
         }
+        let mut outcome = outcome;
         if !matches!(
             outcome.stop,
             StopReason::Interrupted | StopReason::Terminated
         ) {
             let log = (!args.quiet).then_some(&mut *err);
-            let after = health::run_phase(&compiled, &base_url, HealthPhase::After, log).await?;
-            health.results.extend(after);
+            tokio::select! {
+                after = health::run_phase(&compiled, &base_url, HealthPhase::After, log) => {
+                    health.results.extend(after?);
+                }
+                s = next_signal(&mut signal_rx) => outcome.stop = stop_for(s),
+            }
         }
         outcome
     };
@@ -163,22 +181,39 @@ fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
     }
 }
 
-/// The outcome of a run whose `before` gate failed: nothing sent, stopped with the reason.
-fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, failed: &PolicyResult) -> RunOutcome {
+/// The outcome of a run that sent no load (its `before` gate failed, or a signal came
+/// first): empty statistics and why.
+fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, stop: StopReason) -> RunOutcome {
     let registry = std::sync::Arc::new(crate::metrics::Registry::new(engine::rows(plan)));
     RunOutcome {
         metrics: crate::metrics::Collector::new(registry).finish(Duration::ZERO),
-        stop: StopReason::Aborted(format!(
-            "health gate `{}` failed: {}",
-            failed.policy,
-            failed.reason.as_deref().unwrap_or("unknown")
-        )),
+        stop,
         started_at: std::time::SystemTime::now(),
         seed: seed.or(plan.load.seed).unwrap_or(0),
         login_failures: Default::default(),
         logins: 0,
         refreshes: 0,
         cut: 0,
+    }
+}
+
+/// Waits for the first signal.
+async fn next_signal(rx: &mut watch::Receiver<Signal>) -> Signal {
+    loop {
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        let s = *rx.borrow();
+        if s != Signal::Run {
+            return s;
+        }
+    }
+}
+
+fn stop_for(signal: Signal) -> StopReason {
+    match signal {
+        Signal::Terminate => StopReason::Terminated,
+        Signal::Interrupt | Signal::Run => StopReason::Interrupted,
     }
 }
 

@@ -753,3 +753,57 @@ fn a_during_load_outage_fails_the_run() {
     let junit = std::fs::read_to_string(r.out.path().join("junit.xml")).unwrap();
     assert!(junit.contains("live down"), "{junit}");
 }
+
+/// Ctrl-C while an `after` health check waits on a stalled target ends the run at once,
+/// with the results written and exit 130.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_the_after_check_is_heard() {
+    use std::io::BufRead;
+    let demo = crate::support::DemoProcess::start(&["--stall", "/api/v1/health/"]);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("p.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: after\ntarget: { base_url: http://127.0.0.1:9 }\nload: { users: 1, duration: 500ms }\n\
+         endpoints:\n  - { name: a, request: { path: /api/v1/uploads/ }, check: { status: [401] } }\n\
+         health:\n  ready: { request: { path: /api/v1/health/ }, timeout: 20s, deadline: 60s, run: [after] }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("results");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--base-url",
+            &demo.url,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("after the load") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the after check never started"
+        );
+    }
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "waited out the stalled try"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["run"]["stop"], "interrupted", "{}", summary["run"]);
+}
