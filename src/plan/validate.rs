@@ -468,6 +468,13 @@ fn check_sla(plan: &Plan, r: &mut Reporter) {
                 "remove it",
             );
         }
+        if a.abort_on_fail && a.metric == SlaMetric::HealthAvailability {
+            r.key(
+                &format!("{at}/abort_on_fail"),
+                "`health_availability` is only known once the probes stop, so it cannot abort a run",
+                "remove `abort_on_fail`; the verdict still fails the run at the end",
+            );
+        }
         if a.abort_delay.is_some() && !a.abort_on_fail {
             r.key(
                 &format!("{at}/abort_delay"),

@@ -335,11 +335,21 @@ fn during_and_after_policies_stay_out_of_the_endpoint_statistics() {
     assert!(err.contains("health `ready` (after the load)"), "{err}");
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
-    let rows = summary["rows"].as_array().unwrap();
+    let probes = &summary["health"]["probes"][0];
     assert!(
-        rows.iter().all(|r| r["name"] != "ready"),
-        "health probes leaked into the endpoint rows: {summary}"
+        probes["probes"].as_u64().unwrap() >= 3,
+        "probes ran every 100ms: {probes}"
     );
+    // The endpoints' requests are only theirs: the rows add up to the total, and no row is
+    // the health route.
+    let rows = summary["rows"].as_array().unwrap();
+    let sum: u64 = rows.iter().map(|r| r["requests"].as_u64().unwrap()).sum();
+    assert_eq!(
+        sum,
+        summary["total"]["requests"].as_u64().unwrap(),
+        "{summary}"
+    );
+    assert!(rows.iter().all(|r| r["name"] != "ready"), "{summary}");
 }
 
 /// During-load probes, in-process: they count passes against the demo API until stopped.
