@@ -81,6 +81,9 @@ pub struct Verdict {
     pub end: End,
 }
 
+/// The shortest try worth starting when the deadline is near.
+const MIN_TRY: Duration = Duration::from_millis(20);
+
 /// Runs tries until `success_threshold` pass in a row, more than `retries` fail, or the
 /// deadline leaves no room for another. Each try gets at most the per-try timeout and never
 /// runs past the deadline, and no sleep crosses it, so the verdict comes at most one per-try
@@ -142,6 +145,11 @@ where
     }
     loop {
         let budget = try_budget(spec.timeout, left());
+        // A try with almost no time left could only time out, and its "timed out after
+        // 2ms" would hide the real reason of the tries before it.
+        if budget < MIN_TRY && !attempts.is_empty() {
+            return finish(attempts, last_failure, End::Deadline);
+        }
         let at = start.elapsed();
         // The try enforces its own timeout; this one backs it up, so no try implementation
         // can hold the loop past its budget.
@@ -344,6 +352,21 @@ mod tests {
         assert_eq!(v.end, End::Healthy);
         assert!(v.result.healthy && v.result.reason.is_none());
         assert_eq!(starts(&v), [0, 110, 220]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_sliver_try_hides_the_real_reason_at_the_deadline() {
+        // Tries take 90 ms, then 100 ms of wait: the fifth would start 15 ms before the
+        // deadline, could only time out, and would replace the 503 as the reason.
+        let s = LoopSpec {
+            deadline: Some(ms(775)),
+            retries: 100,
+            ..spec()
+        };
+        let v = verdict(&s, &[(90, false); 10]).await;
+        assert_eq!(v.end, End::Deadline);
+        assert_eq!(starts(&v), [0, 190, 380, 570]);
+        assert_eq!(v.result.reason.as_deref(), Some("HTTP 503, expected 200"));
     }
 
     #[tokio::test(start_paused = true)]
