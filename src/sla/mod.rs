@@ -279,6 +279,9 @@ fn latency_ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_nanos() as f64 / 1_000_000.0)
 }
 
+/// Relative width of an HDR bucket at 3 significant digits (at most 1/1024).
+const HDR_PRECISION: f64 = 0.001;
+
 /// The raw measured value of a request metric over one row; `None` without samples.
 fn measure(metric: &SlaMetric, stats: &RowStats, duration: Duration) -> Option<f64> {
     match metric {
@@ -344,14 +347,27 @@ fn evaluate_one(
                 note: Some(format!("threshold: {}", e.problem)),
                 ..base
             },
-            (Some(raw), Ok(t)) => Verdict {
-                status: if operator.holds(raw, *t) {
-                    Status::Pass
-                } else {
-                    Status::Fail
-                },
-                ..base
-            },
+            (Some(raw), Ok(t)) => {
+                // Percentiles, min and max come from HDR buckets 0.1 % wide, read at the
+                // bucket's top: a value that close to the threshold may be the threshold
+                // itself, so it is compared as equal (`at_most: 500ms` passes a p95 of 500 ms).
+                let within = matches!(
+                    a.metric,
+                    SlaMetric::Percentile(_) | SlaMetric::Min | SlaMetric::Max
+                ) && (raw - t).abs() <= t.abs() * HDR_PRECISION;
+                let compared = if within { *t } else { raw };
+                Verdict {
+                    status: if operator.holds(compared, *t) {
+                        Status::Pass
+                    } else {
+                        Status::Fail
+                    },
+                    note: within.then(|| {
+                        "equal to the threshold within the histogram's 0.1 % precision".to_owned()
+                    }),
+                    ..base
+                }
+            }
             (None, Ok(_)) => {
                 let rule = a.on_no_data.unwrap_or(if aggregate {
                     NoData::Fail

@@ -94,6 +94,19 @@ fn percentiles_compare_with_the_exact_histogram_value() {
     );
 }
 
+/// 500 ms reads as 500.2 ms (the top of its bucket): still `at_most: 500ms`, not `below`.
+#[test]
+fn a_latency_at_the_threshold_within_hdr_precision() {
+    let m = metrics(vec![row("a", &[500_000; 10], 0)]);
+    assert_eq!(status("{ metric: p95, at_most: 500ms }", &m), Status::Pass);
+    assert_eq!(status("{ metric: max, at_least: 500ms }", &m), Status::Pass);
+    assert_eq!(status("{ metric: p95, below: 500ms }", &m), Status::Fail);
+    assert_eq!(status("{ metric: p95, above: 500ms }", &m), Status::Fail);
+    // Beyond the bucket, values compare as measured.
+    let m = metrics(vec![row("a", &[502_000; 10], 0)]);
+    assert_eq!(status("{ metric: p95, at_most: 500ms }", &m), Status::Fail);
+}
+
 #[test]
 fn a_value_exactly_at_the_threshold() {
     let m = sample();
