@@ -73,6 +73,24 @@ pub fn phase(p: crate::health::Phase) -> &'static str {
     }
 }
 
+/// One endpoint line's numbers, as the terminal and Markdown tables show them: requests,
+/// failures, req/s, p50, p90, p95, p99, max, mean (latencies in ms).
+pub fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
+    let lat = s.latency.as_ref();
+    let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
+    [
+        s.requests.to_string(),
+        s.failures.to_string(),
+        format!("{:.1}", s.rps),
+        p(|l| l.percentiles.p50),
+        p(|l| l.percentiles.p90),
+        p(|l| l.percentiles.p95),
+        p(|l| l.percentiles.p99),
+        p(|l| Some(l.max_ms)),
+        p(|l| Some(l.mean_ms)),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::ms_cell;
+use super::format::stats_numbers;
 use super::summary::{Stats, Summary};
 use crate::sla::Status;
 
@@ -15,22 +15,7 @@ fn cell(text: &str) -> String {
 }
 
 fn stats_line(out: &mut String, s: &Stats, name: &str) {
-    let lat = s.latency.as_ref();
-    let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
-        cell(name),
-        s.requests,
-        s.failures,
-        s.rps,
-        p(|l| l.percentiles.p50),
-        p(|l| l.percentiles.p90),
-        p(|l| l.percentiles.p95),
-        p(|l| l.percentiles.p99),
-        p(|l| Some(l.max_ms)),
-        p(|l| Some(l.mean_ms)),
-    );
+    let _ = writeln!(out, "| {} | {} |", cell(name), stats_numbers(s).join(" | "));
 }
 
 /// Renders `summary.md`.

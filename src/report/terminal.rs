@@ -6,7 +6,6 @@ use comfy_table::{
     Cell, CellAlignment, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED,
 };
 
-use super::format::ms_cell;
 use super::summary::{Stats, StopKind, Summary};
 use crate::sla::Status;
 
@@ -31,20 +30,8 @@ fn table(color: bool) -> Table {
 }
 
 fn stats_row(s: &Stats, name: String) -> Vec<Cell> {
-    let lat = s.latency.as_ref();
-    let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
     let mut cells = vec![Cell::new(name)];
-    let numbers = [
-        s.requests.to_string(),
-        s.failures.to_string(),
-        format!("{:.1}", s.rps),
-        p(|l| l.percentiles.p50),
-        p(|l| l.percentiles.p90),
-        p(|l| l.percentiles.p95),
-        p(|l| l.percentiles.p99),
-        p(|l| Some(l.max_ms)),
-        p(|l| Some(l.mean_ms)),
-    ];
+    let numbers = super::format::stats_numbers(s);
     cells.extend(
         numbers
             .into_iter()

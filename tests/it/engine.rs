@@ -445,19 +445,9 @@ fn secrets_never_appear_in_output_or_results() {
 
 #[test]
 fn demo_command_prints_its_url_first() {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
-        .args(["demo", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    // `DemoProcess::start` reads the first line and requires `listening on …`.
+    let demo = crate::support::DemoProcess::start(&[]);
+    assert!(demo.url.starts_with("http://127.0.0.1:"), "{}", demo.url);
 }
 
 #[test]
