@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
+use http::header::{HeaderName, HeaderValue};
 use minijinja::{Value as Ctx, context};
-use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::engine::request::Prepared;
 use crate::plan::CompiledPlan;
@@ -35,7 +35,7 @@ pub fn secret_env_values(plan: &CompiledPlan) -> Secrets {
 }
 
 /// What `auth.apply` adds to a request: headers and query parameters.
-type Applied = (Vec<(HeaderName, HeaderValue)>, Vec<(String, String)>);
+type Applied = (Vec<(HeaderName, HeaderValue)>, String);
 
 /// Prints the rendered requests.
 pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -66,7 +66,8 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
     let dir = std::path::Path::new(&plan.file)
         .parent()
         .unwrap_or(std::path::Path::new(""));
-    let client = crate::engine::http::HttpSettings::new(plan, dir)?.plain_client()?;
+    // Builds the TLS settings only to report an unreadable CA or client certificate.
+    crate::engine::http::HttpSettings::new(plan, dir)?;
     let base: Arc<str> = base_url.into();
     let mut auth_headers = Vec::new();
     for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {
@@ -81,19 +82,15 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
             auth_headers.push((n, v));
         }
     }
-    let auth_query: Vec<(String, String)> = plan
-        .auth
-        .iter()
-        .flat_map(|a| &a.apply_query)
-        .map(|(k, t)| {
-            (
-                k.clone(),
-                plan.templates
-                    .render(t, &live)
-                    .unwrap_or_else(|e| format!("<{e}>")),
-            )
-        })
-        .collect();
+    let mut auth_query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, t) in plan.auth.iter().flat_map(|a| &a.apply_query) {
+        let v = plan
+            .templates
+            .render(t, &live)
+            .unwrap_or_else(|e| format!("<{e}>"));
+        auth_query.append_pair(k, &v);
+    }
+    let auth_query = auth_query.finish();
     let applied = (auth_headers, auth_query);
     writeln!(
         out,
@@ -109,16 +106,13 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
             &base,
             plan,
             &globals,
-            &client,
-            &(Vec::new(), Vec::new()),
+            &(Vec::new(), String::new()),
             &mask,
         )?;
     }
     for e in &plan.endpoints {
         if let Some(first) = e.requests.first() {
-            show(
-                out, &e.name, first, &base, plan, &live, &client, &applied, &mask,
-            )?;
+            show(out, &e.name, first, &base, plan, &live, &applied, &mask)?;
         }
     }
     Ok(())
@@ -132,19 +126,19 @@ fn show(
     base: &Arc<str>,
     plan: &CompiledPlan,
     ctx: &Ctx,
-    client: &reqwest::Client,
     extra: &Applied,
     mask: &dyn Fn(&str) -> String,
 ) -> anyhow::Result<()> {
     writeln!(out, "# {title}")?;
     let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout)
         .map_err(|e| anyhow::anyhow!(e))?;
-    match prepared.render(&plan.templates, ctx, client, &extra.0, &extra.1) {
+    match prepared.render(&plan.templates, ctx, &extra.0, &extra.1) {
         Ok((req, _)) => {
             // Decoded, so placeholders read as written (`<capture claim_ids>`).
-            let url = percent_encoding::percent_decode_str(req.url().as_str()).decode_utf8_lossy();
-            writeln!(out, "{} {}", req.method(), mask(&url))?;
-            for (name, value) in req.headers() {
+            let uri = req.uri.to_string();
+            let url = percent_encoding::percent_decode_str(&uri).decode_utf8_lossy();
+            writeln!(out, "{} {}", req.method, mask(&url))?;
+            for (name, value) in &req.headers {
                 let shown = if SECRET_HEADERS.contains(&name.as_str())
                     && !value.to_str().unwrap_or("").contains('<')
                 {
@@ -154,8 +148,8 @@ fn show(
                 };
                 writeln!(out, "{name}: {shown}")?;
             }
-            if let Some(body) = req.body().and_then(|b| b.as_bytes()) {
-                writeln!(out, "\n{}", mask(&String::from_utf8_lossy(body)))?;
+            if !req.body.is_empty() {
+                writeln!(out, "\n{}", mask(&String::from_utf8_lossy(&req.body)))?;
             }
         }
         Err(f) => writeln!(out, "cannot render: {}", mask(&f.message))?,

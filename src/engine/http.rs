@@ -1,29 +1,28 @@
 //! HTTP for the engine and health checks: one TLS configuration built once per run and
-//! cloned into each client (building one per user costs memory and CPU seconds at 10,000
-//! users), clients that never retry on their own (every attempt is counted) and never use
-//! the environment's proxy, and a send that reads at most the body cap and classifies every
-//! failure as data.
+//! shared by every user (building one per user costs memory and CPU seconds at 10,000
+//! users), transports that never retry on their own (every attempt is counted) and never
+//! use the environment's proxy, and a send that reads at most the body cap and classifies
+//! every failure as data.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
 use rustls::ClientConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::direct::{self, Direct};
 use crate::metrics::FailureKind;
 use crate::plan::CompiledPlan;
 use crate::plan::model::{ConnectionPool, HttpVersion};
 
-/// What every client of a run shares: TLS, timeouts, proxy, redirect and body limits.
+/// What every transport of a run shares: TLS, timeouts, proxy, redirect and body limits.
 #[derive(Clone)]
 pub struct HttpSettings {
-    tls: ClientConfig,
-    http_version: HttpVersion,
+    direct: Arc<direct::Config>,
     proxy: Option<String>,
-    connect_timeout: Duration,
-    max_redirects: usize,
     /// Body bytes kept per response.
     pub max_body: u64,
     shared: Option<reqwest::Client>,
@@ -37,20 +36,40 @@ impl std::fmt::Debug for HttpSettings {
     }
 }
 
+/// How one virtual user (or one health try) sends requests.
+#[derive(Debug)]
+pub enum Transport {
+    /// The user's own connections (the usual case).
+    Direct(Box<Direct>),
+    /// A reqwest client: through a proxy, or the plan's one shared pool.
+    Client(reqwest::Client),
+}
+
+impl Transport {
+    /// Forgets open connections after a request was abandoned mid-way.
+    fn abandon(&mut self) {
+        if let Transport::Direct(d) = self {
+            d.abandon();
+        }
+    }
+}
+
 impl HttpSettings {
-    /// Builds the run's TLS configuration and client settings from the plan.
+    /// Builds the run's TLS configuration and transport settings from the plan.
     pub fn new(plan: &CompiledPlan, plan_dir: &std::path::Path) -> anyhow::Result<Self> {
         let target = &plan.plan.target;
         let tls = tls_config(&target.tls, target.http_version, plan_dir)?;
         let mut settings = HttpSettings {
-            tls,
-            http_version: target.http_version,
+            direct: Arc::new(direct::Config {
+                tls: Arc::new(tls),
+                version: target.http_version,
+                connect_timeout: target
+                    .connect_timeout
+                    .as_ref()
+                    .map_or(plan.timeout, |d| d.get()),
+                max_redirects: target.max_redirects.unwrap_or(10) as usize,
+            }),
             proxy: target.proxy.clone(),
-            connect_timeout: target
-                .connect_timeout
-                .as_ref()
-                .map_or(plan.timeout, |d| d.get()),
-            max_redirects: target.max_redirects.unwrap_or(10) as usize,
             max_body: plan.max_body,
             shared: None,
         };
@@ -60,34 +79,33 @@ impl HttpSettings {
         Ok(settings)
     }
 
-    /// A client for one virtual user: its own connections and cookies, unless the plan
-    /// shares one pool.
-    pub fn client(&self) -> anyhow::Result<reqwest::Client> {
-        match &self.shared {
-            Some(c) => Ok(c.clone()),
-            None => self.build_client(true),
-        }
-    }
-
-    /// A client without cookies, for health checks.
-    pub fn plain_client(&self) -> anyhow::Result<reqwest::Client> {
-        self.build_client(false)
+    /// A transport for one virtual user (`cookies` keeps a cookie jar): its own
+    /// connections, unless the plan shares one pool or goes through a proxy.
+    pub fn transport(&self, cookies: bool) -> anyhow::Result<Transport> {
+        Ok(match (&self.shared, &self.proxy) {
+            (Some(c), _) => Transport::Client(c.clone()),
+            (None, Some(_)) => Transport::Client(self.build_client(cookies)?),
+            (None, None) => {
+                Transport::Direct(Box::new(Direct::new(Arc::clone(&self.direct), cookies)))
+            }
+        })
     }
 
     fn build_client(&self, cookies: bool) -> anyhow::Result<reqwest::Client> {
+        let d = &self.direct;
         let mut b = reqwest::Client::builder()
-            .tls_backend_preconfigured(self.tls.clone())
+            .tls_backend_preconfigured(ClientConfig::clone(&d.tls))
             .retry(reqwest::retry::never())
             .no_proxy()
-            .connect_timeout(self.connect_timeout)
+            .connect_timeout(d.connect_timeout)
             .tcp_nodelay(true)
             .cookie_store(cookies)
-            .redirect(if self.max_redirects == 0 {
+            .redirect(if d.max_redirects == 0 {
                 reqwest::redirect::Policy::none()
             } else {
-                reqwest::redirect::Policy::limited(self.max_redirects)
+                reqwest::redirect::Policy::limited(d.max_redirects)
             });
-        match self.http_version {
+        match d.version {
             HttpVersion::Http1 => b = b.http1_only(),
             HttpVersion::Http2 => b = b.http2_prior_knowledge(),
             HttpVersion::Auto => {}
@@ -223,130 +241,203 @@ pub struct TransportError {
     pub latency: Duration,
 }
 
+/// A rendered request, as every transport takes it.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Method.
+    pub method: Method,
+    /// Absolute URI.
+    pub uri: Uri,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// A failure class and its message.
+pub type Failed = (FailureKind, String);
+
+/// An answer as a transport read it.
+#[derive(Debug)]
+pub struct Received {
+    /// Status code.
+    pub status: u16,
+    /// The kept part of the body.
+    pub body: Bytes,
+    /// All body bytes received, kept or not.
+    pub bytes_in: u64,
+    /// Whether the body was longer than the cap.
+    pub truncated: bool,
+}
+
 /// Sends a request and reads its answer within `timeout`, measuring from `start`. `timer`
 /// is reset to the deadline and reused: a user keeps one for all its requests, since
 /// moving a registered timer costs less than registering a new one per request.
 pub async fn send(
-    client: &reqwest::Client,
-    request: reqwest::Request,
+    transport: &mut Transport,
+    request: Outgoing,
     timeout: Duration,
     max_body: u64,
     start: Instant,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
 ) -> Result<Answer, TransportError> {
-    let exchange = async {
-        let mut response = client.execute(request).await.map_err(|e| classify(&e))?;
-        let status = response.status().as_u16();
-        let body_error = |e: reqwest::Error| {
-            let (kind, message) = classify(&e);
-            // The connection was fine: what broke was the body.
-            (
-                if kind == FailureKind::Connect {
-                    FailureKind::Body
-                } else {
-                    kind
-                },
-                message,
-            )
-        };
-        // Most answers arrive in one chunk: keep it as is, copying only when there are more.
-        let mut kept = Bytes::new();
-        let mut more: Option<Vec<u8>> = None;
-        let mut bytes_in = 0u64;
-        while let Some(chunk) = response.chunk().await.map_err(body_error)? {
-            bytes_in += chunk.len() as u64;
-            let held = more.as_ref().map_or(kept.len(), Vec::len) as u64;
-            let room = max_body.saturating_sub(held) as usize;
-            if room == 0 {
-                continue;
-            }
-            let part = chunk.slice(..chunk.len().min(room));
-            match &mut more {
-                Some(buf) => buf.extend_from_slice(&part),
-                None if kept.is_empty() => kept = part,
-                None => {
-                    let mut buf = Vec::with_capacity(kept.len() + part.len());
-                    buf.extend_from_slice(&kept);
-                    buf.extend_from_slice(&part);
-                    more = Some(buf);
-                }
-            }
-        }
-        let body = more.map_or(kept, Bytes::from);
-        let truncated = bytes_in > body.len() as u64;
-        Ok((status, body, bytes_in, truncated))
-    };
     timer.as_mut().reset(tokio::time::Instant::now() + timeout);
-    let outcome = tokio::select! {
-        biased;
-        r = exchange => Ok(r),
-        () = timer => Err(()),
+    let outcome = {
+        let exchange = async {
+            match &mut *transport {
+                Transport::Direct(d) => d.exchange(request, max_body).await,
+                Transport::Client(c) => via_client(c, request, max_body).await,
+            }
+        };
+        tokio::select! {
+            biased;
+            r = exchange => Some(r),
+            () = timer => None,
+        }
     };
     match outcome {
-        Ok(Ok((status, body, bytes_in, truncated))) => Ok(Answer {
-            status,
-            body,
-            bytes_in,
-            truncated,
+        Some(Ok(r)) => Ok(Answer {
+            status: r.status,
+            body: r.body,
+            bytes_in: r.bytes_in,
+            truncated: r.truncated,
             latency: start.elapsed(),
         }),
-        Ok(Err((kind, message))) => Err(TransportError {
+        Some(Err((kind, message))) => Err(TransportError {
             kind,
             message,
             latency: start.elapsed(),
         }),
-        Err(_) => Err(TransportError {
-            kind: FailureKind::Timeout,
-            message: format!(
-                "timed out after {}",
-                crate::plan::units::format_duration(timeout)
-            ),
-            latency: start.elapsed(),
-        }),
+        None => {
+            transport.abandon();
+            Err(TransportError {
+                kind: FailureKind::Timeout,
+                message: format!(
+                    "timed out after {}",
+                    crate::plan::units::format_duration(timeout)
+                ),
+                latency: start.elapsed(),
+            })
+        }
     }
 }
 
-/// Sorts a reqwest error into a failure class with a message free of URLs (they may carry
-/// query secrets) and of request details.
-fn classify(e: &reqwest::Error) -> (FailureKind, String) {
-    let chain = error_chain(e);
+async fn via_client(
+    client: &reqwest::Client,
+    request: Outgoing,
+    max_body: u64,
+) -> Result<Received, Failed> {
+    let mut r = http::Request::new(request.body);
+    *r.method_mut() = request.method;
+    *r.uri_mut() = request.uri;
+    *r.headers_mut() = request.headers;
+    let request = reqwest::Request::try_from(r).map_err(|e| {
+        (
+            FailureKind::Template,
+            format!("cannot build the request: {}", error_chain(&e, false)),
+        )
+    })?;
+    let response = client.execute(request).await.map_err(|e| {
+        let default = if e.is_body() || e.is_decode() {
+            FailureKind::Body
+        } else {
+            FailureKind::Connect
+        };
+        // The top-level message names the URL, which may carry secrets.
+        classify(&e, false, default)
+    })?;
+    let status = response.status().as_u16();
+    let (body, bytes_in) = read_capped(http::Response::from(response).into_body(), max_body)
+        .await
+        .map_err(|e| classify(&e, false, FailureKind::Body))?;
+    Ok(Received {
+        status,
+        truncated: bytes_in > body.len() as u64,
+        body,
+        bytes_in,
+    })
+}
+
+/// Reads a body, keeping at most `max` bytes and counting them all. Most answers arrive in
+/// one chunk, kept as is; only a second chunk makes a copy.
+pub(crate) async fn read_capped<B>(body: B, max: u64) -> Result<(Bytes, u64), B::Error>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    use http_body_util::BodyExt as _;
+    let mut body = std::pin::pin!(body);
+    let mut kept = Bytes::new();
+    let mut more: Option<Vec<u8>> = None;
+    let mut bytes_in = 0u64;
+    while let Some(frame) = body.frame().await {
+        let Ok(chunk) = frame?.into_data() else {
+            continue;
+        };
+        bytes_in += chunk.len() as u64;
+        let held = more.as_ref().map_or(kept.len(), Vec::len) as u64;
+        let room = max.saturating_sub(held) as usize;
+        if room == 0 {
+            continue;
+        }
+        let part = chunk.slice(..chunk.len().min(room));
+        match &mut more {
+            Some(buf) => buf.extend_from_slice(&part),
+            None if kept.is_empty() => kept = part,
+            None => {
+                let mut buf = Vec::with_capacity(kept.len() + part.len());
+                buf.extend_from_slice(&kept);
+                buf.extend_from_slice(&part);
+                more = Some(buf);
+            }
+        }
+    }
+    Ok((more.map_or(kept, Bytes::from), bytes_in))
+}
+
+/// Sorts an error into a failure class by what its chain says, `default` when it says
+/// nothing more specific. `top` includes the error's own message (reqwest's names the
+/// URL, which may carry query secrets, so it is left out there).
+pub(crate) fn classify(
+    e: &(dyn std::error::Error + 'static),
+    top: bool,
+    default: FailureKind,
+) -> Failed {
+    let chain = error_chain(e, top);
     let lower = chain.to_lowercase();
-    let kind = if e.is_timeout() {
+    let kind = if lower.contains("timed out") || lower.contains("timeout") {
         FailureKind::Timeout
     } else if lower.contains("reset")
         || lower.contains("broken pipe")
         || lower.contains("connection closed")
         || lower.contains("incomplete message")
         || lower.contains("unexpected eof")
+        || lower.contains("canceled")
     {
         FailureKind::Reset
-    } else if e.is_connect() || lower.contains("dns") || lower.contains("resolve") {
+    } else if lower.contains("dns")
+        || lower.contains("resolve")
+        || lower.contains("refused")
+        || lower.contains("connect")
+    {
         FailureKind::Connect
-    } else if e.is_body() || e.is_decode() {
-        FailureKind::Body
     } else {
-        FailureKind::Connect
+        default
     };
     (kind, chain)
 }
 
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+fn error_chain(e: &(dyn std::error::Error + 'static), top: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = if top { Some(e) } else { e.source() };
     while let Some(s) = source {
         let text = s.to_string();
-        if !parts.contains(&text) {
+        if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
         source = s.source();
     }
     if parts.is_empty() {
-        // The top-level message names the URL, which may carry secrets: describe instead.
-        parts.push(if e.is_timeout() {
-            "timed out".into()
-        } else {
-            "request failed".into()
-        });
+        parts.push("request failed".into());
     }
     parts.join(": ")
 }

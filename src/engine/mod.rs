@@ -4,20 +4,22 @@
 //! duration, the iteration total, an abort or an interrupt; then gives in-flight work the
 //! graceful-stop period. Measurements go to per-thread recorders (`metrics`).
 
+pub mod direct;
 pub mod http;
 pub mod request;
 pub mod schedule;
 pub mod session;
+pub mod shape;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use ::http::header::HeaderName;
 use minijinja::Value as Ctx;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use reqwest::header::HeaderName;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -215,7 +217,12 @@ impl Shared {
 
     fn session(&self, user_id: u64, seed: u64) -> anyhow::Result<Session> {
         let slot = self.shared_auth.clone().unwrap_or_default();
-        Ok(Session::new(user_id, seed, self.http.client()?, slot))
+        Ok(Session::new(
+            user_id,
+            seed,
+            self.http.transport(true)?,
+            slot,
+        ))
     }
 }
 

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Uri};
 use minijinja::Value as Ctx;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
-use super::http::Answer;
+use super::http::{Answer, Outgoing};
 use crate::metrics::FailureKind;
 use crate::plan::compile::{
     Body, CompiledChecks, CompiledRequest, ConditionTest, JsonTemplate, Part, RequestTarget,
@@ -25,8 +27,8 @@ pub struct Prepared {
     /// Metrics row.
     pub row: usize,
     method: Method,
-    /// The URL when path and base are static and there is no templated query.
-    static_url: Option<Url>,
+    /// The URI when path and base are static and there is no templated query.
+    static_uri: Option<Uri>,
     base: Arc<str>,
     static_headers: HeaderMap,
     dynamic_headers: Vec<(HeaderName, Text)>,
@@ -35,6 +37,8 @@ pub struct Prepared {
     /// Whether rendering or checking reads the template context; a fully static request
     /// skips building it.
     pub needs_ctx: bool,
+    /// What of a JSON answer the captures and checks can reach, when that is known.
+    pub json_shape: Option<super::shape::Shape>,
 }
 
 /// Why a request could not be built or did not pass.
@@ -68,6 +72,58 @@ pub fn join(base: &str, path: &str) -> String {
     }
 }
 
+/// What a URL's path and query cannot hold as is: encoded, as a browser would.
+const NOT_IN_TARGET: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'[')
+    .add(b']');
+
+/// Builds a request URI from a rendered absolute URL: its path and query are made valid,
+/// a fragment is dropped, then `pairs` (form-encoded) and `extra` (an encoded query, from
+/// `auth.apply`) are appended to the query.
+pub fn build_uri<'a>(
+    url: &str,
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    extra: &str,
+) -> Result<Uri, String> {
+    let invalid = |why: &dyn std::fmt::Display| format!("`{url}` is not a valid URL: {why}");
+    let bare = url.split('#').next().unwrap_or_default();
+    let after_scheme = bare
+        .find("://")
+        .map(|i| i + 3)
+        .ok_or_else(|| invalid(&"it has no scheme (http:// or https://)"))?;
+    let split = bare[after_scheme..]
+        .find(['/', '?'])
+        .map_or(bare.len(), |i| after_scheme + i);
+    let (origin, rest) = bare.split_at(split);
+    let mut out = String::with_capacity(url.len() + 16);
+    out.push_str(origin);
+    if !rest.starts_with('/') {
+        out.push('/');
+    }
+    out.extend(utf8_percent_encode(rest, NOT_IN_TARGET));
+    let mut pairs = pairs.peekable();
+    if pairs.peek().is_some() {
+        out.push(if rest.contains('?') { '&' } else { '?' });
+        let start = out.len();
+        url::form_urlencoded::Serializer::for_suffix(&mut out, start).extend_pairs(pairs);
+    }
+    if !extra.is_empty() {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(extra);
+    }
+    Uri::try_from(out).map_err(|e| invalid(&e))
+}
+
 impl Prepared {
     /// Prepares a request; `headers` are the plan's default headers then the request's own
     /// (later ones win).
@@ -96,7 +152,20 @@ impl Prepared {
                 None => dynamic_headers.push((name, value.clone())),
             }
         }
-        let static_url = match (
+        let content_type = match &spec.body {
+            Body::Json(_) => Some("application/json"),
+            Body::Form(_) => Some("application/x-www-form-urlencoded"),
+            Body::None | Body::Raw(_) | Body::Multipart(_) => None,
+        };
+        if let Some(ct) = content_type
+            && !static_headers.contains_key(header::CONTENT_TYPE)
+            && !dynamic_headers
+                .iter()
+                .any(|(n, _)| n == header::CONTENT_TYPE)
+        {
+            static_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+        let static_uri = match (
             &spec.target,
             spec.query.iter().all(|(_, v)| v.as_static().is_some()),
         ) {
@@ -105,15 +174,16 @@ impl Prepared {
             _ => None,
         }
         .map(|u| {
-            with_query(
+            build_uri(
                 &u,
                 spec.query
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_static().unwrap_or_default())),
+                "",
             )
         })
         .transpose()?;
-        let needs_ctx = static_url.is_none()
+        let needs_ctx = static_uri.is_none()
             || !dynamic_headers.is_empty()
             || !matches!(spec.body, Body::None | Body::Json(JsonTemplate::Static(_)))
             || spec.checks.body_contains.is_some()
@@ -122,46 +192,57 @@ impl Prepared {
             spec: spec.clone(),
             row,
             method,
-            static_url,
+            static_uri,
             base: base.clone(),
             static_headers,
             dynamic_headers,
             timeout: spec.timeout.unwrap_or(default_timeout),
             needs_ctx,
+            json_shape: super::shape::Shape::of(
+                spec.captures
+                    .iter()
+                    .map(|c| c.path.to_string())
+                    .chain(spec.checks.json.iter().map(|c| c.path_text.clone()))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str),
+            ),
         })
     }
 
-    /// Renders the request for one send. `extra` headers and query come from `auth.apply`.
+    /// Renders the request for one send, with the bytes its body sends. `extra_headers`
+    /// and `extra_query` (encoded) come from `auth.apply`.
     pub fn render(
         &self,
         t: &Templates,
         ctx: &Ctx,
-        client: &reqwest::Client,
         extra_headers: &[(HeaderName, HeaderValue)],
-        extra_query: &[(String, String)],
-    ) -> Result<(reqwest::Request, u64), Failure> {
+        extra_query: &str,
+    ) -> Result<(Outgoing, u64), Failure> {
         let r = |text: &Text| t.render(text, ctx).map_err(|e| template_failure(&e));
-        let mut url = match &self.static_url {
-            Some(u) => u.clone(),
-            None => {
-                let raw = match &self.spec.target {
-                    RequestTarget::Path(p) => join(&self.base, &r(p)?),
-                    RequestTarget::Url(u) => r(u)?,
+        let uri = match (&self.static_uri, extra_query) {
+            (Some(u), "") => u.clone(),
+            _ => {
+                let raw = match (&self.static_uri, &self.spec.target) {
+                    (Some(u), _) => u.to_string(),
+                    (None, RequestTarget::Path(p)) => join(&self.base, &r(p)?),
+                    (None, RequestTarget::Url(u)) => r(u)?,
                 };
-                let mut pairs = Vec::with_capacity(self.spec.query.len());
-                for (k, v) in &self.spec.query {
-                    pairs.push((k.as_str(), r(v)?));
+                let mut pairs = Vec::new();
+                if self.static_uri.is_none() {
+                    for (k, v) in &self.spec.query {
+                        pairs.push((k.as_str(), r(v)?));
+                    }
                 }
-                with_query(&raw, pairs.iter().map(|(k, v)| (*k, v.as_str())))
-                    .map_err(|e| Failure::new(FailureKind::Template, e))?
+                build_uri(
+                    &raw,
+                    pairs.iter().map(|(k, v)| (*k, v.as_str())),
+                    extra_query,
+                )
+                .map_err(|e| Failure::new(FailureKind::Template, e))?
             }
         };
-        if !extra_query.is_empty() {
-            url.query_pairs_mut().extend_pairs(extra_query);
-        }
-        let mut builder = client
-            .request(self.method.clone(), url)
-            .headers(self.static_headers.clone());
+        let mut headers = self.static_headers.clone();
         for (name, text) in &self.dynamic_headers {
             let v = r(text)?;
             let v = HeaderValue::from_str(&v).map_err(|_| {
@@ -170,100 +251,104 @@ impl Prepared {
                     format!("header `{name}` rendered to an invalid value"),
                 )
             })?;
-            builder = builder.header(name, v);
+            headers.insert(name.clone(), v);
         }
         for (name, value) in extra_headers {
-            builder = builder.header(name, value.clone());
+            headers.insert(name.clone(), value.clone());
         }
-        let (builder, bytes_out) = match &self.spec.body {
-            Body::None => (builder, 0),
-            Body::Json(j) => {
-                let bytes = match j {
-                    JsonTemplate::Static(b) => b.to_vec(),
-                    other => serde_json::to_vec(&render_json(other, t, ctx)?).unwrap_or_default(),
-                };
-                let n = bytes.len() as u64;
-                (
-                    builder
-                        .header(reqwest::header::CONTENT_TYPE, "application/json")
-                        .body(bytes),
-                    n,
-                )
+        let body = match &self.spec.body {
+            Body::None => Bytes::new(),
+            Body::Json(JsonTemplate::Static(b)) => b.clone(),
+            Body::Json(other) => {
+                Bytes::from(serde_json::to_vec(&render_json(other, t, ctx)?).unwrap_or_default())
             }
             Body::Form(pairs) => {
                 let mut rendered = Vec::with_capacity(pairs.len());
                 for (k, v) in pairs {
-                    rendered.push((k.clone(), r(v)?));
+                    rendered.push((k.as_str(), r(v)?));
                 }
-                let body = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&rendered)
-                    .finish();
-                let n = body.len() as u64;
-                (
-                    builder
-                        .header(
-                            reqwest::header::CONTENT_TYPE,
-                            "application/x-www-form-urlencoded",
-                        )
-                        .body(body),
-                    n,
+                Bytes::from(
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(rendered.iter().map(|(k, v)| (*k, v.as_str())))
+                        .finish(),
                 )
             }
-            Body::Raw(text) => {
-                let body = r(text)?;
-                let n = body.len() as u64;
-                (builder.body(body), n)
-            }
+            Body::Raw(text) => Bytes::from(r(text)?),
             Body::Multipart(parts) => {
-                let mut form = reqwest::multipart::Form::new();
-                let mut n = 0u64;
-                for (name, part) in parts {
-                    form = match part {
-                        Part::Text(text) => {
-                            let v = r(text)?;
-                            n += v.len() as u64;
-                            form.text(name.clone(), v)
-                        }
-                        Part::File {
-                            name: file,
-                            bytes,
-                            content_type,
-                        } => {
-                            n += bytes.len() as u64;
-                            let mut p = reqwest::multipart::Part::bytes(bytes.to_vec())
-                                .file_name(file.clone());
-                            if let Some(ct) = content_type {
-                                p = p.mime_str(ct).map_err(|e| {
-                                    Failure::new(FailureKind::Template, e.to_string())
-                                })?;
-                            }
-                            form.part(name.clone(), p)
-                        }
-                    };
+                let mut texts = Vec::with_capacity(parts.len());
+                for (_, part) in parts {
+                    texts.push(match part {
+                        Part::Text(text) => Some(r(text)?),
+                        Part::File { .. } => None,
+                    });
                 }
-                (builder.multipart(form), n)
+                let boundary = format!("loadplan-{}", uuid::Uuid::new_v4().simple());
+                let ct =
+                    HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+                        .map_err(|e| Failure::new(FailureKind::Template, e.to_string()))?;
+                headers.insert(header::CONTENT_TYPE, ct);
+                multipart(parts, &texts, &boundary)
             }
         };
-        let request = builder.build().map_err(|e| {
-            Failure::new(
-                FailureKind::Template,
-                format!("cannot build the request: {e}"),
-            )
-        })?;
-        Ok((request, bytes_out))
+        let bytes_out = body.len() as u64;
+        Ok((
+            Outgoing {
+                method: self.method.clone(),
+                uri,
+                headers,
+                body,
+            },
+            bytes_out,
+        ))
     }
 }
 
-fn with_query<'a>(
-    url: &str,
-    pairs: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<Url, String> {
-    let mut url = Url::parse(url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
-    let mut pairs = pairs.peekable();
-    if pairs.peek().is_some() {
-        url.query_pairs_mut().extend_pairs(pairs);
+/// A multipart/form-data body (RFC 7578); `texts` holds the rendered text parts.
+fn multipart(parts: &[(String, Part)], texts: &[Option<String>], boundary: &str) -> Bytes {
+    // Quotes and line breaks cannot appear inside a quoted parameter.
+    let quote = |s: &str| {
+        s.replace('"', "%22")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let mut out = Vec::new();
+    for ((name, part), text) in parts.iter().zip(texts) {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match (part, text) {
+            (
+                Part::File {
+                    name: file,
+                    bytes,
+                    content_type,
+                },
+                _,
+            ) => {
+                out.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+                        quote(name),
+                        quote(file),
+                        content_type.as_deref().unwrap_or("application/octet-stream")
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(bytes);
+            }
+            (Part::Text(_), text) => {
+                out.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{}\"\r\n\r\n",
+                        quote(name)
+                    )
+                    .as_bytes(),
+                );
+                out.extend_from_slice(text.as_deref().unwrap_or_default().as_bytes());
+            }
+        }
+        out.extend_from_slice(b"\r\n");
     }
-    Ok(url)
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    Bytes::from(out)
 }
 
 fn template_failure(e: &str) -> Failure {
@@ -314,6 +399,7 @@ pub fn check(
     t: &Templates,
     ctx: &Ctx,
     needs_json: bool,
+    shape: Option<&super::shape::Shape>,
 ) -> Verdict {
     let mut v = Verdict::default();
     let fail = |v: &mut Verdict, kind: FailureKind, message: String| {
@@ -366,7 +452,11 @@ pub fn check(
         }
     }
     if !checks.json.is_empty() || needs_json {
-        match serde_json::from_slice::<Value>(&answer.body) {
+        let parsed = match shape {
+            Some(shape) => shape.parse(&answer.body),
+            None => serde_json::from_slice::<Value>(&answer.body),
+        };
+        match parsed {
             Ok(json) => {
                 for cond in &checks.json {
                     let found = cond.path.query(&json).all();

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use http::header::{HeaderName, HeaderValue};
 use minijinja::{Value as Ctx, context};
-use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -23,7 +23,8 @@ pub struct AuthData {
     pub values: serde_json::Map<String, Value>,
     ctx: Ctx,
     headers: Vec<(HeaderName, HeaderValue)>,
-    query: Vec<(String, String)>,
+    // `auth.apply.query`, encoded once.
+    query: String,
     /// When the credentials expire, when known.
     expires_at: Option<Instant>,
     obtained_at: Option<Instant>,
@@ -46,7 +47,7 @@ impl AuthSlot {
         let mut value = HeaderValue::from_str(&format!("Basic {token}"))?;
         value.set_sensitive(true);
         self.set(Some(Arc::new(AuthData {
-            headers: vec![(reqwest::header::AUTHORIZATION, value)],
+            headers: vec![(http::header::AUTHORIZATION, value)],
             ..AuthData::default()
         })));
         Ok(())
@@ -73,7 +74,7 @@ pub struct Session {
     seed: u64,
     // Reused for every request's timeout (see `http::send`).
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-    client: reqwest::Client,
+    transport: super::http::Transport,
     auth: Arc<AuthSlot>,
     captures: BTreeMap<String, Value>,
     captures_ctx: Ctx,
@@ -92,13 +93,18 @@ pub enum TaskEnd {
 
 impl Session {
     /// A new user; `auth` is its own slot, or the shared one.
-    pub fn new(user_id: u64, seed: u64, client: reqwest::Client, auth: Arc<AuthSlot>) -> Self {
+    pub fn new(
+        user_id: u64,
+        seed: u64,
+        transport: super::http::Transport,
+        auth: Arc<AuthSlot>,
+    ) -> Self {
         Session {
             user_id,
             seed,
             iteration: 0,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(86_400))),
-            client,
+            transport,
             auth,
             captures: BTreeMap::new(),
             captures_ctx: crate::template::to_value(&BTreeMap::<String, Value>::new()),
@@ -221,7 +227,7 @@ impl Session {
         } else {
             Ctx::UNDEFINED
         };
-        let (headers, query) = auth.map_or((&[][..], &[][..]), |a| (&a.headers[..], &a.query[..]));
+        let (headers, query) = auth.map_or((&[][..], ""), |a| (&a.headers[..], a.query.as_str()));
         let Ok((answer, bytes_out)) = self
             .render_and_send(shared, p, &ctx, headers, query, start)
             .await
@@ -253,6 +259,7 @@ impl Session {
             &shared.templates,
             &ctx,
             !p.spec.captures.is_empty(),
+            p.json_shape.as_ref(),
         );
         let mut failure = verdict.failure;
         if failure.is_none() {
@@ -293,14 +300,14 @@ impl Session {
         p: &Prepared,
         ctx: &Ctx,
         headers: &[(HeaderName, HeaderValue)],
-        query: &[(String, String)],
+        query: &str,
         start: Instant,
     ) -> Result<(super::http::Answer, u64), Failure> {
         let (req, bytes_out) = p
-            .render(&shared.templates, ctx, &self.client, headers, query)
+            .render(&shared.templates, ctx, headers, query)
             .inspect_err(|f| self.record(shared, p, Duration::ZERO, Some(f), 0, 0, (0, 1)))?;
         match super::http::send(
-            &self.client,
+            &mut self.transport,
             req,
             p.timeout,
             shared.http.max_body,
@@ -433,10 +440,10 @@ impl Session {
     ) -> Result<AuthData, String> {
         let ctx = self.ctx(shared);
         let (answer, bytes_out) = self
-            .render_and_send(shared, p, &ctx, &[], &[], Instant::now())
+            .render_and_send(shared, p, &ctx, &[], "", Instant::now())
             .await
             .map_err(|f| f.message)?;
-        let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, true);
+        let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, true, None);
         let mut values = old.map(|o| o.values.clone()).unwrap_or_default();
         let result = match (&verdict.failure, &verdict.json) {
             (Some(f), _) => Err(f.clone()),
@@ -487,13 +494,11 @@ impl Session {
                 .map_err(|_| format!("auth.apply: header `{name}` is not a valid value"))?;
             headers.push((name.clone(), v));
         }
-        let mut query = Vec::new();
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
         for (name, text) in &shared.apply_query {
-            query.push((
-                name.clone(),
-                render(text).map_err(|e| format!("auth.apply: {e}"))?,
-            ));
+            query.append_pair(name, &render(text).map_err(|e| format!("auth.apply: {e}"))?);
         }
+        let query = query.finish();
         let now = Instant::now();
         let expires_at = values
             .get("expires_in")

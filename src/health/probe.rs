@@ -1,6 +1,7 @@
 //! One HTTP try of a health policy, on the engine's own stack: the policy's request prepared
 //! once (`Prepared`), rendered with the plan's globals only (env and variables: no auth, no
-//! captures), sent on a cookie-less client with the try's time budget, and judged with the
+//! captures), sent on a fresh cookie-less connection with the try's time budget (a health check asks
+//! whether a new client can be served, so no try leans on an earlier one's connection), and judged with the
 //! engine's `check`. Health's default status range is 200–399 (load requests accept < 400).
 
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use crate::template::Templates;
 #[derive(Debug)]
 pub struct Prober {
     prepared: Prepared,
-    client: reqwest::Client,
+    http: HttpSettings,
     templates: Arc<Templates>,
     globals: Ctx,
     max_body: u64,
@@ -40,7 +41,7 @@ impl Prober {
             .map_err(|e| anyhow::anyhow!("health policy `{}`: {e}", policy.name))?;
         Ok(Prober {
             prepared,
-            client: http.plain_client()?,
+            http: http.clone(),
             templates: Arc::clone(&plan.templates),
             globals,
             max_body: http.max_body,
@@ -57,7 +58,7 @@ impl Prober {
     /// would fix.
     pub fn renders(&self) -> Result<(), String> {
         self.prepared
-            .render(&self.templates, &self.globals, &self.client, &[], &[])
+            .render(&self.templates, &self.globals, &[], "")
             .map(|_| ())
             .map_err(|f| f.message)
     }
@@ -66,7 +67,7 @@ impl Prober {
     pub async fn try_once(&self, budget: Duration) -> TryOutcome {
         let rendered = self
             .prepared
-            .render(&self.templates, &self.globals, &self.client, &[], &[]);
+            .render(&self.templates, &self.globals, &[], "");
         let request = match rendered {
             Ok((request, _)) => request,
             Err(f) => {
@@ -79,13 +80,30 @@ impl Prober {
         };
         let start = std::time::Instant::now();
         let timer = std::pin::pin!(tokio::time::sleep(budget));
-        match http::send(&self.client, request, budget, self.max_body, start, timer).await {
+        let mut transport = match self.http.transport(false) {
+            Ok(t) => t,
+            Err(e) => {
+                return TryOutcome {
+                    status: None,
+                    latency: Duration::ZERO,
+                    failure: Some(format!("cannot create an HTTP client: {e}")),
+                };
+            }
+        };
+        match http::send(&mut transport, request, budget, self.max_body, start, timer).await {
             Ok(answer) => {
                 let checks = &self.prepared.spec.checks;
                 let failure = default_status_failure(checks, answer.status).or_else(|| {
-                    request::check(checks, &answer, &self.templates, &self.globals, false)
-                        .failure
-                        .map(|f| f.message)
+                    request::check(
+                        checks,
+                        &answer,
+                        &self.templates,
+                        &self.globals,
+                        false,
+                        self.prepared.json_shape.as_ref(),
+                    )
+                    .failure
+                    .map(|f| f.message)
                 });
                 TryOutcome {
                     status: Some(answer.status),

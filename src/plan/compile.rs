@@ -134,7 +134,7 @@ pub enum Part {
 #[derive(Debug, Clone)]
 pub enum JsonTemplate {
     /// No templates inside: the serialized bytes.
-    Static(Arc<[u8]>),
+    Static(bytes::Bytes),
     /// An object.
     Object(Vec<(String, JsonTemplate)>),
     /// An array.

@@ -1,0 +1,588 @@
+//! A virtual user's own HTTP connections, on hyper's connection API. An HTTP/1.1
+//! connection is driven by the user's task itself while it waits for an answer: a request
+//! costs no hand-off to a connection task and back, and no pool lock, since a user never
+//! shares its connections (Locust and k6 keep them per user too). HTTP/2 connections run as
+//! tasks of their own, as streams need one. Redirects, cookies and gzip, which a client
+//! library would add as layers around every request, cost nothing here until an answer
+//! asks for them.
+
+use std::future::Future;
+use std::io::Read as _;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::uri::{Authority, Uri};
+use http::{Method, Request};
+use http_body_util::Full;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use reqwest::cookie::CookieStore as _;
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::http::{Failed, Outgoing, Received, classify, read_capped};
+use crate::metrics::FailureKind;
+use crate::plan::model::HttpVersion;
+
+/// What every user's connections share.
+#[derive(Debug)]
+pub struct Config {
+    /// TLS, with ALPN set for the plan's HTTP version.
+    pub tls: Arc<ClientConfig>,
+    /// The plan's HTTP version.
+    pub version: HttpVersion,
+    /// Time allowed to connect (and finish a TLS handshake).
+    pub connect_timeout: Duration,
+    /// Redirects followed; 0 returns 3xx answers as they are.
+    pub max_redirects: usize,
+}
+
+/// Connections a user keeps open; a redirect elsewhere opens one more, up to this many.
+const MAX_OPEN: usize = 8;
+
+/// One user's connections and cookies.
+pub struct Direct {
+    config: Arc<Config>,
+    open: Vec<Open>,
+    jar: Option<reqwest::cookie::Jar>,
+    // The jar is consulted (which parses the URL) only once an answer has set a cookie.
+    cookies_seen: bool,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct")
+            .field("open", &self.open.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Open {
+    https: bool,
+    authority: Authority,
+    link: Link,
+}
+
+enum Link {
+    H1 {
+        sender: http1::SendRequest<Full<Bytes>>,
+        conn: Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>,
+        closed: bool,
+    },
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+/// Why an HTTP/1.1 exchange did not complete: a request the connection gave back unsent
+/// (it had closed) may go on a new connection.
+enum H1Error {
+    Unsent(Box<Request<Full<Bytes>>>),
+    Failed(Failed),
+}
+
+impl Direct {
+    /// A user's empty set of connections; `cookies` keeps a cookie jar.
+    pub fn new(config: Arc<Config>, cookies: bool) -> Self {
+        Direct {
+            config,
+            open: Vec::new(),
+            jar: cookies.then(reqwest::cookie::Jar::default),
+            cookies_seen: false,
+        }
+    }
+
+    /// Drops every connection: after a timeout an answer may still be on its way, and the
+    /// next request must not read it.
+    pub fn abandon(&mut self) {
+        self.open.clear();
+    }
+
+    /// Sends a request, following redirects, and reads at most `max_body` bytes of the
+    /// final answer's body (decompressed when it came gzipped).
+    pub async fn exchange(&mut self, request: Outgoing, max_body: u64) -> Result<Received, Failed> {
+        let mut request = request;
+        let mut bytes_in = 0;
+        let mut hops = 0;
+        loop {
+            let (status, headers, body, n) = self.once(&request, max_body).await?;
+            bytes_in += n;
+            if let Some(next) = self.redirect(status, &headers, &request)? {
+                if hops == self.config.max_redirects {
+                    return Err((
+                        FailureKind::Status,
+                        format!("HTTP {status}: stopped after {hops} redirects"),
+                    ));
+                }
+                hops += 1;
+                request = next;
+                continue;
+            }
+            let wire_truncated = n > body.len() as u64;
+            let (body, truncated) = if headers
+                .get(header::CONTENT_ENCODING)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"))
+            {
+                gunzip(&body, max_body, wire_truncated)?
+            } else {
+                (body, wire_truncated)
+            };
+            return Ok(Received {
+                status,
+                body,
+                bytes_in,
+                truncated,
+            });
+        }
+    }
+
+    /// One request and its answer: status, headers, kept body, body bytes received.
+    async fn once(
+        &mut self,
+        request: &Outgoing,
+        max_body: u64,
+    ) -> Result<(u16, HeaderMap, Bytes, u64), Failed> {
+        let https = match request.uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => {
+                return Err((
+                    FailureKind::Template,
+                    format!("`{}` is not an http or https URL", request.uri),
+                ));
+            }
+        };
+        let authority = request.uri.authority().cloned().ok_or_else(|| {
+            (
+                FailureKind::Template,
+                format!("`{}` names no host", request.uri),
+            )
+        })?;
+        let mut headers = request.headers.clone();
+        if !headers.contains_key(header::ACCEPT_ENCODING) {
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        let cookie_url = match &self.jar {
+            Some(_) if self.cookies_seen => url::Url::parse(&request.uri.to_string()).ok(),
+            _ => None,
+        };
+        if let (Some(jar), Some(url)) = (&self.jar, &cookie_url)
+            && !headers.contains_key(header::COOKIE)
+            && let Some(cookies) = jar.cookies(url)
+        {
+            headers.insert(header::COOKIE, cookies);
+        }
+        let build = |uri: Uri, headers: HeaderMap| {
+            let mut r = Request::new(Full::new(request.body.clone()));
+            *r.method_mut() = request.method.clone();
+            *r.uri_mut() = uri;
+            *r.headers_mut() = headers;
+            r
+        };
+        let mut i = self.link(https, &authority).await?;
+        let answer = if let Link::H2(sender) = &mut self.open[i].link {
+            let r = build(request.uri.clone(), headers);
+            h2_exchange(sender, r, max_body).await
+        } else {
+            if !headers.contains_key(header::HOST)
+                && let Ok(host) = HeaderValue::from_str(authority.as_str())
+            {
+                headers.insert(header::HOST, host);
+            }
+            let origin_form = request
+                .uri
+                .path_and_query()
+                .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
+            let mut r = build(origin_form, headers);
+            // A kept-alive connection the server closed while the user was idle gives the
+            // request back unsent: it goes once more, on a new connection.
+            let mut fresh = false;
+            loop {
+                match h1_exchange(&mut self.open[i].link, r, max_body).await {
+                    Err(H1Error::Unsent(back)) if !fresh => {
+                        self.open.remove(i);
+                        i = self.link(https, &authority).await?;
+                        fresh = true;
+                        r = *back;
+                    }
+                    Err(H1Error::Unsent(_)) => {
+                        break Err((
+                            FailureKind::Reset,
+                            "connection closed before the request was sent".into(),
+                        ));
+                    }
+                    Err(H1Error::Failed(f)) => break Err(f),
+                    Ok(answer) => break Ok(answer),
+                }
+            }
+        };
+        let closed = match &self.open[i].link {
+            Link::H1 { closed, sender, .. } => *closed || sender.is_closed(),
+            Link::H2(sender) => sender.is_closed(),
+        };
+        if answer.is_err() || closed {
+            self.open.remove(i);
+        }
+        let (status, headers, body, n) = answer?;
+        if let Some(jar) = &self.jar
+            && headers.contains_key(header::SET_COOKIE)
+        {
+            if let Ok(url) = url::Url::parse(&request.uri.to_string()) {
+                jar.set_cookies(&mut headers.get_all(header::SET_COOKIE).iter(), &url);
+            }
+            self.cookies_seen = true;
+        }
+        Ok((status, headers, body, n))
+    }
+
+    /// The index of an open connection to the origin, opening one when there is none.
+    async fn link(&mut self, https: bool, authority: &Authority) -> Result<usize, Failed> {
+        if let Some(i) = self
+            .open
+            .iter()
+            .position(|o| o.https == https && o.authority == *authority)
+        {
+            return Ok(i);
+        }
+        let link = connect(&self.config, https, authority).await?;
+        if self.open.len() == MAX_OPEN {
+            self.open.remove(0);
+        }
+        self.open.push(Open {
+            https,
+            authority: authority.clone(),
+            link,
+        });
+        Ok(self.open.len() - 1)
+    }
+
+    /// The request a redirect answer asks for, if it is one to follow.
+    fn redirect(
+        &self,
+        status: u16,
+        headers: &HeaderMap,
+        request: &Outgoing,
+    ) -> Result<Option<Outgoing>, Failed> {
+        if self.config.max_redirects == 0 || !matches!(status, 301 | 302 | 303 | 307 | 308) {
+            return Ok(None);
+        }
+        let Some(location) = headers.get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
+            return Ok(None);
+        };
+        let invalid = |e: String| {
+            (
+                FailureKind::Status,
+                format!("HTTP {status}: redirect to {e}"),
+            )
+        };
+        let next = url::Url::parse(&request.uri.to_string())
+            .and_then(|base| base.join(location))
+            .map_err(|e| invalid(format!("an invalid location: {e}")))?;
+        let uri: Uri = next
+            .as_str()
+            .parse()
+            .map_err(|e| invalid(format!("an invalid location: {e}")))?;
+        let mut out = request.clone();
+        // As browsers do: 303, and 301/302 after a POST, continue as a GET without a body.
+        if status == 303 || (matches!(status, 301 | 302) && request.method == Method::POST) {
+            out.method = Method::GET;
+            out.body = Bytes::new();
+            out.headers.remove(header::CONTENT_TYPE);
+            out.headers.remove(header::CONTENT_LENGTH);
+        }
+        if uri.scheme() != request.uri.scheme() || uri.authority() != request.uri.authority() {
+            // Credentials are for the origin they were meant for.
+            for h in [
+                header::AUTHORIZATION,
+                header::COOKIE,
+                header::PROXY_AUTHORIZATION,
+            ] {
+                out.headers.remove(h);
+            }
+        }
+        out.uri = uri;
+        Ok(Some(out))
+    }
+}
+
+/// Polls `work` and the connection that serves it in the same task until `work` is done.
+/// Polling the connection a second time lets it act on what `work` just asked (send the
+/// request, read the body it now wants) without waiting for another wake-up.
+async fn drive<F: Future>(
+    conn: &mut Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>,
+    closed: &mut bool,
+    work: F,
+) -> F::Output {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        for _ in 0..2 {
+            if !*closed && conn.as_mut().poll(cx).is_ready() {
+                *closed = true;
+            }
+            if let Poll::Ready(out) = work.as_mut().poll(cx) {
+                return Poll::Ready(out);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+type Exchanged = (u16, HeaderMap, Bytes, u64);
+
+async fn h1_exchange(
+    link: &mut Link,
+    request: Request<Full<Bytes>>,
+    max_body: u64,
+) -> Result<Exchanged, H1Error> {
+    let Link::H1 {
+        sender,
+        conn,
+        closed,
+    } = link
+    else {
+        return Err(H1Error::Unsent(Box::new(request)));
+    };
+    drive(conn, closed, async move {
+        if sender.ready().await.is_err() {
+            return Err(H1Error::Unsent(Box::new(request)));
+        }
+        let response =
+            sender
+                .try_send_request(request)
+                .await
+                .map_err(|mut e| match e.take_message() {
+                    Some(back) => H1Error::Unsent(Box::new(back)),
+                    None => H1Error::Failed(classify(e.error(), true, FailureKind::Reset)),
+                })?;
+        read_response(response, max_body)
+            .await
+            .map_err(H1Error::Failed)
+    })
+    .await
+}
+
+async fn h2_exchange(
+    sender: &mut http2::SendRequest<Full<Bytes>>,
+    request: Request<Full<Bytes>>,
+    max_body: u64,
+) -> Result<Exchanged, Failed> {
+    sender
+        .ready()
+        .await
+        .map_err(|e| classify(&e, true, FailureKind::Reset))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| classify(&e, true, FailureKind::Reset))?;
+    read_response(response, max_body).await
+}
+
+async fn read_response(
+    response: http::Response<hyper::body::Incoming>,
+    max_body: u64,
+) -> Result<Exchanged, Failed> {
+    let (parts, body) = response.into_parts();
+    let (body, n) = read_capped(body, max_body)
+        .await
+        .map_err(|e| classify(&e, true, FailureKind::Body))?;
+    Ok((parts.status.as_u16(), parts.headers, body, n))
+}
+
+/// Opens a connection: TCP, TLS for https (HTTP/2 when the server picks it), then the
+/// HTTP handshake.
+async fn connect(config: &Config, https: bool, authority: &Authority) -> Result<Link, Failed> {
+    let host = authority.host();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let work = async {
+        let tcp = tcp_connect(bare, port).await?;
+        let (stream, h2) = if https {
+            let name = rustls::pki_types::ServerName::try_from(bare.to_owned()).map_err(|_| {
+                (
+                    FailureKind::Connect,
+                    format!("`{bare}` is not a valid TLS server name"),
+                )
+            })?;
+            let tls = tokio_rustls::TlsConnector::from(Arc::clone(&config.tls))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| (FailureKind::Connect, format!("TLS handshake failed: {e}")))?;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            (Stream::Tls(Box::new(tls)), h2)
+        } else {
+            (Stream::Plain(tcp), config.version == HttpVersion::Http2)
+        };
+        let io = TokioIo::new(stream);
+        let handshake = |e: hyper::Error| classify(&e, true, FailureKind::Connect);
+        if h2 {
+            let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
+                .await
+                .map_err(handshake)?;
+            // Ends when the last sender is dropped.
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            Ok(Link::H2(sender))
+        } else {
+            let (sender, conn) = http1::handshake(io).await.map_err(handshake)?;
+            Ok(Link::H1 {
+                sender,
+                conn: Box::pin(conn),
+                closed: false,
+            })
+        }
+    };
+    tokio::time::timeout(config.connect_timeout, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err((
+                FailureKind::Connect,
+                format!(
+                    "connect timed out after {}",
+                    crate::plan::units::format_duration(config.connect_timeout)
+                ),
+            ))
+        })
+}
+
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Failed> {
+    let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+        (
+            FailureKind::Connect,
+            format!("cannot resolve `{host}`: {e}"),
+        )
+    })?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => {
+                // Requests are written whole: waiting to coalesce them only adds latency.
+                let _ = tcp.set_nodelay(true);
+                return Ok(tcp);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err((
+        FailureKind::Connect,
+        match last {
+            Some(e) => format!("cannot connect to {host}:{port}: {e}"),
+            None => format!("`{host}` has no address"),
+        },
+    ))
+}
+
+/// Decompresses a gzipped body, keeping at most `max` bytes. A body cut at the cap ends
+/// early, which is no error.
+fn gunzip(body: &Bytes, max: u64, cut: bool) -> Result<(Bytes, bool), Failed> {
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(&body[..]).take(max.saturating_add(1));
+    if let Err(e) = decoder.read_to_end(&mut out)
+        && !cut
+    {
+        return Err((
+            FailureKind::Body,
+            format!("cannot decompress the gzip body: {e}"),
+        ));
+    }
+    let truncated = cut || out.len() as u64 > max;
+    out.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    Ok((Bytes::from(out), truncated))
+}
+
+/// A connection's byte stream: plain TCP or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Bytes {
+        use std::io::Write as _;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        Bytes::from(e.finish().unwrap())
+    }
+
+    #[test]
+    fn gunzip_keeps_at_most_the_cap() {
+        let body = gzip(&[b'a'; 1000]);
+        let (all, cut) = gunzip(&body, 4096, false).unwrap();
+        assert_eq!((all.len(), cut), (1000, false));
+        let (some, cut) = gunzip(&body, 10, false).unwrap();
+        assert_eq!((some.len(), cut), (10, true));
+    }
+
+    #[test]
+    fn gunzip_reports_a_broken_body_unless_it_was_cut() {
+        let body = gzip(b"hello world");
+        let half = body.slice(..body.len() / 2);
+        assert!(gunzip(&half, 4096, false).is_err());
+        assert!(gunzip(&half, 4096, true).unwrap().1);
+    }
+}
