@@ -6,6 +6,7 @@
 mod auth;
 mod data;
 mod options;
+mod protocol;
 mod reply;
 mod routes;
 mod server;

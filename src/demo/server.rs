@@ -150,7 +150,10 @@ pub(super) fn router(app: Arc<App>) -> Router {
             .route(path, gated.clone())
             .route(path.trim_end_matches('/'), gated);
     }
-    router.fallback(routes::not_found).with_state(app)
+    router
+        .merge(super::protocol::routes())
+        .fallback(routes::not_found)
+        .with_state(app)
 }
 
 /// Runs before every handler. Path faults come before auth, so a fault path misbehaves for

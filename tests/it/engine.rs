@@ -797,3 +797,26 @@ fn ctrl_c_during_the_after_check_is_heard() {
         serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["run"]["stop"], "interrupted", "{}", summary["run"]);
 }
+
+#[test]
+fn redirects_cookies_gzip_and_closed_connections() {
+    let demo = Demo::start(DemoOptions::default());
+    let r = run_plan(
+        "tests/fixtures/engine/protocol.yaml",
+        &demo.url(),
+        &["-q", "--seed", "5"],
+        &[],
+    );
+    for row in ["redirects", "cookies/again", "gzip", "close"] {
+        let stats = r.row(row);
+        assert!(stats["requests"].as_u64().unwrap() > 0, "{row}: {stats}");
+        assert_eq!(stats["failures"], 0, "{row}: {stats}");
+    }
+    // Ten redirects are followed by default; the eleventh is refused.
+    let refused = r.row("too_many_redirects");
+    assert_eq!(refused["failures"], refused["requests"], "{refused}");
+    assert_eq!(
+        refused["failures_by_kind"]["status"], refused["requests"],
+        "{refused}"
+    );
+}
