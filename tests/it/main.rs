@@ -9,3 +9,4 @@ mod plans;
 mod props;
 mod reports;
 mod support;
+mod tls;
