@@ -411,7 +411,12 @@ async fn connect(config: &Config, https: bool, authority: &Authority) -> Result<
                 .connect(name, tcp)
                 .await
                 .map_err(|e| (FailureKind::Connect, format!("TLS handshake failed: {e}")))?;
-            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            // `http2` offers only `h2`; a server that picks nothing by ALPN still gets
+            // HTTP/2 then, as without TLS, rather than a silent fall back to HTTP/1.1.
+            let h2 = match tls.get_ref().1.alpn_protocol() {
+                Some(protocol) => protocol == b"h2",
+                None => config.version == HttpVersion::Http2,
+            };
             (Stream::Tls(Box::new(tls)), h2)
         } else {
             (Stream::Plain(tcp), config.version == HttpVersion::Http2)

@@ -294,6 +294,24 @@ fn an_untrusted_certificate_fails_every_request_at_connect() {
     assert_eq!(server.seen.handshakes.load(Ordering::Relaxed), 0);
 }
 
+/// `http2` means HTTP/2 only: with a server that picks no protocol by ALPN, HTTP/2 all the
+/// same (as without TLS), not a silent fallback to HTTP/1.1.
+#[test]
+fn https_http2_speaks_http2_when_the_server_takes_no_part_in_alpn() {
+    let certs = certs();
+    let server = TlsServer::with_alpn(&certs, false);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = write_plan(
+        dir.path(),
+        &certs,
+        "http2",
+        "{ ca_file: certs/ca.pem }",
+        "HTTP/2.0",
+    );
+    run_ok(&plan, &format!("https://127.0.0.1:{}", server.port));
+    assert_eq!((server.http1(), server.http2()), (0, 20));
+}
+
 /// `auto` falls back to HTTP/1.1 when the server offers nothing by ALPN.
 #[test]
 fn https_auto_falls_back_to_http1_without_alpn() {
