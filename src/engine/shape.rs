@@ -187,7 +187,11 @@ impl<'de> Visitor<'de> for Pruned<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(if self.0.any.is_some() {
+            map.size_hint().unwrap_or(0)
+        } else {
+            self.0.fields.len()
+        });
         while let Some(key) = map.next_key_seed(Key(self.0))? {
             match key {
                 Some((name, shape)) => {
