@@ -71,11 +71,14 @@ struct Open {
 enum Link {
     H1 {
         sender: http1::SendRequest<Full<Bytes>>,
-        conn: Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>,
-        closed: bool,
+        // Dropped once it ends: that closes the sender's side too, which a waiting
+        // `ready()` needs to learn the connection is gone.
+        conn: Option<Pin<Box<H1Conn>>>,
     },
     H2(http2::SendRequest<Full<Bytes>>),
 }
+
+type H1Conn = http1::Connection<TokioIo<Stream>, Full<Bytes>>;
 
 /// Why an HTTP/1.1 exchange did not complete: a request the connection gave back unsent
 /// (it had closed) may go on a new connection.
@@ -220,7 +223,7 @@ impl Direct {
             }
         };
         let closed = match &self.open[i].link {
-            Link::H1 { closed, sender, .. } => *closed || sender.is_closed(),
+            Link::H1 { conn, sender } => conn.is_none() || sender.is_closed(),
             Link::H2(sender) => sender.is_closed(),
         };
         if answer.is_err() || closed {
@@ -311,16 +314,15 @@ impl Direct {
 /// Polls `work` and the connection that serves it in the same task until `work` is done.
 /// Polling the connection a second time lets it act on what `work` just asked (send the
 /// request, read the body it now wants) without waiting for another wake-up.
-async fn drive<F: Future>(
-    conn: &mut Pin<Box<http1::Connection<TokioIo<Stream>, Full<Bytes>>>>,
-    closed: &mut bool,
-    work: F,
-) -> F::Output {
+async fn drive<F: Future>(conn: &mut Option<Pin<Box<H1Conn>>>, work: F) -> F::Output {
     let mut work = std::pin::pin!(work);
     std::future::poll_fn(|cx| {
         for _ in 0..2 {
-            if !*closed && conn.as_mut().poll(cx).is_ready() {
-                *closed = true;
+            if conn
+                .as_mut()
+                .is_some_and(|c| c.as_mut().poll(cx).is_ready())
+            {
+                *conn = None;
             }
             if let Poll::Ready(out) = work.as_mut().poll(cx) {
                 return Poll::Ready(out);
@@ -338,15 +340,10 @@ async fn h1_exchange(
     request: Request<Full<Bytes>>,
     max_body: u64,
 ) -> Result<Exchanged, H1Error> {
-    let Link::H1 {
-        sender,
-        conn,
-        closed,
-    } = link
-    else {
+    let Link::H1 { sender, conn } = link else {
         return Err(H1Error::Unsent(Box::new(request)));
     };
-    drive(conn, closed, async move {
+    drive(conn, async move {
         if sender.ready().await.is_err() {
             return Err(H1Error::Unsent(Box::new(request)));
         }
@@ -436,8 +433,7 @@ async fn connect(config: &Config, https: bool, authority: &Authority) -> Result<
             let (sender, conn) = http1::handshake(io).await.map_err(handshake)?;
             Ok(Link::H1 {
                 sender,
-                conn: Box::pin(conn),
-                closed: false,
+                conn: Some(Box::pin(conn)),
             })
         }
     };
@@ -572,6 +568,75 @@ mod tests {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).unwrap();
         Bytes::from(e.finish().unwrap())
+    }
+
+    fn config() -> Arc<Config> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        Arc::new(Config {
+            tls: Arc::new(tls),
+            version: HttpVersion::Auto,
+            connect_timeout: Duration::from_secs(5),
+            max_redirects: 0,
+        })
+    }
+
+    /// A server that closes a kept-alive connection while the user is idle (Node closes
+    /// them after 5 s) must not cost a failed request: the next one goes on a new
+    /// connection.
+    #[tokio::test]
+    async fn a_connection_closed_while_idle_is_replaced_without_a_failure() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
+        let (close_tx, mut close) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let server = tokio::spawn(async move {
+            let mut accepted = 0;
+            // Each connection answers one request, keep-alive, then closes.
+            for _ in 0..2 {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                accepted += 1;
+                let mut buf = vec![0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = socket.read(&mut buf).await.unwrap();
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    .await
+                    .unwrap();
+                // Close only once the client holds the connection as idle.
+                close.recv().await;
+                socket.shutdown().await.unwrap();
+                let _ = closed_tx.send(());
+                // Wait for the client's side to close too.
+                while socket.read(&mut buf).await.unwrap_or(0) > 0 {}
+            }
+            accepted
+        });
+        let mut direct = Direct::new(config(), false);
+        let request = Outgoing {
+            method: Method::GET,
+            uri: format!("http://{addr}/x").parse().unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        };
+        let first = direct.exchange(request.clone(), 1024).await.unwrap();
+        assert_eq!((first.status, &first.body[..]), (200, &b"ok"[..]));
+        close_tx.send(()).unwrap();
+        // The server has closed (on loopback its FIN is queued here once sent).
+        closed.recv().await.unwrap();
+        let second = direct.exchange(request, 1024).await;
+        assert_eq!(second.map(|r| r.status).map_err(|e| e.1), Ok(200));
+        drop(close_tx);
+        drop(direct);
+        assert_eq!(server.await.unwrap(), 2);
     }
 
     #[test]

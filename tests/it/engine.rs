@@ -256,6 +256,28 @@ fn target_down_is_recorded_and_the_run_completes() {
     );
 }
 
+/// A name that cannot resolve. A DNS label longer than 63 characters is refused by the
+/// system resolver before any query is sent, so the test stays on this machine.
+#[test]
+fn dns_failures_are_recorded_as_connect_failures() {
+    let host = format!("{}.invalid", "a".repeat(64));
+    let r = run_plan(
+        "tests/fixtures/engine/simple.yaml",
+        &format!("http://{host}:8080"),
+        &["-q"],
+        &[],
+    );
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let row = r.row("health");
+    let failed = row["failures_by_kind"]["connect"].as_u64().unwrap();
+    assert!(
+        failed > 0 && row["failures"].as_u64() == Some(failed),
+        "{row}"
+    );
+    let messages = r.summary.as_ref().unwrap()["failures"].to_string();
+    assert!(messages.contains("cannot resolve"), "{messages}");
+}
+
 #[test]
 fn faults_are_classified() {
     let demo = Demo::start(DemoOptions {
