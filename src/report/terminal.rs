@@ -63,7 +63,16 @@ pub fn verdicts_table(summary: &Summary, color: bool) -> Option<Table> {
     }
     let mut t = table(color);
     t.set_header(["", "assertion", "scope", "measured", "threshold"]);
+    let mut previous: Option<&str> = None;
     for v in &summary.verdicts {
+        // An assertion over each endpoint gives a row per endpoint: its name is shown once,
+        // on the first, so the column stays narrow and the scopes line up.
+        let name = if previous == Some(v.name.as_str()) {
+            ""
+        } else {
+            v.name.as_str()
+        };
+        previous = Some(v.name.as_str());
         let mut status = Cell::new(v.status.as_str());
         if color {
             status = status.fg(match v.status {
@@ -78,7 +87,7 @@ pub fn verdicts_table(summary: &Summary, color: bool) -> Option<Table> {
         }
         t.add_row(vec![
             status,
-            Cell::new(&v.name),
+            Cell::new(name),
             Cell::new(&v.scope),
             Cell::new(measured),
             Cell::new(format!(
