@@ -138,7 +138,7 @@ fn show(
             let uri = req.uri.to_string();
             let url = percent_encoding::percent_decode_str(&uri).decode_utf8_lossy();
             writeln!(out, "{} {}", req.method, mask(&url))?;
-            for (name, value) in &req.headers {
+            for (name, value) in &req.headers.to_map() {
                 let shown = if SECRET_HEADERS.contains(&name.as_str())
                     && !value.to_str().unwrap_or("").contains('<')
                 {

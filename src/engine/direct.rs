@@ -164,7 +164,7 @@ impl Direct {
                 format!("`{}` names no host", request.uri),
             )
         })?;
-        let mut headers = request.headers.clone();
+        let mut headers = request.headers.to_map();
         if !headers.contains_key(header::ACCEPT_ENCODING) {
             headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -293,8 +293,8 @@ impl Direct {
         if status == 303 || (matches!(status, 301 | 302) && request.method == Method::POST) {
             out.method = Method::GET;
             out.body = Bytes::new();
-            out.headers.remove(header::CONTENT_TYPE);
-            out.headers.remove(header::CONTENT_LENGTH);
+            out.headers.remove(&header::CONTENT_TYPE);
+            out.headers.remove(&header::CONTENT_LENGTH);
         }
         if uri.scheme() != request.uri.scheme() || uri.authority() != request.uri.authority() {
             // Credentials are for the origin they were meant for.
@@ -303,7 +303,7 @@ impl Direct {
                 header::COOKIE,
                 header::PROXY_AUTHORIZATION,
             ] {
-                out.headers.remove(h);
+                out.headers.remove(&h);
             }
         }
         out.uri = uri;
@@ -624,7 +624,7 @@ mod tests {
         let request = Outgoing {
             method: Method::GET,
             uri: format!("http://{addr}/x").parse().unwrap(),
-            headers: HeaderMap::new(),
+            headers: crate::engine::http::Headers::default(),
             body: Bytes::new(),
         };
         let first = direct.exchange(request.clone(), 1024).await.unwrap();

@@ -249,9 +249,44 @@ pub struct Outgoing {
     /// Absolute URI.
     pub uri: Uri,
     /// Headers.
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// Body.
     pub body: Bytes,
+}
+
+/// A request's headers: the request's static ones, shared by every send of it, and the
+/// ones rendered for this send (which replace static ones of the same name). A transport
+/// makes the one map it sends, so rendering copies no map.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    /// The request's static headers.
+    pub base: Arc<HeaderMap>,
+    /// This send's own.
+    pub extra: Vec<(http::header::HeaderName, http::HeaderValue)>,
+}
+
+impl Headers {
+    /// The headers as one map.
+    pub fn to_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::clone(&self.base);
+        for (name, value) in &self.extra {
+            map.insert(name.clone(), value.clone());
+        }
+        map
+    }
+
+    /// Whether a header is set.
+    pub fn contains(&self, name: &http::header::HeaderName) -> bool {
+        self.base.contains_key(name) || self.extra.iter().any(|(n, _)| n == name)
+    }
+
+    /// Removes a header (copying the shared part once).
+    pub fn remove(&mut self, name: &http::header::HeaderName) {
+        if self.base.contains_key(name) {
+            Arc::make_mut(&mut self.base).remove(name);
+        }
+        self.extra.retain(|(n, _)| n != name);
+    }
 }
 
 /// A failure class and its message.
@@ -330,7 +365,7 @@ async fn via_client(
     let mut r = http::Request::new(request.body);
     *r.method_mut() = request.method;
     *r.uri_mut() = request.uri;
-    *r.headers_mut() = request.headers;
+    *r.headers_mut() = request.headers.to_map();
     let request = reqwest::Request::try_from(r).map_err(|e| {
         (
             FailureKind::Template,

@@ -12,7 +12,7 @@ use minijinja::Value as Ctx;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::Value;
 
-use super::http::{Answer, Outgoing};
+use super::http::{Answer, Headers, Outgoing};
 use crate::metrics::FailureKind;
 use crate::plan::compile::{
     Body, CompiledChecks, CompiledRequest, ConditionTest, JsonTemplate, Part, RequestTarget,
@@ -30,7 +30,7 @@ pub struct Prepared {
     /// The URI when path and base are static and there is no templated query.
     static_uri: Option<Uri>,
     base: Arc<str>,
-    static_headers: HeaderMap,
+    static_headers: Arc<HeaderMap>,
     dynamic_headers: Vec<(HeaderName, Text)>,
     /// Time allowed.
     pub timeout: Duration,
@@ -194,7 +194,7 @@ impl Prepared {
             method,
             static_uri,
             base: base.clone(),
-            static_headers,
+            static_headers: Arc::new(static_headers),
             dynamic_headers,
             timeout: spec.timeout.unwrap_or(default_timeout),
             needs_ctx,
@@ -242,7 +242,10 @@ impl Prepared {
                 .map_err(|e| Failure::new(FailureKind::Template, e))?
             }
         };
-        let mut headers = self.static_headers.clone();
+        let mut headers = Headers {
+            base: Arc::clone(&self.static_headers),
+            extra: Vec::with_capacity(self.dynamic_headers.len() + extra_headers.len()),
+        };
         for (name, text) in &self.dynamic_headers {
             let v = r(text)?;
             let v = HeaderValue::from_str(&v).map_err(|_| {
@@ -251,11 +254,9 @@ impl Prepared {
                     format!("header `{name}` rendered to an invalid value"),
                 )
             })?;
-            headers.insert(name.clone(), v);
+            headers.extra.push((name.clone(), v));
         }
-        for (name, value) in extra_headers {
-            headers.insert(name.clone(), value.clone());
-        }
+        headers.extra.extend_from_slice(extra_headers);
         let body = match &self.spec.body {
             Body::None => Bytes::new(),
             Body::Json(JsonTemplate::Static(b)) => b.clone(),
@@ -286,7 +287,7 @@ impl Prepared {
                 let ct =
                     HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
                         .map_err(|e| Failure::new(FailureKind::Template, e.to_string()))?;
-                headers.insert(header::CONTENT_TYPE, ct);
+                headers.extra.push((header::CONTENT_TYPE, ct));
                 multipart(parts, &texts, &boundary)
             }
         };
