@@ -37,7 +37,8 @@ pub struct Prepared {
     /// Whether rendering or checking reads the template context; a fully static request
     /// skips building it.
     pub needs_ctx: bool,
-    /// What of a JSON answer the captures and checks can reach, when that is known.
+    /// The queries of the JSON checks, then of the captures, when each can be answered
+    /// while the answer is parsed (see [`Json::Matches`]).
     pub json_shape: Option<super::shape::Shape>,
 }
 
@@ -199,10 +200,11 @@ impl Prepared {
             timeout: spec.timeout.unwrap_or(default_timeout),
             needs_ctx,
             json_shape: super::shape::Shape::of(
-                spec.captures
+                spec.checks
+                    .json
                     .iter()
-                    .map(|c| c.path.to_string())
-                    .chain(spec.checks.json.iter().map(|c| c.path_text.clone()))
+                    .map(|c| c.path_text.clone())
+                    .chain(spec.captures.iter().map(|c| c.path.to_string()))
                     .collect::<Vec<_>>()
                     .iter()
                     .map(String::as_str),
@@ -388,8 +390,51 @@ pub struct Verdict {
     pub failure: Option<Failure>,
     /// Checks that failed.
     pub failed: u32,
-    /// The body parsed as JSON, when a check or capture needed it.
-    pub json: Option<Value>,
+    /// The body's JSON, when a check or capture needed it.
+    pub json: Option<Json>,
+}
+
+/// An answer's JSON as checks and captures read it.
+#[derive(Debug)]
+pub enum Json {
+    /// The whole document.
+    Whole(Value),
+    /// Each query's matches (see [`Prepared::json_shape`]): the JSON checks', then the
+    /// captures' from `captures_from` on.
+    Matches {
+        /// Per query, in document order.
+        found: Vec<Vec<Value>>,
+        /// Where the captures' queries start.
+        captures_from: usize,
+    },
+}
+
+/// A request's query: its `n`-th JSON check or capture.
+#[derive(Debug, Clone, Copy)]
+pub enum Query {
+    /// A JSON check.
+    Check(usize),
+    /// A capture.
+    Capture(usize),
+}
+
+impl Json {
+    /// What `path` selects; `query` says which of the request's queries it is.
+    pub fn select<'a>(&'a self, path: &serde_json_path::JsonPath, query: Query) -> Vec<&'a Value> {
+        match self {
+            Json::Whole(doc) => path.query(doc).all(),
+            Json::Matches {
+                found,
+                captures_from,
+            } => {
+                let i = match query {
+                    Query::Check(j) => j,
+                    Query::Capture(c) => captures_from + c,
+                };
+                found.get(i).map(|m| m.iter().collect()).unwrap_or_default()
+            }
+        }
+    }
 }
 
 /// Checks an answer. `health` uses 200–399 as the default status range, load requests
@@ -454,13 +499,16 @@ pub fn check(
     }
     if !checks.json.is_empty() || needs_json {
         let parsed = match shape {
-            Some(shape) => shape.parse(&answer.body),
-            None => serde_json::from_slice::<Value>(&answer.body),
+            Some(shape) => shape.matches(&answer.body).map(|found| Json::Matches {
+                found,
+                captures_from: checks.json.len(),
+            }),
+            None => serde_json::from_slice::<Value>(&answer.body).map(Json::Whole),
         };
         match parsed {
             Ok(json) => {
-                for cond in &checks.json {
-                    let found = cond.path.query(&json).all();
+                for (j, cond) in checks.json.iter().enumerate() {
+                    let found = json.select(&cond.path, Query::Check(j));
                     match evaluate(&cond.test, &found, t, ctx) {
                         Ok(None) => v.passed += 1,
                         Ok(Some(why)) => fail(
@@ -571,17 +619,17 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Extracts a request's captures from its JSON answer into `into`.
 pub fn capture(
     spec: &CompiledRequest,
-    json: Option<&Value>,
+    json: Option<&Json>,
     into: &mut Vec<(String, Value)>,
 ) -> Result<(), Failure> {
-    for c in &spec.captures {
+    for (i, c) in spec.captures.iter().enumerate() {
         let Some(json) = json else {
             return Err(Failure::new(
                 FailureKind::Capture,
                 format!("capture `{}`: the body is not JSON", c.name),
             ));
         };
-        let found = c.path.query(json).all();
+        let found = json.select(&c.path, Query::Capture(i));
         let value = if c.all {
             Value::Array(found.into_iter().cloned().collect())
         } else {

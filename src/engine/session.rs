@@ -453,10 +453,10 @@ impl Session {
             }),
             (None, Some(json)) => {
                 let mut missing = None;
-                for (name, path) in extract {
-                    match path.query(json).first() {
+                for (i, (name, path)) in extract.iter().enumerate() {
+                    match json.select(path, request::Query::Capture(i)).first() {
                         Some(v) => {
-                            values.insert(name.clone(), v.clone());
+                            values.insert(name.clone(), (*v).clone());
                         }
                         // A refresh answer may omit values the login gave (the refresh token).
                         None if old.is_some() && values.contains_key(name) => {}
