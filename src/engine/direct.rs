@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::uri::{Authority, Uri};
+use http::uri::Uri;
 use http::{Method, Request};
 use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
@@ -63,9 +63,82 @@ impl std::fmt::Debug for Direct {
 }
 
 struct Open {
-    https: bool,
-    authority: Authority,
+    origin: Origin,
     link: Link,
+}
+
+/// Where a connection goes: scheme, host (lower case, without brackets) and port (the
+/// scheme's default when the URL has none), so `http://h` and `http://H:80` share one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    https: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(uri: &Uri) -> Result<Origin, Failed> {
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            other => {
+                // The URL itself may carry secrets in its query: only the scheme is named.
+                return Err((
+                    FailureKind::Template,
+                    format!(
+                        "`{}:` URLs cannot be sent (only http and https)",
+                        other.unwrap_or("")
+                    ),
+                ));
+            }
+        };
+        let authority = uri
+            .authority()
+            .ok_or_else(|| (FailureKind::Template, "the URL names no host".to_owned()))?;
+        Ok(Origin {
+            https,
+            host: authority
+                .host()
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        })
+    }
+
+    /// The `Host` header: the host, and the port unless it is the scheme's default.
+    fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == if self.https { 443 } else { 80 } {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
+    }
+}
+
+/// `http://user:password@host/` asks for basic credentials, as browsers and reqwest read it.
+fn userinfo_auth(uri: &Uri) -> Option<HeaderValue> {
+    use base64::Engine as _;
+    let (userinfo, _) = uri.authority()?.as_str().rsplit_once('@')?;
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    let token = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        decode(user),
+        decode(password)
+    ));
+    let mut value = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 enum Link {
@@ -80,9 +153,18 @@ enum Link {
 
 type H1Conn = http1::Connection<TokioIo<Stream>, Full<Bytes>>;
 
-/// Why an HTTP/1.1 exchange did not complete: a request the connection gave back unsent
-/// (it had closed) may go on a new connection.
-enum H1Error {
+impl Link {
+    fn is_closed(&self) -> bool {
+        match self {
+            Link::H1 { conn, sender } => conn.is_none() || sender.is_closed(),
+            Link::H2(sender) => sender.is_closed(),
+        }
+    }
+}
+
+/// Why an exchange did not complete: a request the connection gave back unsent (it had
+/// closed) may go on a new connection.
+enum ExchangeError {
     Unsent(Box<Request<Full<Bytes>>>),
     Failed(Failed),
 }
@@ -125,9 +207,11 @@ impl Direct {
                 continue;
             }
             let wire_truncated = n > body.len() as u64;
-            let (body, truncated) = if headers
-                .get(header::CONTENT_ENCODING)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"))
+            // HEAD, 204 and 304 answers carry a GET's headers without its body.
+            let (body, truncated) = if !body.is_empty()
+                && headers
+                    .get(header::CONTENT_ENCODING)
+                    .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"))
             {
                 gunzip(&body, max_body, wire_truncated)?
             } else {
@@ -148,25 +232,15 @@ impl Direct {
         request: &Outgoing,
         max_body: u64,
     ) -> Result<(u16, HeaderMap, Bytes, u64), Failed> {
-        let https = match request.uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => {
-                return Err((
-                    FailureKind::Template,
-                    format!("`{}` is not an http or https URL", request.uri),
-                ));
-            }
-        };
-        let authority = request.uri.authority().cloned().ok_or_else(|| {
-            (
-                FailureKind::Template,
-                format!("`{}` names no host", request.uri),
-            )
-        })?;
+        let origin = Origin::of(&request.uri)?;
         let mut headers = request.headers.to_map();
         if !headers.contains_key(header::ACCEPT_ENCODING) {
             headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if let Some(basic) = userinfo_auth(&request.uri)
+            && !headers.contains_key(header::AUTHORIZATION)
+        {
+            headers.insert(header::AUTHORIZATION, basic);
         }
         let cookie_url = match &self.jar {
             Some(_) if self.cookies_seen => url::Url::parse(&request.uri.to_string()).ok(),
@@ -178,55 +252,51 @@ impl Direct {
         {
             headers.insert(header::COOKIE, cookies);
         }
-        let build = |uri: Uri, headers: HeaderMap| {
-            let mut r = Request::new(Full::new(request.body.clone()));
-            *r.method_mut() = request.method.clone();
-            *r.uri_mut() = uri;
-            *r.headers_mut() = headers;
-            r
-        };
-        let mut i = self.link(https, &authority).await?;
-        let answer = if let Link::H2(sender) = &mut self.open[i].link {
-            let r = build(request.uri.clone(), headers);
-            h2_exchange(sender, r, max_body).await
+        let mut i = self.link(&origin).await?;
+        // HTTP/2 takes the absolute URI; HTTP/1.1 the path, with the origin in `Host`.
+        let uri = if matches!(self.open[i].link, Link::H2(_)) {
+            request.uri.clone()
         } else {
             if !headers.contains_key(header::HOST)
-                && let Ok(host) = HeaderValue::from_str(authority.as_str())
+                && let Ok(host) = HeaderValue::from_str(&origin.host_header())
             {
                 headers.insert(header::HOST, host);
             }
-            let origin_form = request
+            request
                 .uri
                 .path_and_query()
-                .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
-            let mut r = build(origin_form, headers);
-            // A kept-alive connection the server closed while the user was idle gives the
-            // request back unsent: it goes once more, on a new connection.
-            let mut fresh = false;
-            loop {
-                match h1_exchange(&mut self.open[i].link, r, max_body).await {
-                    Err(H1Error::Unsent(back)) if !fresh => {
-                        self.open.remove(i);
-                        i = self.link(https, &authority).await?;
-                        fresh = true;
-                        r = *back;
-                    }
-                    Err(H1Error::Unsent(_)) => {
-                        break Err((
-                            FailureKind::Reset,
-                            "connection closed before the request was sent".into(),
-                        ));
-                    }
-                    Err(H1Error::Failed(f)) => break Err(f),
-                    Ok(answer) => break Ok(answer),
+                .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()))
+        };
+        let mut r = Request::new(Full::new(request.body.clone()));
+        *r.method_mut() = request.method.clone();
+        *r.uri_mut() = uri;
+        *r.headers_mut() = headers;
+        // A kept-alive connection the server closed while the user was idle gives the
+        // request back unsent: it goes once more, on a new connection.
+        let mut fresh = false;
+        let answer = loop {
+            let outcome = match &mut self.open[i].link {
+                Link::H2(sender) => h2_exchange(sender, r, max_body).await,
+                link => h1_exchange(link, r, max_body).await,
+            };
+            match outcome {
+                Err(ExchangeError::Unsent(back)) if !fresh => {
+                    self.open.remove(i);
+                    i = self.link(&origin).await?;
+                    fresh = true;
+                    r = *back;
                 }
+                Err(ExchangeError::Unsent(_)) => {
+                    break Err((
+                        FailureKind::Reset,
+                        "connection closed before the request was sent".into(),
+                    ));
+                }
+                Err(ExchangeError::Failed(f)) => break Err(f),
+                Ok(answer) => break Ok(answer),
             }
         };
-        let closed = match &self.open[i].link {
-            Link::H1 { conn, sender } => conn.is_none() || sender.is_closed(),
-            Link::H2(sender) => sender.is_closed(),
-        };
-        if answer.is_err() || closed {
+        if answer.is_err() || self.open[i].link.is_closed() {
             self.open.remove(i);
         }
         let (status, headers, body, n) = answer?;
@@ -242,21 +312,18 @@ impl Direct {
     }
 
     /// The index of an open connection to the origin, opening one when there is none.
-    async fn link(&mut self, https: bool, authority: &Authority) -> Result<usize, Failed> {
-        if let Some(i) = self
-            .open
-            .iter()
-            .position(|o| o.https == https && o.authority == *authority)
-        {
+    async fn link(&mut self, origin: &Origin) -> Result<usize, Failed> {
+        // An HTTP/2 connection the server ended (GOAWAY) while idle is gone for good.
+        self.open.retain(|o| !o.link.is_closed());
+        if let Some(i) = self.open.iter().position(|o| o.origin == *origin) {
             return Ok(i);
         }
-        let link = connect(&self.config, https, authority).await?;
+        let link = connect(&self.config, origin).await?;
         if self.open.len() == MAX_OPEN {
             self.open.remove(0);
         }
         self.open.push(Open {
-            https,
-            authority: authority.clone(),
+            origin: origin.clone(),
             link,
         });
         Ok(self.open.len() - 1)
@@ -289,19 +356,29 @@ impl Direct {
             .parse()
             .map_err(|e| invalid(format!("an invalid location: {e}")))?;
         let mut out = request.clone();
-        // As browsers do: 303, and 301/302 after a POST, continue as a GET without a body.
-        if status == 303 || (matches!(status, 301 | 302) && request.method == Method::POST) {
+        // As browsers do: 303 (but for HEAD), and 301/302 after a POST, continue as a GET
+        // without a body.
+        if (status == 303 && request.method != Method::HEAD)
+            || (matches!(status, 301 | 302) && request.method == Method::POST)
+        {
             out.method = Method::GET;
             out.body = Bytes::new();
-            out.headers.remove(&header::CONTENT_TYPE);
-            out.headers.remove(&header::CONTENT_LENGTH);
+            for h in [
+                header::CONTENT_TYPE,
+                header::CONTENT_LENGTH,
+                header::CONTENT_ENCODING,
+                header::TRANSFER_ENCODING,
+            ] {
+                out.headers.remove(&h);
+            }
         }
-        if uri.scheme() != request.uri.scheme() || uri.authority() != request.uri.authority() {
-            // Credentials are for the origin they were meant for.
+        if Origin::of(&uri).ok() != Origin::of(&request.uri).ok() {
+            // Credentials are for the origin they were meant for, and so is a set `Host`.
             for h in [
                 header::AUTHORIZATION,
                 header::COOKIE,
                 header::PROXY_AUTHORIZATION,
+                header::HOST,
             ] {
                 out.headers.remove(&h);
             }
@@ -339,25 +416,16 @@ async fn h1_exchange(
     link: &mut Link,
     request: Request<Full<Bytes>>,
     max_body: u64,
-) -> Result<Exchanged, H1Error> {
+) -> Result<Exchanged, ExchangeError> {
     let Link::H1 { sender, conn } = link else {
-        return Err(H1Error::Unsent(Box::new(request)));
+        return Err(ExchangeError::Unsent(Box::new(request)));
     };
     drive(conn, async move {
         if sender.ready().await.is_err() {
-            return Err(H1Error::Unsent(Box::new(request)));
+            return Err(ExchangeError::Unsent(Box::new(request)));
         }
-        let response =
-            sender
-                .try_send_request(request)
-                .await
-                .map_err(|mut e| match e.take_message() {
-                    Some(back) => H1Error::Unsent(Box::new(back)),
-                    None => H1Error::Failed(classify(e.error(), true, FailureKind::Reset)),
-                })?;
-        read_response(response, max_body)
-            .await
-            .map_err(H1Error::Failed)
+        let response = sender.try_send_request(request).await.map_err(unsent)?;
+        read_response(response, max_body).await
     })
     .await
 }
@@ -366,35 +434,37 @@ async fn h2_exchange(
     sender: &mut http2::SendRequest<Full<Bytes>>,
     request: Request<Full<Bytes>>,
     max_body: u64,
-) -> Result<Exchanged, Failed> {
-    sender
-        .ready()
-        .await
-        .map_err(|e| classify(&e, true, FailureKind::Reset))?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| classify(&e, true, FailureKind::Reset))?;
+) -> Result<Exchanged, ExchangeError> {
+    if sender.ready().await.is_err() {
+        return Err(ExchangeError::Unsent(Box::new(request)));
+    }
+    let response = sender.try_send_request(request).await.map_err(unsent)?;
     read_response(response, max_body).await
+}
+
+/// A request the connection gave back, or the failure of one it had sent.
+fn unsent(mut e: hyper::client::conn::TrySendError<Request<Full<Bytes>>>) -> ExchangeError {
+    match e.take_message() {
+        Some(back) => ExchangeError::Unsent(Box::new(back)),
+        None => ExchangeError::Failed(classify(e.error(), true, FailureKind::Reset)),
+    }
 }
 
 async fn read_response(
     response: http::Response<hyper::body::Incoming>,
     max_body: u64,
-) -> Result<Exchanged, Failed> {
+) -> Result<Exchanged, ExchangeError> {
     let (parts, body) = response.into_parts();
     let (body, n) = read_capped(body, max_body)
         .await
-        .map_err(|e| classify(&e, true, FailureKind::Body))?;
+        .map_err(|e| ExchangeError::Failed(classify(&e, true, FailureKind::Body)))?;
     Ok((parts.status.as_u16(), parts.headers, body, n))
 }
 
 /// Opens a connection: TCP, TLS for https (HTTP/2 when the server picks it), then the
 /// HTTP handshake.
-async fn connect(config: &Config, https: bool, authority: &Authority) -> Result<Link, Failed> {
-    let host = authority.host();
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+async fn connect(config: &Config, origin: &Origin) -> Result<Link, Failed> {
+    let (https, bare, port) = (origin.https, origin.host.as_str(), origin.port);
     let work = async {
         let tcp = tcp_connect(bare, port).await?;
         let (stream, h2) = if https {
@@ -481,7 +551,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Failed> {
 /// early, which is no error.
 fn gunzip(body: &Bytes, max: u64, cut: bool) -> Result<(Bytes, bool), Failed> {
     let mut out = Vec::new();
-    let mut decoder = flate2::read::GzDecoder::new(&body[..]).take(max.saturating_add(1));
+    let mut decoder = flate2::read::MultiGzDecoder::new(&body[..]).take(max.saturating_add(1));
     if let Err(e) = decoder.read_to_end(&mut out)
         && !cut
     {
@@ -560,99 +630,5 @@ impl AsyncWrite for Stream {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn gzip(data: &[u8]) -> Bytes {
-        use std::io::Write as _;
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        e.write_all(data).unwrap();
-        Bytes::from(e.finish().unwrap())
-    }
-
-    fn config() -> Arc<Config> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        Arc::new(Config {
-            tls: Arc::new(tls),
-            version: HttpVersion::Auto,
-            connect_timeout: Duration::from_secs(5),
-            max_redirects: 0,
-        })
-    }
-
-    /// A server that closes a kept-alive connection while the user is idle (Node closes
-    /// them after 5 s) must not cost a failed request: the next one goes on a new
-    /// connection.
-    #[tokio::test]
-    async fn a_connection_closed_while_idle_is_replaced_without_a_failure() {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (closed_tx, mut closed) = tokio::sync::mpsc::unbounded_channel();
-        let (close_tx, mut close) = tokio::sync::mpsc::unbounded_channel::<()>();
-        let server = tokio::spawn(async move {
-            let mut accepted = 0;
-            // Each connection answers one request, keep-alive, then closes.
-            for _ in 0..2 {
-                let (mut socket, _) = listener.accept().await.unwrap();
-                accepted += 1;
-                let mut buf = vec![0u8; 4096];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = socket.read(&mut buf).await.unwrap();
-                    seen.extend_from_slice(&buf[..n]);
-                }
-                socket
-                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                    .await
-                    .unwrap();
-                // Close only once the client holds the connection as idle.
-                close.recv().await;
-                socket.shutdown().await.unwrap();
-                let _ = closed_tx.send(());
-                // Wait for the client's side to close too.
-                while socket.read(&mut buf).await.unwrap_or(0) > 0 {}
-            }
-            accepted
-        });
-        let mut direct = Direct::new(config(), false);
-        let request = Outgoing {
-            method: Method::GET,
-            uri: format!("http://{addr}/x").parse().unwrap(),
-            headers: crate::engine::http::Headers::default(),
-            body: Bytes::new(),
-        };
-        let first = direct.exchange(request.clone(), 1024).await.unwrap();
-        assert_eq!((first.status, &first.body[..]), (200, &b"ok"[..]));
-        close_tx.send(()).unwrap();
-        // The server has closed (on loopback its FIN is queued here once sent).
-        closed.recv().await.unwrap();
-        let second = direct.exchange(request, 1024).await;
-        assert_eq!(second.map(|r| r.status).map_err(|e| e.1), Ok(200));
-        drop(close_tx);
-        drop(direct);
-        assert_eq!(server.await.unwrap(), 2);
-    }
-
-    #[test]
-    fn gunzip_keeps_at_most_the_cap() {
-        let body = gzip(&[b'a'; 1000]);
-        let (all, cut) = gunzip(&body, 4096, false).unwrap();
-        assert_eq!((all.len(), cut), (1000, false));
-        let (some, cut) = gunzip(&body, 10, false).unwrap();
-        assert_eq!((some.len(), cut), (10, true));
-    }
-
-    #[test]
-    fn gunzip_reports_a_broken_body_unless_it_was_cut() {
-        let body = gzip(b"hello world");
-        let half = body.slice(..body.len() / 2);
-        assert!(gunzip(&half, 4096, false).is_err());
-        assert!(gunzip(&half, 4096, true).unwrap().1);
-    }
-}
+#[path = "direct_tests.rs"]
+mod scripted;

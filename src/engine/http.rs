@@ -451,9 +451,10 @@ pub(crate) fn classify(
         FailureKind::Reset
     } else if lower.contains("dns")
         || lower.contains("resolve")
-        || lower.contains("refused")
-        || lower.contains("connect")
+        || lower.contains("connection refused")
+        || lower.contains("error trying to connect")
     {
+        // Not any "connect…": hyper's body and I/O errors speak of "connection" too.
         FailureKind::Connect
     } else {
         default

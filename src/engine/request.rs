@@ -107,7 +107,13 @@ pub fn build_uri<'a>(
         .map_or(bare.len(), |i| after_scheme + i);
     let (origin, rest) = bare.split_at(split);
     let mut out = String::with_capacity(url.len() + 16);
-    out.push_str(origin);
+    if origin.is_ascii() {
+        out.push_str(origin);
+    } else {
+        // An internationalised host name goes out as its ASCII (punycode) form.
+        let parsed = url::Url::parse(origin).map_err(|e| invalid(&e))?;
+        out.push_str(&parsed.origin().ascii_serialization());
+    }
     if !rest.starts_with('/') {
         out.push('/');
     }
