@@ -97,7 +97,9 @@ pub fn build_uri<'a>(
     extra: &str,
 ) -> Result<Uri, String> {
     let invalid = |why: &dyn std::fmt::Display| format!("`{url}` is not a valid URL: {why}");
-    let bare = url.split('#').next().unwrap_or_default();
+    // Spaces and line breaks around a URL are template layout (a folded YAML scalar ends
+    // with a newline), not part of it.
+    let bare = url.trim().split('#').next().unwrap_or_default();
     let after_scheme = bare
         .find("://")
         .map(|i| i + 3)
@@ -120,15 +122,25 @@ pub fn build_uri<'a>(
     out.extend(utf8_percent_encode(rest, NOT_IN_TARGET));
     let mut pairs = pairs.peekable();
     if pairs.peek().is_some() {
-        out.push(if rest.contains('?') { '&' } else { '?' });
+        separate_query(&mut out);
         let start = out.len();
         url::form_urlencoded::Serializer::for_suffix(&mut out, start).extend_pairs(pairs);
     }
     if !extra.is_empty() {
-        out.push(if out.contains('?') { '&' } else { '?' });
+        separate_query(&mut out);
         out.push_str(extra);
     }
     Uri::try_from(out).map_err(|e| invalid(&e))
+}
+
+/// Ends a URL so that query parameters can follow: `?` when it has no query, `&` after
+/// one that does not already end with a separator.
+fn separate_query(url: &mut String) {
+    if !url.contains('?') {
+        url.push('?');
+    } else if !url.ends_with(['?', '&']) {
+        url.push('&');
+    }
 }
 
 impl Prepared {
@@ -657,6 +669,32 @@ pub fn capture(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uris_are_made_valid() {
+        let uri = |url: &str, pairs: &[(&str, &str)], extra: &str| {
+            build_uri(url, pairs.iter().copied(), extra).map(|u| u.to_string())
+        };
+        assert_eq!(
+            uri("http://h/a b/ü?x=1#frag", &[("q", "a b")], "k=v").as_deref(),
+            Ok("http://h/a%20b/%C3%BC?x=1&q=a+b&k=v")
+        );
+        assert_eq!(
+            uri("http://h/a?", &[("q", "1")], "").as_deref(),
+            Ok("http://h/a?q=1")
+        );
+        assert_eq!(uri(" http://h/a\n", &[], "").as_deref(), Ok("http://h/a"));
+        assert_eq!(uri("http://h", &[], "k=v").as_deref(), Ok("http://h/?k=v"));
+        assert_eq!(
+            uri("http://[::1]:8080/x", &[], "").as_deref(),
+            Ok("http://[::1]:8080/x")
+        );
+        assert_eq!(
+            uri("http://bücher.example/x", &[], "").as_deref(),
+            Ok("http://xn--bcher-kva.example/x")
+        );
+        assert!(uri("/no/scheme", &[], "").is_err());
+    }
 
     #[test]
     fn joins_keep_the_base_path() {
