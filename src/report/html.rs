@@ -8,7 +8,7 @@
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::format::{ms_cell, ms_text};
+use super::format::ms_text;
 use super::summary::{Failure, PlanInfo, RunInfo, Stats, Summary};
 use crate::metrics::decode_histogram;
 use crate::sla::Status;
@@ -228,19 +228,19 @@ struct Row {
 }
 
 fn row(s: &Stats, name: String) -> Row {
-    let lat = s.latency.as_ref();
-    let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
+    // The terminal's and Markdown's numbers, so every report shows a row alike.
+    let [_, _, rps, p50, p90, p95, p99, max, mean] = super::format::stats_numbers(s);
     Row {
         name,
         requests: s.requests,
         failures: s.failures,
-        rps: format!("{:.1}", s.rps),
-        p50: p(|l| l.percentiles.p50),
-        p90: p(|l| l.percentiles.p90),
-        p95: p(|l| l.percentiles.p95),
-        p99: p(|l| l.percentiles.p99),
-        max: p(|l| Some(l.max_ms)),
-        mean: p(|l| Some(l.mean_ms)),
+        rps,
+        p50,
+        p90,
+        p95,
+        p99,
+        max,
+        mean,
     }
 }
 
