@@ -515,3 +515,17 @@ fn gunzip_reports_a_broken_body_unless_it_was_cut() {
     assert!(gunzip(&half, 4096, false).is_err());
     assert!(gunzip(&half, 4096, true).unwrap().1);
 }
+
+/// An answer that is not HTTP at all is a `body` failure naming what was wrong, not a
+/// reset or a connect failure.
+#[tokio::test]
+async fn an_answer_that_is_not_http_is_a_body_failure() {
+    let (addr, _) = raw_server(vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n"]).await;
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let (kind, message) = d
+        .exchange(get(&format!("http://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(kind, FailureKind::Body, "{message}");
+    assert!(message.contains("invalid"), "{message}");
+}

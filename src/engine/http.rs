@@ -441,6 +441,9 @@ pub(crate) fn classify(
     let lower = chain.to_lowercase();
     let kind = if lower.contains("timed out") || lower.contains("timeout") {
         FailureKind::Timeout
+    } else if lower.contains(" parsed") || lower.contains("message head is too large") {
+        // hyper's words for an answer that is not valid HTTP.
+        FailureKind::Body
     } else if lower.contains("reset")
         || lower.contains("broken pipe")
         || lower.contains("connection closed")
