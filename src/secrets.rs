@@ -22,8 +22,19 @@ impl Secrets {
         s
     }
 
-    /// Adds a secret.
+    /// Adds a secret, and the forms a URL gives it (a key with `+` or `/` sent in a query
+    /// reads `%2B`, `%2F` there).
     pub fn add(&mut self, value: &str) {
+        let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let percent =
+            percent_encoding::utf8_percent_encode(value, crate::engine::request::NOT_IN_TARGET)
+                .to_string();
+        for v in [value, form.as_str(), percent.as_str()] {
+            self.add_one(v);
+        }
+    }
+
+    fn add_one(&mut self, value: &str) {
         if value.len() < 3 || self.values.iter().any(|v| v == value) {
             return;
         }
@@ -50,6 +61,15 @@ impl Secrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_what_a_url_makes_of_a_secret() {
+        let s = Secrets::new(["k+y/1 2".to_owned()]);
+        assert_eq!(
+            s.mask("raw k+y/1 2, query k%2By%2F1+2, path k+y/1%202"),
+            "raw ***, query ***, path ***"
+        );
+    }
 
     #[test]
     fn masks_longest_first() {

@@ -74,7 +74,7 @@ pub fn join(base: &str, path: &str) -> String {
 }
 
 /// What a URL's path and query cannot hold as is: encoded, as a browser would.
-const NOT_IN_TARGET: &AsciiSet = &CONTROLS
+pub(crate) const NOT_IN_TARGET: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'<')
