@@ -9,7 +9,7 @@ use super::reported;
 use super::sample::RowKey;
 use super::series::{RowPoint, SeriesPoint, per_second};
 use super::stats::{RowStats, RunMetrics};
-use super::tally::Tally;
+use super::tally::{Interval, Tally};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -41,13 +41,13 @@ pub struct Collector {
     registry: Arc<Registry>,
     /// Swapped with a shard's rows under its lock, so the lock is held for a pointer swap;
     /// after the merge it is empty again and serves the next shard.
-    spare: Vec<Tally>,
+    spare: Vec<Interval>,
     /// Per row: this interval's data from every shard (messages unused).
-    interval: Vec<Tally>,
+    interval: Vec<Interval>,
     /// Per row: running totals, messages included.
     totals: Vec<Tally>,
     /// All rows together, this interval and so far (messages unused).
-    interval_all: Tally,
+    interval_all: Interval,
     total_all: Tally,
     series: Vec<SeriesPoint>,
     last_elapsed: Duration,

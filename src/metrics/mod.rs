@@ -39,6 +39,12 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 /// An empty latency histogram with the bounds above and auto-resize off, so its memory is
 /// fixed at creation (no growth on the hot path) and all histograms merge index by index.
 pub fn new_histogram() -> Histogram<u64> {
+    new_counts()
+}
+
+/// [`new_histogram`] with counts of any width: a second's worth of samples fits in 32 bits,
+/// which halves the memory of the per-second histograms.
+pub(crate) fn new_counts<C: hdrhistogram::Counter>() -> Histogram<C> {
     match Histogram::new_with_bounds(LOWEST_MICROS, HIGHEST_MICROS, SIGNIFICANT_DIGITS) {
         // `new_with_bounds` leaves auto-resize off.
         Ok(histogram) => histogram,
@@ -64,17 +70,21 @@ pub(crate) fn micros_to_ms(micros: u64) -> f64 {
     reported(micros) as f64 / 1000.0
 }
 
-/// Adds `src` into `dst`. Every histogram here has the same bounds, so `add` (a straight
-/// index-by-index sum) cannot fail; a decoded histogram from elsewhere might not, and then its
-/// values are clamped into range rather than lost.
-pub(crate) fn merge_into(dst: &mut Histogram<u64>, src: &Histogram<u64>) {
+/// Adds `src` into `dst`, value by value: histograms of different count widths cannot be
+/// added index by index, and walking only recorded values skips the empty top of the range.
+/// A value out of `dst`'s range (a decoded histogram from elsewhere) is clamped, not lost.
+pub(crate) fn merge_into<D: hdrhistogram::Counter, S: hdrhistogram::Counter>(
+    dst: &mut Histogram<D>,
+    src: &Histogram<S>,
+) {
     if src.is_empty() {
         return;
     }
-    // `add` checks the range before it touches anything, so the fallback never double counts.
-    if dst.add(src).is_err() {
-        for value in src.iter_recorded() {
-            dst.saturating_record_n(value.value_iterated_to(), value.count_at_value());
+    for value in src.iter_recorded() {
+        // Merges only ever widen (32 into 64 bits); a count too wide is clamped.
+        let n = value.count_at_value().as_u64();
+        if let Some(count) = D::from_u64(n).or_else(|| D::from_u32(u32::MAX)) {
+            dst.saturating_record_n(value.value_iterated_to(), count);
         }
     }
 }

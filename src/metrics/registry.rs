@@ -4,7 +4,7 @@
 //! contends a shard's mutex, for the time of a pointer swap.
 
 use super::sample::{RowKey, Sample};
-use super::tally::Tally;
+use super::tally::{Interval, Tally};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
@@ -41,7 +41,7 @@ impl Drop for LocalShard {
 pub(crate) struct Shard {
     /// Locked by the owning thread per sample and by the collector once per tick to swap the
     /// rows out. A plain `Vec` so the swap moves three words, not the histograms.
-    pub(crate) rows: Mutex<Vec<Tally>>,
+    pub(crate) rows: Mutex<Vec<Interval>>,
     /// The owning thread has exited: after the next drain the shard holds nothing more.
     pub(crate) retired: AtomicBool,
 }
@@ -56,13 +56,13 @@ impl Shard {
 
     /// Locks the rows. A panic while holding the lock leaves at worst one sample half
     /// counted, which is better than losing the whole run's numbers, so poisoning is ignored.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Vec<Tally>> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Vec<Interval>> {
         self.rows.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// One empty tally per row.
-pub(crate) fn new_rows(rows: usize) -> Vec<Tally> {
+pub(crate) fn new_rows<C: hdrhistogram::Counter>(rows: usize) -> Vec<Tally<C>> {
     (0..rows).map(|_| Tally::new()).collect()
 }
 

@@ -4,8 +4,8 @@
 
 use super::messages::MessageLog;
 use super::sample::{FailureKind, Sample};
-use super::{merge_into, new_histogram, to_micros};
-use hdrhistogram::Histogram;
+use super::{merge_into, new_counts, to_micros};
+use hdrhistogram::{Counter, Histogram};
 use std::time::Duration;
 
 /// Plain counters of one row.
@@ -38,19 +38,23 @@ impl Counters {
     }
 }
 
-/// Histogram + counters + messages of one row.
+/// Histogram + counters + messages of one row. Running totals count in 64 bits; a
+/// second's data (a shard's rows, the interval merge) in 32.
 #[derive(Debug)]
-pub(crate) struct Tally {
+pub(crate) struct Tally<C: Counter = u64> {
     /// Latency in microseconds; every request, failed or not.
-    pub(crate) histogram: Histogram<u64>,
+    pub(crate) histogram: Histogram<C>,
     pub(crate) counters: Counters,
     pub(crate) messages: MessageLog,
 }
 
-impl Tally {
+/// One interval's data of a row.
+pub(crate) type Interval = Tally<u32>;
+
+impl<C: Counter> Tally<C> {
     pub(crate) fn new() -> Self {
         Self {
-            histogram: new_histogram(),
+            histogram: new_counts(),
             counters: Counters::default(),
             messages: MessageLog::default(),
         }
@@ -80,7 +84,7 @@ impl Tally {
 
     /// Adds the histogram and counters of `src` (not its messages: those move with
     /// [`MessageLog::drain_into`], once, into the running total).
-    pub(crate) fn absorb(&mut self, src: &Tally) {
+    pub(crate) fn absorb<S: Counter>(&mut self, src: &Tally<S>) {
         merge_into(&mut self.histogram, &src.histogram);
         self.counters.add(&src.counters);
     }
