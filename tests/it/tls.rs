@@ -187,34 +187,60 @@ fn write_plan(dir: &Path, certs: &Certs, http_version: &str, tls: &str, expect: 
     plan
 }
 
-/// Validates the plan, runs it against `url` and checks the run succeeded with every one of
-/// its 20 requests answered as expected.
-fn run_ok(plan: &Path, url: &str) -> crate::support::RunResult {
-    let plan = plan.to_str().unwrap();
-    let valid = crate::support::loadplan(&["validate", plan]);
-    assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
-    let r = run_plan(plan, url, &["-q"], &[]);
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
-    let row = r.row("version");
-    assert_eq!(row["requests"], 20, "{row}");
-    assert_eq!(row["failures"], 0, "{row}");
-    r
+/// One HTTPS case: a server (taking part in ALPN or not), a plan with `http_version` and
+/// `tls` that expects `expect` as the answered version, run with `args` against `host`.
+/// Checks the run succeeded with every one of its 20 requests answered as expected, and
+/// returns the server, to ask what it saw.
+struct Case<'a> {
+    alpn: bool,
+    http_version: &'a str,
+    tls: &'a str,
+    expect: &'a str,
+    host: &'a str,
+    args: &'a [&'a str],
+}
+
+impl Default for Case<'_> {
+    fn default() -> Self {
+        Case {
+            alpn: true,
+            http_version: "auto",
+            tls: "{ ca_file: certs/ca.pem }",
+            expect: "HTTP/2.0",
+            host: "127.0.0.1",
+            args: &[],
+        }
+    }
+}
+
+impl Case<'_> {
+    fn run_ok(&self) -> TlsServer {
+        let certs = certs();
+        let server = TlsServer::with_alpn(&certs, self.alpn);
+        let dir = tempfile::tempdir().unwrap();
+        let plan = write_plan(dir.path(), &certs, self.http_version, self.tls, self.expect);
+        let plan = plan.to_str().unwrap();
+        let valid = crate::support::loadplan(&["validate", plan]);
+        assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
+        let args: Vec<&str> = ["-q"].iter().chain(self.args).copied().collect();
+        let url = format!("https://{}:{}", self.host, server.port);
+        let r = run_plan(plan, &url, &args, &[]);
+        assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+        let row = r.row("version");
+        assert_eq!(row["requests"], 20, "{row}");
+        assert_eq!(row["failures"], 0, "{row}");
+        server
+    }
 }
 
 #[test]
 fn https_with_the_plans_ca_negotiates_http2_by_default() {
-    let certs = certs();
-    let server = TlsServer::start(&certs);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        &certs,
-        "auto",
-        "{ ca_file: certs/ca.pem }",
-        "HTTP/2.0",
-    );
     // By name: the certificate's DNS name is checked, not only its IP address.
-    run_ok(&plan, &format!("https://localhost:{}", server.port));
+    let server = Case {
+        host: "localhost",
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!((server.http1(), server.http2()), (0, 20));
     assert!(
         server.seen.handshakes.load(Ordering::Relaxed) <= 2,
@@ -224,43 +250,32 @@ fn https_with_the_plans_ca_negotiates_http2_by_default() {
 
 #[test]
 fn https_http1_only_offers_no_http2() {
-    let certs = certs();
-    let server = TlsServer::start(&certs);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        &certs,
-        "http1",
-        "{ ca_file: certs/ca.pem }",
-        "HTTP/1.1",
-    );
-    run_ok(&plan, &format!("https://127.0.0.1:{}", server.port));
+    let server = Case {
+        http_version: "http1",
+        expect: "HTTP/1.1",
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!((server.http1(), server.http2()), (20, 0));
 }
 
 #[test]
 fn https_http2_uses_http2() {
-    let certs = certs();
-    let server = TlsServer::start(&certs);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        &certs,
-        "http2",
-        "{ ca_file: certs/ca.pem }",
-        "HTTP/2.0",
-    );
-    run_ok(&plan, &format!("https://127.0.0.1:{}", server.port));
+    let server = Case {
+        http_version: "http2",
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!((server.http1(), server.http2()), (0, 20));
 }
 
 #[test]
 fn insecure_tls_accepts_an_unknown_certificate() {
-    let certs = certs();
-    let server = TlsServer::start(&certs);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(dir.path(), &certs, "auto", "{ insecure: true }", "HTTP/2.0");
-    run_ok(&plan, &format!("https://127.0.0.1:{}", server.port));
+    let server = Case {
+        tls: "{ insecure: true }",
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!(server.http2(), 20);
 }
 
@@ -298,34 +313,24 @@ fn an_untrusted_certificate_fails_every_request_at_connect() {
 /// same (as without TLS), not a silent fallback to HTTP/1.1.
 #[test]
 fn https_http2_speaks_http2_when_the_server_takes_no_part_in_alpn() {
-    let certs = certs();
-    let server = TlsServer::with_alpn(&certs, false);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        &certs,
-        "http2",
-        "{ ca_file: certs/ca.pem }",
-        "HTTP/2.0",
-    );
-    run_ok(&plan, &format!("https://127.0.0.1:{}", server.port));
+    let server = Case {
+        alpn: false,
+        http_version: "http2",
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!((server.http1(), server.http2()), (0, 20));
 }
 
 /// `auto` falls back to HTTP/1.1 when the server offers nothing by ALPN.
 #[test]
 fn https_auto_falls_back_to_http1_without_alpn() {
-    let certs = certs();
-    let server = TlsServer::with_alpn(&certs, false);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        &certs,
-        "auto",
-        "{ ca_file: certs/ca.pem }",
-        "HTTP/1.1",
-    );
-    run_ok(&plan, &format!("https://127.0.0.1:{}", server.port));
+    let server = Case {
+        alpn: false,
+        expect: "HTTP/1.1",
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!((server.http1(), server.http2()), (20, 0));
 }
 
@@ -333,26 +338,11 @@ fn https_auto_falls_back_to_http1_without_alpn() {
 /// configuration: the plan's CA, and HTTP/2 by ALPN.
 #[test]
 fn shared_connections_use_the_plans_ca_and_http2() {
-    let certs = certs();
-    let server = TlsServer::start(&certs);
-    let dir = tempfile::tempdir().unwrap();
-    let plan = write_plan(
-        dir.path(),
-        &certs,
-        "auto",
-        "{ ca_file: certs/ca.pem }",
-        "HTTP/2.0",
-    );
-    let url = format!("https://localhost:{}", server.port);
-    let r = run_plan(
-        plan.to_str().unwrap(),
-        &url,
-        &["-q", "--set", "target.connections=shared"],
-        &[],
-    );
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
-    let row = r.row("version");
-    assert_eq!(row["requests"], 20, "{row}");
-    assert_eq!(row["failures"], 0, "{row}");
+    let server = Case {
+        host: "localhost",
+        args: &["--set", "target.connections=shared"],
+        ..Case::default()
+    }
+    .run_ok();
     assert_eq!((server.http1(), server.http2()), (0, 20));
 }
