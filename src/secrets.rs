@@ -2,60 +2,111 @@
 //! templates read, and credentials extracted at run time. One list, masked longest first so
 //! a secret that contains another (`demo-password`, `demo`) is hidden whole.
 
-/// Known secrets, kept longest first.
+/// Known secrets, each list longest first: the plan's own (environment values, a basic
+/// password), always kept, and those met at run time (tokens), of which the newest
+/// [`MAX_SECRETS`] are kept.
 #[derive(Debug, Default, Clone)]
 pub struct Secrets {
-    values: Vec<String>,
+    kept: Vec<String>,
+    runtime: Vec<String>,
+    // The run-time secrets in the order they came, so the oldest is the one forgotten, and
+    // as a set: thousands of users' tokens arrive, each checked against the rest.
+    arrivals: std::collections::VecDeque<String>,
+    known: std::collections::HashSet<String>,
 }
 
-/// Most secrets kept: renewed tokens of many users would otherwise pile up.
+/// Most run-time secrets kept: renewed tokens of many users would otherwise pile up.
 const MAX_SECRETS: usize = 4096;
 
 impl Secrets {
-    /// A list from known values; values shorter than 3 characters are ignored (they would
-    /// mask digits and letters everywhere).
+    /// A list from the plan's own secrets; values shorter than 3 characters are ignored
+    /// (they would mask digits and letters everywhere).
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
         let mut s = Secrets::default();
         for v in values {
-            s.add(&v);
+            s.keep(&v);
         }
         s
     }
 
-    /// Adds a secret, and the forms a URL gives it (a key with `+` or `/` sent in a query
-    /// reads `%2B`, `%2F` there).
+    /// Adds one of the plan's own secrets, never forgotten.
+    pub fn keep(&mut self, value: &str) {
+        for form in forms(value) {
+            insert(&mut self.kept, form);
+        }
+    }
+
+    /// Adds a secret met at run time; past [`MAX_SECRETS`] the oldest is forgotten.
     pub fn add(&mut self, value: &str) {
-        let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let percent =
-            percent_encoding::utf8_percent_encode(value, crate::engine::request::NOT_IN_TARGET)
-                .to_string();
-        for v in [value, form.as_str(), percent.as_str()] {
-            self.add_one(v);
+        for form in forms(value) {
+            if !self.known.insert(form.clone()) {
+                continue;
+            }
+            if self.arrivals.len() >= MAX_SECRETS
+                && let Some(oldest) = self.arrivals.pop_front()
+            {
+                self.known.remove(&oldest);
+                if let Some(i) = self.runtime.iter().position(|v| *v == oldest) {
+                    self.runtime.remove(i);
+                }
+            }
+            self.arrivals.push_back(form.clone());
+            let at = self.runtime.partition_point(|v| v.len() >= form.len());
+            self.runtime.insert(at, form);
         }
     }
 
-    fn add_one(&mut self, value: &str) {
-        if value.len() < 3 || self.values.iter().any(|v| v == value) {
-            return;
-        }
-        if self.values.len() >= MAX_SECRETS {
-            // Forget the shortest: the oldest token is as likely to be live as any other.
-            self.values.pop();
-        }
-        let at = self.values.partition_point(|v| v.len() >= value.len());
-        self.values.insert(at, value.to_owned());
-    }
-
-    /// The text with every secret replaced by `***`.
+    /// The text with every secret replaced by `***`, longest first across both lists.
     pub fn mask(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for s in &self.values {
-            if out.contains(s.as_str()) {
+        // Longer than the text, a secret cannot be in it: tokens are long, messages short,
+        // so most of the list is skipped by one binary search.
+        let fits = |list: &[String]| list.partition_point(|v| v.len() > text.len());
+        let mut a = self.kept[fits(&self.kept)..].iter().peekable();
+        let mut b = self.runtime[fits(&self.runtime)..].iter().peekable();
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.len() >= y.len() => a.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            if let Some(s) = next
+                && out.contains(s.as_str())
+            {
                 out = out.replace(s.as_str(), "***");
             }
         }
         out
     }
+}
+
+/// A secret and the forms a URL gives it (a key with `+` or `/` sent in a query reads
+/// `%2B`, `%2F` there); nothing for values too short to mask.
+fn forms(value: &str) -> Vec<String> {
+    if value.len() < 3 {
+        return Vec::new();
+    }
+    let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+    let percent =
+        percent_encoding::utf8_percent_encode(value, crate::engine::request::NOT_IN_TARGET)
+            .to_string();
+    let mut out = vec![value.to_owned()];
+    for f in [form, percent] {
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Inserts `value` into a longest-first list, unless it is there.
+fn insert(list: &mut Vec<String>, value: String) {
+    if list.contains(&value) {
+        return;
+    }
+    let at = list.partition_point(|v| v.len() >= value.len());
+    list.insert(at, value);
 }
 
 #[cfg(test)]
@@ -68,6 +119,26 @@ mod tests {
         assert_eq!(
             s.mask("raw k+y/1 2, query k%2By%2F1+2, path k+y/1%202"),
             "raw ***, query ***, path ***"
+        );
+    }
+
+    #[test]
+    fn short_values_mask_nothing_in_any_form() {
+        let s = Secrets::new(["/".to_owned(), " ".to_owned()]);
+        assert_eq!(s.mask("a%2Fb c%20d"), "a%2Fb c%20d");
+    }
+
+    #[test]
+    fn the_plans_secrets_outlive_any_number_of_tokens() {
+        let mut s = Secrets::new(["hunter2".to_owned()]);
+        for i in 0..(MAX_SECRETS * 2) {
+            s.add(&format!("token+{i:08}/x="));
+        }
+        assert_eq!(s.mask("password hunter2"), "password ***");
+        assert_eq!(s.mask("token+00000001/x="), "token+00000001/x=");
+        assert_eq!(
+            s.mask(&format!("token+{:08}/x=", MAX_SECRETS * 2 - 1)),
+            "***"
         );
     }
 

@@ -380,7 +380,9 @@ fn prepare(
             .templates
             .render(pass, &shared.globals)
             .map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
-        shared.add_secrets([serde_json::Value::String(pass.clone())].iter());
+        if let Ok(mut secrets) = shared.secrets.lock() {
+            secrets.keep(&pass);
+        }
         if let Some(slot) = &shared.shared_auth {
             slot.set_basic(&user, &pass)?;
         }

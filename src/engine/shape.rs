@@ -1,9 +1,12 @@
 //! Reading from a JSON answer only what a request's queries select. A list answer of which
 //! a capture keeps `$.results[*].id` yields the ids while it is parsed: nothing else is
 //! built. Queries made of names, wildcards and non-negative indices select what they would
-//! in the whole document (with one difference: a member name repeated within an object is
-//! matched at each occurrence, where a parsed document keeps the last); any other query
-//! (filters, `..`, slices, negative indices) parses the whole document instead.
+//! in the whole document; any other query (filters, `..`, slices, negative indices) parses
+//! the whole document instead. Differences from a full parse, all about answers that are
+//! not quite JSON: a member name repeated within an object is matched at each occurrence
+//! (a parsed document keeps the last), and the parts no query reaches are checked for
+//! syntax only (not for valid UTF-8 in strings, numbers out of range, or nesting deeper
+//! than 128 levels).
 
 use std::fmt;
 
