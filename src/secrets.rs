@@ -32,7 +32,9 @@ impl Secrets {
     /// Adds one of the plan's own secrets, never forgotten.
     pub fn keep(&mut self, value: &str) {
         for form in forms(value) {
-            insert(&mut self.kept, form);
+            if !self.kept.contains(&form) {
+                insert(&mut self.kept, form);
+            }
         }
     }
 
@@ -51,8 +53,7 @@ impl Secrets {
                 }
             }
             self.arrivals.push_back(form.clone());
-            let at = self.runtime.partition_point(|v| v.len() >= form.len());
-            self.runtime.insert(at, form);
+            insert(&mut self.runtime, form);
         }
     }
 
@@ -100,11 +101,8 @@ fn forms(value: &str) -> Vec<String> {
     out
 }
 
-/// Inserts `value` into a longest-first list, unless it is there.
+/// Inserts `value` into a longest-first list.
 fn insert(list: &mut Vec<String>, value: String) {
-    if list.contains(&value) {
-        return;
-    }
     let at = list.partition_point(|v| v.len() >= value.len());
     list.insert(at, value);
 }

@@ -25,7 +25,7 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::http::{Failed, Outgoing, Received, classify, read_capped};
+use super::http::{Answer, Failed, Outgoing, classify, read_capped};
 use crate::metrics::FailureKind;
 use crate::plan::model::HttpVersion;
 
@@ -188,7 +188,7 @@ impl Direct {
 
     /// Sends a request, following redirects, and reads at most `max_body` bytes of the
     /// final answer's body (decompressed when it came gzipped).
-    pub async fn exchange(&mut self, request: Outgoing, max_body: u64) -> Result<Received, Failed> {
+    pub async fn exchange(&mut self, request: Outgoing, max_body: u64) -> Result<Answer, Failed> {
         let mut request = request;
         let mut bytes_in = 0;
         let mut hops = 0;
@@ -217,8 +217,9 @@ impl Direct {
             } else {
                 (body, wire_truncated)
             };
-            return Ok(Received {
+            return Ok(Answer {
                 status,
+                latency: Duration::ZERO,
                 body,
                 bytes_in,
                 truncated,
@@ -303,7 +304,9 @@ impl Direct {
         if let Some(jar) = &self.jar
             && headers.contains_key(header::SET_COOKIE)
         {
-            if let Ok(url) = url::Url::parse(&request.uri.to_string()) {
+            // The URL parsed for the request's own cookies, when there was one.
+            let url = cookie_url.or_else(|| url::Url::parse(&request.uri.to_string()).ok());
+            if let Some(url) = url {
                 jar.set_cookies(&mut headers.get_all(header::SET_COOKIE).iter(), &url);
             }
             self.cookies_seen = true;

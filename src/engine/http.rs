@@ -226,7 +226,7 @@ pub struct Answer {
     pub bytes_in: u64,
     /// Whether the body was longer than the cap.
     pub truncated: bool,
-    /// From sending to the last body byte.
+    /// From sending to the last body byte (set by [`send`]; transports leave it zero).
     pub latency: Duration,
 }
 
@@ -275,11 +275,6 @@ impl Headers {
         map
     }
 
-    /// Whether a header is set.
-    pub fn contains(&self, name: &http::header::HeaderName) -> bool {
-        self.base.contains_key(name) || self.extra.iter().any(|(n, _)| n == name)
-    }
-
     /// Removes a header (copying the shared part once).
     pub fn remove(&mut self, name: &http::header::HeaderName) {
         if self.base.contains_key(name) {
@@ -291,19 +286,6 @@ impl Headers {
 
 /// A failure class and its message.
 pub type Failed = (FailureKind, String);
-
-/// An answer as a transport read it.
-#[derive(Debug)]
-pub struct Received {
-    /// Status code.
-    pub status: u16,
-    /// The kept part of the body.
-    pub body: Bytes,
-    /// All body bytes received, kept or not.
-    pub bytes_in: u64,
-    /// Whether the body was longer than the cap.
-    pub truncated: bool,
-}
 
 /// Sends a request and reads its answer within `timeout`, measuring from `start`. `timer`
 /// is reset to the deadline and reused: a user keeps one for all its requests, since
@@ -331,12 +313,9 @@ pub async fn send(
         }
     };
     match outcome {
-        Some(Ok(r)) => Ok(Answer {
-            status: r.status,
-            body: r.body,
-            bytes_in: r.bytes_in,
-            truncated: r.truncated,
+        Some(Ok(answer)) => Ok(Answer {
             latency: start.elapsed(),
+            ..answer
         }),
         Some(Err((kind, message))) => Err(TransportError {
             kind,
@@ -361,7 +340,7 @@ async fn via_client(
     client: &reqwest::Client,
     request: Outgoing,
     max_body: u64,
-) -> Result<Received, Failed> {
+) -> Result<Answer, Failed> {
     let mut r = http::Request::new(request.body);
     *r.method_mut() = request.method;
     *r.uri_mut() = request.uri;
@@ -385,8 +364,9 @@ async fn via_client(
     let (body, bytes_in) = read_capped(http::Response::from(response).into_body(), max_body)
         .await
         .map_err(|e| classify(&e, false, FailureKind::Body))?;
-    Ok(Received {
+    Ok(Answer {
         status,
+        latency: Duration::ZERO,
         truncated: bytes_in > body.len() as u64,
         body,
         bytes_in,
