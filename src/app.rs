@@ -72,6 +72,22 @@ pub fn render_base_url(plan: &plan::CompiledPlan, err: &mut dyn Write) -> Result
     Err(Exit::Invalid)
 }
 
+/// Refuses a plan whose templates under `pointers` read unset environment variables
+/// without a fallback, printing each one at its template (exit 2).
+pub fn require_env(
+    plan: &plan::CompiledPlan,
+    pointers: &[String],
+    err: &mut dyn Write,
+) -> Result<(), Exit> {
+    let missing = plan::missing_env(plan, pointers);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let _ =
+        err.write_all(diagnostic::render(&missing, diagnostic::DiagnosticFormat::Human).as_bytes());
+    Err(Exit::Invalid)
+}
+
 /// Loads a plan with overrides, printing its diagnostics on failure.
 pub fn load_plan(
     path: &Path,
@@ -98,8 +114,10 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     let mut all = Vec::new();
     for file in &files {
-        if let Err(diags) = plan::load(file, &overrides) {
-            all.extend(diags);
+        match plan::load(file, &overrides) {
+            Err(diags) => all.extend(diags),
+            Ok(p) if args.env => all.extend(plan::missing_env(&p, &plan::run_pointers(&p))),
+            Ok(_) => {}
         }
     }
     let text = diagnostic::render(&all, args.format);
@@ -214,15 +232,29 @@ fn report(args: &ReportArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     });
-    if !args.quiet {
-        let color = crate::report::terminal::use_color();
-        out.write_all(crate::report::terminal::summary(&summary, color).as_bytes())?;
+    let mut exit = summary.exit();
+    match crate::report::folder::ResultsDir::open(&dir) {
+        Ok(dir) => {
+            if let Err(e) = crate::report::write_all(&summary, &dir) {
+                writeln!(err, "error: cannot write the reports: {e:#}")?;
+                exit = exit.worst(Exit::ToolError);
+            }
+        }
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            exit = exit.worst(Exit::ToolError);
+        }
     }
-    if let Err(e) = crate::report::write_all(&summary, &dir) {
-        writeln!(err, "error: cannot write the reports: {e:#}")?;
-        return Ok(summary.exit().worst(Exit::ToolError));
-    }
-    Ok(summary.exit())
+    let color = crate::report::terminal::use_color();
+    out.write_all(
+        if args.quiet {
+            crate::report::terminal::verdict(&summary)
+        } else {
+            crate::report::terminal::summary(&summary, color)
+        }
+        .as_bytes(),
+    )?;
+    Ok(exit)
 }
 
 /// The starter plan `loadplan init` writes.

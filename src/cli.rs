@@ -155,6 +155,11 @@ pub struct ValidateArgs {
     /// annotations) or `json`.
     #[arg(long, value_enum, default_value_t = DiagnosticFormat::Human)]
     pub format: DiagnosticFormat,
+    /// Also report environment variables that the plan's templates read without a
+    /// `default(…)` and that are unset here, as `run` would (off by default: pull requests
+    /// are validated without secrets).
+    #[arg(long)]
+    pub env: bool,
     /// Plan overrides.
     #[command(flatten)]
     pub plan: PlanOptions,

@@ -37,8 +37,9 @@ pub fn secret_env_values(plan: &CompiledPlan) -> Secrets {
 /// What `auth.apply` adds to a request: headers and query parameters.
 type Applied = (Vec<(HeaderName, HeaderValue)>, String);
 
-/// Prints the rendered requests.
-pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+/// Prints the rendered requests; returns whether every one rendered (a dry run that
+/// cannot render a request fails, as the run would).
+pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<bool> {
     let secrets = secret_env_values(plan);
     let mask = |s: &str| secrets.mask(s);
     let globals = crate::engine::globals(plan);
@@ -98,8 +99,9 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
         plan.plan.name,
         mask(base_url)
     )?;
+    let mut rendered = true;
     if let Some(login) = plan.auth.as_ref().and_then(|a| a.login.as_ref()) {
-        show(
+        rendered &= show(
             out,
             "login",
             login,
@@ -112,10 +114,10 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
     }
     for e in &plan.endpoints {
         if let Some(first) = e.requests.first() {
-            show(out, &e.name, first, &base, plan, &live, &applied, &mask)?;
+            rendered &= show(out, &e.name, first, &base, plan, &live, &applied, &mask)?;
         }
     }
-    Ok(())
+    Ok(rendered)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -128,7 +130,7 @@ fn show(
     ctx: &Ctx,
     extra: &Applied,
     mask: &dyn Fn(&str) -> String,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     writeln!(out, "# {title}")?;
     let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout)
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -152,8 +154,11 @@ fn show(
                 writeln!(out, "\n{}", mask(&String::from_utf8_lossy(&req.body)))?;
             }
         }
-        Err(f) => writeln!(out, "cannot render: {}", mask(&f.message))?,
+        Err(f) => {
+            writeln!(out, "cannot render: {}\n", mask(&f.message))?;
+            return Ok(false);
+        }
     }
     writeln!(out)?;
-    Ok(())
+    Ok(true)
 }

@@ -6,6 +6,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = loadplan::cli::Cli::parse();
-    let exit = loadplan::app::run(cli, &mut std::io::stdout(), &mut std::io::stderr());
+    let mut out = loadplan::console::Console::new(std::io::stdout());
+    let mut err = loadplan::console::Console::new(std::io::stderr());
+    let exit = loadplan::app::run(cli, &mut out, &mut err);
     ExitCode::from(exit.code())
 }

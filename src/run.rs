@@ -52,14 +52,30 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         Ok(p) => p,
         Err(exit) => return Ok(exit),
     };
+    // Before anything is sent: every variable the run's templates need must be set.
+    if let Err(exit) = crate::app::require_env(&compiled, &plan::run_pointers(&compiled), err) {
+        return Ok(exit);
+    }
     let base_url = match crate::app::render_base_url(&compiled, err) {
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
     if args.dry_run {
-        crate::dryrun::print(&compiled, &base_url, out)?;
-        return Ok(Exit::Passed);
+        let rendered = crate::dryrun::print(&compiled, &base_url, out)?;
+        return Ok(if rendered {
+            Exit::Passed
+        } else {
+            Exit::Invalid
+        });
     }
+    // Before any request: a run whose results could not be kept must not start.
+    let results = match crate::report::folder::ResultsDir::open(&args.out) {
+        Ok(r) => r,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(Exit::ToolError);
+        }
+    };
     // Health: `before` policies gate the load, `during` ones probe beside it (their own
     // client, outside the endpoints' statistics), `after` ones verify once it has ended.
     match health::preflight(&compiled, &base_url) {
@@ -78,7 +94,9 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         r = health::run_phase(&compiled, &base_url, HealthPhase::Before, log) => Ok(r?),
         s = next_signal(&mut signal_rx) => Err(s),
     };
+    let mut not_sent = None;
     let outcome = if let Err(signal) = before {
+        not_sent = Some("interrupted before the load".to_owned());
         not_run(&compiled, args.seed, stop_for(signal))
     } else if let Some(failed) = before.iter().flatten().find(|r| !r.healthy) {
         let reason = format!(
@@ -86,6 +104,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             failed.policy,
             failed.reason.as_deref().unwrap_or("unknown")
         );
+        not_sent = Some("the health gate failed".to_owned());
         health.results = before.unwrap_or_default();
         not_run(&compiled, args.seed, StopReason::Aborted(reason))
     } else {
@@ -111,17 +130,8 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         )
         .await;
         health.probes = probes.stop().await;
-        let outcome = outcome?;
+        let mut outcome = outcome?;
         progress.finish();
-        if outcome.cut > 0 {
-            writeln!(
-                err,
-                "warning: {} users were still waiting on requests when the graceful stop ({}) ended; those requests are not counted",
-                outcome.cut,
-                plan::units::format_duration(compiled.load.graceful_stop)
-            )?;
-        }
-        let mut outcome = outcome;
         if !matches!(
             outcome.stop,
             StopReason::Interrupted | StopReason::Terminated
@@ -141,6 +151,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     let mut report = crate::report::Report::new(&compiled, outcome);
     report.health = health;
+    report.not_sent = not_sent;
     for r in report.health.results.iter().filter(|r| !r.healthy) {
         writeln!(
             err,
@@ -157,11 +168,17 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy
     // health results count as failures there).
     let csv_prefix = args.csv_prefix.as_deref();
-    let (_, exit) = crate::report::finish_run(
-        &compiled, &report, &args.out, csv_prefix, args.quiet, out, err,
-    )?;
+    let (_, mut exit) = crate::report::finish_run(
+        &compiled, &report, &results, csv_prefix, args.quiet, out, err,
+    );
     if let StopReason::NoLogin(reason) = &report.outcome.stop {
         writeln!(err, "error: {reason}")?;
+    }
+    // A signal that came while the reports were written still decides the exit code.
+    if let Signal::Interrupt | Signal::Terminate = *signal_rx.borrow() {
+        exit = exit.worst(crate::report::Report::exit_for(&stop_for(
+            *signal_rx.borrow(),
+        )));
     }
     Ok(exit)
 }
@@ -198,7 +215,7 @@ fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, stop: StopReason) -> Ru
 }
 
 /// Waits for the first signal.
-async fn next_signal(rx: &mut watch::Receiver<Signal>) -> Signal {
+pub async fn next_signal(rx: &mut watch::Receiver<Signal>) -> Signal {
     loop {
         if rx.changed().await.is_err() {
             return std::future::pending().await;
@@ -210,7 +227,8 @@ async fn next_signal(rx: &mut watch::Receiver<Signal>) -> Signal {
     }
 }
 
-fn stop_for(signal: Signal) -> StopReason {
+/// The stop reason a signal stands for.
+pub fn stop_for(signal: Signal) -> StopReason {
     match signal {
         Signal::Terminate => StopReason::Terminated,
         Signal::Interrupt | Signal::Run => StopReason::Interrupted,
@@ -257,12 +275,13 @@ fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
         .collect())
 }
 
-/// Ctrl-C and SIGTERM stop the run gracefully; a second signal of either kind quits at
-/// once. The sender is never dropped, so the engine never sees a closed channel.
-async fn listen_for_signals(tx: watch::Sender<Signal>) {
+/// Ctrl-C and SIGTERM stop the run gracefully; a second signal of either kind stops
+/// waiting for requests in flight (the reports are still written); a third quits at once.
+/// The sender is never dropped, so the engine never sees a closed channel.
+pub async fn listen_for_signals(tx: watch::Sender<Signal>) {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let mut stopping = false;
+    let mut heard = 0;
     loop {
         #[cfg(unix)]
         let terminated = async {
@@ -281,17 +300,24 @@ async fn listen_for_signals(tx: watch::Sender<Signal>) {
             },
             _ = terminated => Signal::Terminate,
         };
-        let code = if signal == Signal::Interrupt {
-            130
-        } else {
-            143
-        };
-        if stopping {
-            eprintln!("signalled again: quitting without waiting");
-            std::process::exit(code);
+        heard += 1;
+        match heard {
+            1 => crate::console::note(format_args!(
+                "stopping: waiting for requests in flight; signal again to stop waiting"
+            )),
+            2 => crate::console::note(format_args!(
+                "stopping now: requests in flight are abandoned; the reports are still written (signal again to quit at once)"
+            )),
+            _ => {
+                crate::console::note(format_args!("signalled again: quitting at once"));
+                std::process::exit(if signal == Signal::Interrupt {
+                    130
+                } else {
+                    143
+                });
+            }
         }
-        stopping = true;
-        eprintln!("stopping: waiting for requests in flight; signal again to quit at once");
-        let _ = tx.send(signal);
+        // Sent every time, even unchanged: the engine counts the second as "stop waiting".
+        tx.send_replace(signal);
     }
 }

@@ -191,6 +191,28 @@ impl Templates {
             .collect()
     }
 
+    /// Whether the template behind `text` copes with `env.NAME` unset: every read has a
+    /// fallback (`env.NAME | default(…)`), or the template tests it (`env.NAME is
+    /// defined`, and then guards its reads itself).
+    pub fn env_has_fallback(&self, text: &Text, name: &str) -> bool {
+        let Text::Template(id) = text else {
+            return true;
+        };
+        let Ok(t) = self.env.get_template(id) else {
+            return false;
+        };
+        let name = regex::escape(name);
+        let read = format!(
+            r#"\benv\s*(?:\.\s*{name}\b|\[\s*["']{name}["']\s*\])(?:(\s*\|\s*(?:default|d)\b)|(\s+is\s+(?:not\s+)?(?:defined|undefined)\b))?"#
+        );
+        let Ok(re) = regex::Regex::new(&read) else {
+            return false;
+        };
+        let reads: Vec<_> = re.captures_iter(t.source()).collect();
+        reads.iter().any(|c| c.get(2).is_some())
+            || (!reads.is_empty() && reads.iter().all(|c| c.get(1).is_some()))
+    }
+
     /// Renders a string with a context.
     pub fn render(&self, text: &Text, ctx: &Value) -> Result<String, String> {
         match text {
@@ -263,6 +285,30 @@ mod tests {
             .render(&empty, &context! { xs => Vec::<i32>::new() })
             .unwrap_err();
         assert!(err.contains("non-empty list"), "{err}");
+    }
+
+    #[test]
+    fn env_fallbacks_are_seen() {
+        let mut t = Templates::new();
+        let guarded = |t: &mut Templates, source: &str| {
+            let text = t.add(&format!("/{source}"), source).unwrap();
+            t.env_has_fallback(&text, "API_KEY")
+        };
+        assert!(!guarded(&mut t, "{{ env.API_KEY }}"));
+        assert!(guarded(&mut t, "{{ env.API_KEY | default('x') }}"));
+        assert!(guarded(&mut t, "{{ env['API_KEY']|d('x') }}"));
+        assert!(guarded(
+            &mut t,
+            "{% if env.API_KEY is defined %}{{ env.API_KEY }}{% endif %}"
+        ));
+        assert!(!guarded(
+            &mut t,
+            "{{ env.API_KEY|default('x') }} {{ env.API_KEY }}"
+        ));
+        assert!(!guarded(
+            &mut t,
+            "{{ env.API_KEY_2 | default('x') }} {{ env.API_KEY }}"
+        ));
     }
 
     #[test]

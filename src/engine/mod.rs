@@ -519,12 +519,18 @@ pub async fn run(
             next = users.join_next() => if next.is_none() { break },
             _ = &mut grace => { cut = users.len(); users.abort_all(); break; }
             Ok(()) = signals.changed(), if signals_open => {
-                // A signal during the graceful stop (after an abort, say) decides the exit
-                // code; a second one quits the process from the signal listener.
+                // A signal during the graceful stop decides the exit code (after an abort,
+                // say); one on top of the signal that stopped the run ends the wait.
+                let signalled = matches!(stop, StopReason::Interrupted | StopReason::Terminated);
                 match *signals.borrow() {
                     Signal::Interrupt => stop = StopReason::Interrupted,
                     Signal::Terminate => stop = StopReason::Terminated,
                     Signal::Run => {}
+                }
+                if signalled {
+                    cut = users.len();
+                    users.abort_all();
+                    break;
                 }
             }
         }

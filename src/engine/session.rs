@@ -343,10 +343,13 @@ impl Session {
         // reach the log or the results.
         let message = failure.map(|f| shared.mask(&f.message));
         if let (Some(f), Some(m), true) = (failure, &message, shared.verbose) {
-            eprintln!(
-                "failed {} #{}: {m} ({})",
-                p.spec.label, self.user_id, f.kind
-            );
+            crate::console::note(format_args!(
+                "failed {} #{}: {m} ({}, after {})",
+                p.spec.label,
+                self.user_id,
+                f.kind,
+                crate::plan::units::format_duration(latency)
+            ));
         }
         shared.metrics.record(&Sample {
             row: p.row,

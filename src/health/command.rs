@@ -5,13 +5,17 @@
 
 use std::io::Write;
 
+use tokio::sync::watch;
+
 use super::{HealthResults, Phase, output};
 use crate::app::load_plan;
 use crate::cli::HealthArgs;
+use crate::engine::Signal;
 use crate::exit::Exit;
 use crate::plan::Override;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::diagnostic::suggest;
+use crate::report::folder::ResultsDir;
 
 /// Runs `loadplan health`; try lines and verdicts go to `out`, errors to `err`.
 pub async fn run(
@@ -66,23 +70,49 @@ async fn check_plan(
             }
         },
     };
+    let mut pointers = vec!["/target/".to_owned()];
+    pointers.extend(
+        policies
+            .iter()
+            .map(|p| format!("/health/{}/", crate::plan::yaml::escape_segment(&p.name))),
+    );
+    if let Err(exit) = crate::app::require_env(&plan, &pointers, err) {
+        return Ok(exit);
+    }
     let base_url = match crate::app::render_base_url(&plan, err) {
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
     let http = super::http_settings(&plan)?;
+    // Before the first try: a check whose results could not be kept must not start.
+    let folder = match args.out.as_deref().map(ResultsDir::open).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(Exit::ToolError);
+        }
+    };
+    let (signal_tx, mut signals) = watch::channel(Signal::Run);
+    tokio::spawn(crate::run::listen_for_signals(signal_tx));
     let mut results = HealthResults::default();
+    let mut interrupted = None;
     for policy in policies {
         let log = (!args.quiet).then_some(&mut *out);
-        let verdict =
-            match super::check(&plan, policy, &base_url, &http, Phase::Standalone, log).await {
-                Ok(v) => v,
-                Err(e) if e.is::<super::NotRunnable>() => {
-                    writeln!(err, "error: {}: {e}", plan.file)?;
-                    return Ok(Exit::Invalid);
-                }
-                Err(e) => return Err(e),
-            };
+        let verdict = tokio::select! {
+            v = super::check(&plan, policy, &base_url, &http, Phase::Standalone, log) => v,
+            s = crate::run::next_signal(&mut signals) => {
+                interrupted = Some(s);
+                break;
+            }
+        };
+        let verdict = match verdict {
+            Ok(v) => v,
+            Err(e) if e.is::<super::NotRunnable>() => {
+                writeln!(err, "error: {}: {e}", plan.file)?;
+                return Ok(Exit::Invalid);
+            }
+            Err(e) => return Err(e),
+        };
         if args.quiet {
             let spec = super::policy::LoopSpec::of(policy, policy.timeout);
             writeln!(
@@ -98,13 +128,23 @@ async fn check_plan(
     } else {
         Exit::Failed
     };
-    if let Some(dir) = &args.out
+    if let Some(signal) = interrupted {
+        writeln!(
+            err,
+            "INTERRUPTED: {} of the policies ran to a verdict",
+            results.results.len()
+        )?;
+        exit = exit.worst(crate::report::Report::exit_for(&crate::run::stop_for(
+            signal,
+        )));
+    }
+    if let Some(dir) = &folder
         && let Err(e) = output::write_files(dir, &plan.plan.name, &plan.file, &results)
     {
         writeln!(
             err,
             "error: cannot write the health reports to `{}`: {e:#}",
-            dir.display()
+            dir.path().display()
         )?;
         exit = exit.worst(Exit::ToolError);
     }

@@ -2,7 +2,6 @@
 //! `loadplan health` and `loadplan run`), and the files of `loadplan health --out DIR`
 //! (`health.json`, `health-junit.xml`). Reads results only; runs nothing.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -87,12 +86,11 @@ struct HealthFile<'a> {
 
 /// Writes `health.json` and `health-junit.xml` into `dir` (created if missing).
 pub fn write_files(
-    dir: &Path,
+    dir: &crate::report::folder::ResultsDir,
     plan: &str,
     plan_file: &str,
     results: &HealthResults,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
     let healthy = results.all_healthy();
     let file = HealthFile {
         version: HEALTH_FILE_VERSION,
@@ -104,10 +102,12 @@ pub fn write_files(
     };
     let mut json = serde_json::to_vec_pretty(&file)?;
     json.push(b'\n');
-    std::fs::write(dir.join("health.json"), json)?;
+    dir.write("health.json", &json)
+        .map_err(anyhow::Error::msg)?;
     let mut xml = Vec::new();
     junit(plan, results, &mut xml)?;
-    std::fs::write(dir.join("health-junit.xml"), xml)?;
+    dir.write("health-junit.xml", &xml)
+        .map_err(anyhow::Error::msg)?;
     Ok(())
 }
 

@@ -55,6 +55,23 @@ pub struct CompiledPlan {
     pub load: LoadShape,
     /// Data feeders with their rows.
     pub feeders: Vec<Feeder>,
+    /// Every `env.NAME` a template reads, in plan order.
+    pub env_reads: Vec<EnvRead>,
+}
+
+/// One template's read of an environment variable.
+#[derive(Debug, Clone)]
+pub struct EnvRead {
+    /// The variable (`API_PASSWORD` for `env.API_PASSWORD`).
+    pub name: String,
+    /// The template's plan pointer (`/auth/login/request/body/json/password`).
+    pub pointer: String,
+    /// Where the template is written, 1-based.
+    pub line: usize,
+    /// Column, 1-based.
+    pub col: usize,
+    /// Whether the template copes with the variable unset (`| default(…)`).
+    pub fallback: bool,
 }
 
 /// A data feeder: a CSV file's rows, read once.
@@ -206,6 +223,8 @@ pub struct CompiledCapture {
     pub path: JsonPath,
     /// Keep every match as a list.
     pub all: bool,
+    /// Zero matches is not a failure.
+    pub allow_empty: bool,
 }
 
 /// An endpoint.
@@ -369,6 +388,7 @@ struct Compiler<'a> {
     auth_keys: Vec<String>,
     feeders: Vec<String>,
     loaded_feeders: Vec<Feeder>,
+    env_reads: Vec<EnvRead>,
 }
 
 /// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
@@ -386,6 +406,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
             .collect(),
         feeders: plan.data.keys().cloned().collect(),
         loaded_feeders: Vec::new(),
+        env_reads: Vec::new(),
     };
     c.loaded_feeders = plan
         .data
@@ -507,6 +528,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
     check_unique_feeders(&feeders, &load, c.r);
     CompiledPlan {
         feeders,
+        env_reads: std::mem::take(&mut c.env_reads),
         timeout: plan
             .target
             .timeout
@@ -790,9 +812,9 @@ impl Compiler<'_> {
             captures: captures
                 .iter()
                 .filter_map(|(name, cap)| {
-                    let (path, all) = match cap {
-                        Capture::Path(p) => (p, false),
-                        Capture::Spec(s) => (&s.path, s.all),
+                    let (path, all, allow_empty) = match cap {
+                        Capture::Path(p) => (p, false, false),
+                        Capture::Spec(s) => (&s.path, s.all, s.allow_empty),
                     };
                     let cat = format!("{parent}/capture/{}", escape_segment(name));
                     let cat = if matches!(cap, Capture::Spec(_)) {
@@ -804,6 +826,7 @@ impl Compiler<'_> {
                         name: name.clone(),
                         path: self.json_path(&cat, path)?,
                         all,
+                        allow_empty,
                     })
                 })
                 .collect(),
@@ -935,6 +958,16 @@ impl Compiler<'_> {
         for (root, full) in self.templates.variables(&text) {
             if let Some(problem) = self.unknown_variable(&root, &full, scope) {
                 self.r.value(at, &problem.0, &problem.1);
+            }
+            if let ("env", Some(name)) = (root.as_str(), full.split('.').nth(1)) {
+                let pos = self.r.positions.value(at);
+                self.env_reads.push(EnvRead {
+                    name: name.to_owned(),
+                    pointer: at.to_owned(),
+                    line: pos.line,
+                    col: pos.col,
+                    fallback: self.templates.env_has_fallback(&text, name),
+                });
             }
         }
         text

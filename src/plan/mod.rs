@@ -185,6 +185,47 @@ pub fn load_bytes(
     Ok(compiled)
 }
 
+/// The environment variables that templates under any of `pointers` (plan pointer
+/// prefixes; `""` for all) read without a fallback and that are unset, one diagnostic per
+/// template, at the template. A run checks this before it sends anything; `validate` does
+/// not (pull requests are validated without secrets) unless asked to.
+pub fn missing_env(plan: &CompiledPlan, pointers: &[String]) -> Vec<Diagnostic> {
+    plan.env_reads
+        .iter()
+        .filter(|r| !r.fallback && pointers.iter().any(|p| r.pointer.starts_with(p.as_str())))
+        .filter(|r| std::env::var_os(&r.name).is_none())
+        .map(|r| Diagnostic {
+            file: plan.file.clone(),
+            pointer: r.pointer.clone(),
+            line: r.line,
+            col: r.col,
+            message: format!(
+                "environment variable `{}` is not set, and this template reads it",
+                r.name
+            ),
+            hint: Some(format!(
+                "set it (`export {}=…`), or give the template a fallback: `{{{{ env.{} | default(\"…\") }}}}`",
+                r.name, r.name
+            )),
+        })
+        .collect()
+}
+
+/// The plan pointers whose templates `loadplan run` renders: everything but the health
+/// policies that only `loadplan health` runs.
+pub fn run_pointers(plan: &CompiledPlan) -> Vec<String> {
+    let mut pointers: Vec<String> = ["/target", "/auth", "/endpoints", "/variables", "/data"]
+        .map(str::to_owned)
+        .into();
+    pointers.extend(
+        plan.health
+            .iter()
+            .filter(|h| !h.run.is_empty())
+            .map(|h| format!("/health/{}/", yaml::escape_segment(&h.name))),
+    );
+    pointers
+}
+
 /// YAML → value with positions, overrides applied; no schema check yet.
 pub fn parse(
     file: &str,

@@ -50,6 +50,17 @@ pub struct Plan {
     /// The endpoints virtual users call, each picked in proportion to its `weight`.
     pub endpoints: Vec<Endpoint>,
     /// Service-level assertions: a violated one fails the run (exit code 1).
+    ///
+    /// Two rules hold whatever is declared here. Unless an assertion checks `error_rate`
+    /// at the aggregate scope, the run carries the default gate `no request fails` (as
+    /// Locust fails a run on any failed request): declare one to set your own tolerance,
+    /// e.g. `{ metric: error_rate, at_most: 5% }`. And a run in which no request succeeded
+    /// never passes, even with `error_rate at_most 100%`.
+    ///
+    /// A request that was answered 401, renewed its credentials and succeeded on retry
+    /// counts once, as its retry. An assertion with no samples fails at the aggregate scope
+    /// and for each endpoint it names in `endpoints`; with `each_endpoint`, endpoints
+    /// without samples are skipped (and shown as skipped). `on_no_data` changes either.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sla: Vec<SlaAssertion>,
     /// Named health-check policies, run before the load (a gate), during it (probes), after
@@ -557,6 +568,12 @@ pub struct CaptureSpec {
     /// Keep every match as a list (for the `random` filter) instead of the first one.
     #[serde(default)]
     pub all: bool,
+    /// Zero matches is not a failure: the capture becomes an empty list (with `all`) or
+    /// null, which `requires:` treats as missing. Without it, a capture that matches
+    /// nothing is a `capture` failure, so a mistyped path cannot pass unseen. Example:
+    /// `{ path: "$.results[*].id", all: true, allow_empty: true }`.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// Wait after a task: `none`, a constant duration (`2s`), or one of `{ constant: 2s }`,
@@ -752,7 +769,8 @@ pub struct SlaAssertion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_delay: Option<HumanDuration>,
     /// What a metric with no samples means: `fail`, `skip` or `pass`. Default: `fail` at
-    /// aggregate scope, `skip` (shown as skipped) per endpoint.
+    /// aggregate scope and for endpoints named in `endpoints` (an endpoint you name must
+    /// run), `skip` (shown as skipped) for `each_endpoint`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_no_data: Option<NoData>,
 }

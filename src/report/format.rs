@@ -91,6 +91,75 @@ pub fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
     ]
 }
 
+/// The run's one-line verdict: `PASSED — 30.0s, 1234 requests, 0.00% failed`; an
+/// interrupted run says that what follows was measured until then.
+pub fn headline(summary: &super::Summary) -> String {
+    let run = &summary.run;
+    let total = &summary.total;
+    let rate = if total.requests > 0 {
+        format!(
+            "{:.2}% failed",
+            total.failures as f64 * 100.0 / total.requests as f64
+        )
+    } else {
+        "none answered".to_owned()
+    };
+    let until = match run.stop {
+        super::summary::StopKind::Interrupted => " (Ctrl-C; measured until then)",
+        super::summary::StopKind::Terminated => " (SIGTERM; measured until then)",
+        _ => "",
+    };
+    format!(
+        "{}{until} — {:.1}s, {} request{}, {rate}",
+        summary.verdict.as_str(),
+        run.duration_s,
+        total.requests,
+        if total.requests == 1 { "" } else { "s" },
+    )
+}
+
+/// What a reader must not miss beside the tables, one sentence each: dropped iterations,
+/// users cut at the graceful stop, failed logins. Empty when all are zero.
+pub fn notices(summary: &super::Summary) -> Vec<String> {
+    let run = &summary.run;
+    let mut notes = Vec::new();
+    if run.dropped_iterations > 0 {
+        notes.push(format!(
+            "{} iteration{} dropped: due on the open model's schedule but not started, \
+             `max_concurrency` was reached",
+            run.dropped_iterations,
+            if run.dropped_iterations == 1 {
+                " was"
+            } else {
+                "s were"
+            }
+        ));
+    }
+    if run.cut_users > 0 {
+        notes.push(format!(
+            "{} user{} still waiting on a request when the graceful stop ended; \
+             those requests are not counted",
+            run.cut_users,
+            if run.cut_users == 1 { " was" } else { "s were" }
+        ));
+    }
+    let failed_logins: u64 = run.login_failures.values().sum();
+    if failed_logins > 0 {
+        let reasons: Vec<String> = run
+            .login_failures
+            .iter()
+            .map(|(reason, n)| format!("{n}× {reason}"))
+            .collect();
+        notes.push(format!(
+            "{failed_logins} login{} failed ({} succeeded): {}",
+            if failed_logins == 1 { "" } else { "s" },
+            run.logins,
+            reasons.join("; ")
+        ));
+    }
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

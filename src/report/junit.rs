@@ -4,12 +4,36 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::summary::Summary;
+use super::summary::{StopKind, Summary};
 use crate::sla::Status;
 
 /// Renders `junit.xml`.
 pub fn render(summary: &Summary) -> anyhow::Result<String> {
     let mut report = Report::new(format!("loadplan {}", summary.plan.name));
+    // The run itself is a test: an interrupted, aborted or loginless run shows as such in
+    // a CI test view, not only as missing data in the verdicts.
+    let mut run = TestSuite::new("run");
+    let status = match summary.run.stop {
+        StopKind::Completed => TestCaseStatus::success(),
+        stop => {
+            let kind = if stop == StopKind::Interrupted || stop == StopKind::Terminated {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
+            let mut s = TestCaseStatus::non_success(kind);
+            s.set_message(super::format::headline(summary))
+                .set_type("run");
+            if let Some(reason) = &summary.run.stop_reason {
+                s.set_description(reason.clone());
+            }
+            s
+        }
+    };
+    let mut case = TestCase::new("the run completes", status);
+    case.set_classname(format!("{}.run", summary.plan.name));
+    run.add_test_case(case);
+    report.add_test_suite(run);
     let mut sla = TestSuite::new("sla");
     for v in &summary.verdicts {
         let status = match v.status {

@@ -4,14 +4,27 @@
 use std::fmt::Write as _;
 
 use super::format::stats_numbers;
-use super::summary::{Stats, Summary};
+use super::summary::{RunVerdict, Stats, Summary};
 use crate::sla::Status;
 
-/// Escapes a table cell: `|` would end it, `<` could open HTML, a newline would end the row.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
+/// Escapes text for a line of Markdown: `<` could open HTML, `[` a link or an image (server
+/// text must not become a live "Approve the rollback" link or a tracking image), a backtick
+/// code, a newline a new block; control characters are dropped.
+fn inline(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect::<String>()
+        .replace('\\', "\\\\")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('`', "\\`")
         .replace('<', "&lt;")
         .replace('\n', " ")
+}
+
+/// Escapes a table cell: [`inline`], and `|` would end the cell.
+fn cell(text: &str) -> String {
+    inline(text).replace('|', "\\|")
 }
 
 fn stats_line(out: &mut String, s: &Stats, name: &str) {
@@ -21,13 +34,16 @@ fn stats_line(out: &mut String, s: &Stats, name: &str) {
 /// Renders `summary.md`.
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
-    let passed = summary.passed();
     let _ = writeln!(
         out,
         "## {} loadplan: {} — {}\n",
-        if passed { "✅" } else { "❌" },
+        match summary.verdict {
+            RunVerdict::Passed => "✅",
+            RunVerdict::Failed => "❌",
+            RunVerdict::Interrupted => "⚠️",
+        },
         cell(&summary.plan.name),
-        if passed { "PASSED" } else { "FAILED" }
+        summary.verdict.as_str()
     );
     let run = &summary.run;
     let _ = writeln!(
@@ -46,6 +62,9 @@ pub fn render(summary: &Summary) -> String {
             .as_ref()
             .map_or_else(String::new, |r| format!(" ({})", cell(r)))
     );
+    for note in super::format::notices(summary) {
+        let _ = writeln!(out, "> **Note:** {}\n", inline(&note));
+    }
     if !summary.verdicts.is_empty() {
         out.push_str("### Verdicts\n\n| | assertion | scope | measured | threshold |\n|---|---|---|---|---|\n");
         for v in &summary.verdicts {

@@ -4,6 +4,7 @@
 //! report carries a render timestamp for the same reason.
 
 pub mod csv;
+pub mod folder;
 pub mod format;
 pub mod html;
 pub mod junit;
@@ -16,7 +17,7 @@ pub mod terminal;
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use summary::Summary;
 
@@ -36,6 +37,9 @@ pub struct Report {
     pub outcome: RunOutcome,
     /// Health checks before, during and after the load.
     pub health: crate::health::HealthResults,
+    /// Why no load was sent, when none was (the health gate failed, or a signal came
+    /// first): the verdicts then say so instead of judging empty statistics.
+    pub not_sent: Option<String>,
 }
 
 impl Report {
@@ -46,12 +50,18 @@ impl Report {
             plan_file: plan.file.clone(),
             outcome,
             health: crate::health::HealthResults::default(),
+            not_sent: None,
         }
     }
 
     /// The exit code the stop reason calls for (verdicts aside: see [`Summary::exit`]).
     pub fn exit(&self) -> Exit {
-        match self.outcome.stop {
+        Self::exit_for(&self.outcome.stop)
+    }
+
+    /// The exit code a stop reason calls for.
+    pub fn exit_for(stop: &StopReason) -> Exit {
+        match stop {
             StopReason::Completed => Exit::Passed,
             StopReason::Interrupted => Exit::Interrupted,
             StopReason::Terminated => Exit::Terminated,
@@ -95,20 +105,15 @@ pub fn render_files(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>>
     Ok(files)
 }
 
-/// Writes every report file into `dir` (created if missing); returns their paths. One
-/// file that cannot be written does not stop the others; `summary.json` goes first, since
-/// `loadplan report` can rebuild every other file from it.
-pub fn write_all(summary: &Summary, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", dir.display()))?;
+/// Writes every report file into `dir`; returns their paths. One file that cannot be
+/// written does not stop the others; `summary.json` goes first, since `loadplan report` can
+/// rebuild every other file from it.
+pub fn write_all(summary: &Summary, dir: &folder::ResultsDir) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let mut errors = Vec::new();
-    let mut write = |name: &str, bytes: &[u8]| {
-        let path = dir.join(name);
-        match std::fs::write(&path, bytes) {
-            Ok(()) => written.push(path),
-            Err(e) => errors.push(format!("cannot write `{}`: {e}", path.display())),
-        }
+    let mut write = |name: &str, bytes: &[u8]| match dir.write(name, bytes) {
+        Ok(path) => written.push(path),
+        Err(e) => errors.push(e),
     };
     write(SUMMARY_FILE, summary.to_json().as_bytes());
     match render_files(summary) {
@@ -141,53 +146,61 @@ pub fn append_step_summary(summary: &Summary) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The end of `loadplan run`: evaluates the SLA, builds the summary, prints the terminal
-/// summary (unless `quiet`), writes every report into `dir` and the step summary. Returns
-/// the summary and the exit code (a report that cannot be written is a tool error, after
-/// the others were tried).
+/// The end of `loadplan run`: evaluates the SLA and the implicit gates, builds the summary,
+/// writes every report into `dir` and the step summary, then prints the terminal summary
+/// (only the verdict when `quiet`). Files come before printing, and printing never fails
+/// the run: a closed terminal cannot lose the results. Returns the summary and the exit code
+/// (a report that cannot be written is a tool error, after the others were tried).
 pub fn finish_run(
     plan: &CompiledPlan,
     report: &Report,
-    dir: &Path,
+    dir: &folder::ResultsDir,
     csv_prefix: Option<&str>,
     quiet: bool,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
-) -> anyhow::Result<(Summary, Exit)> {
+) -> (Summary, Exit) {
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
-    let mut verdicts = crate::sla::evaluate(
-        &plan.plan.sla,
-        &endpoints,
-        &report.outcome.metrics,
-        &report.health,
-    );
-    let gate_failed = report
-        .health
-        .results
-        .iter()
-        .any(|r| r.phase == crate::health::Phase::Before && !r.healthy);
-    if gate_failed {
-        // No load was sent: the health gate is the verdict, not the empty statistics.
+    let metrics = &report.outcome.metrics;
+    let mut verdicts = crate::sla::verdicts(&plan.plan.sla, &endpoints, metrics, &report.health);
+    if let Some(why) = &report.not_sent {
+        // The gate or the signal is the verdict, not the empty statistics.
         for v in &mut verdicts {
             v.status = crate::sla::Status::Skipped;
-            v.note = Some("no load was sent: the health gate failed".into());
+            v.note = Some(format!("no load was sent: {why}"));
         }
     }
     let mut summary = Summary::build(plan, report, verdicts);
     if let Some(prefix) = csv_prefix {
         summary.outputs.csv_prefix = Some(prefix.to_owned());
     }
-    if !quiet {
-        out.write_all(terminal::summary(&summary, terminal::use_color()).as_bytes())?;
-    }
     let mut exit = report.exit().worst(summary.exit());
-    if let Err(e) = write_all(&summary, dir) {
-        writeln!(err, "error: cannot write the reports: {e:#}")?;
+    let written = write_all(&summary, dir);
+    if let Err(e) = &written {
+        let _ = writeln!(err, "error: cannot write the reports: {e:#}");
         exit = exit.worst(Exit::ToolError);
     }
     if let Err(e) = append_step_summary(&summary) {
-        writeln!(err, "error: {e:#}")?;
+        let _ = writeln!(err, "error: {e:#}");
         exit = exit.worst(Exit::ToolError);
     }
-    Ok((summary, exit))
+    let text = if quiet {
+        terminal::verdict(&summary)
+    } else {
+        terminal::summary(&summary, terminal::use_color())
+    };
+    let _ = out.write_all(text.as_bytes());
+    if !quiet && let Ok(files) = &written {
+        let _ = writeln!(
+            out,
+            "reports: {} ({})",
+            dir.path().display(),
+            files
+                .iter()
+                .filter_map(|p| p.file_name()?.to_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    (summary, exit)
 }

@@ -29,7 +29,7 @@ impl Progress {
             bar
         });
         if !quiet && !terminal {
-            eprintln!("running {} ({})", plan.plan.name, plan.file);
+            crate::console::note(format_args!("running {} ({})", plan.plan.name, plan.file));
         }
         Progress {
             bar,
@@ -59,7 +59,7 @@ impl Progress {
             bar.set_message(line);
             bar.tick();
         } else if self.plain && elapsed.as_secs().is_multiple_of(10) {
-            eprintln!("{line}");
+            crate::console::note(format_args!("{line}"));
         }
     }
 

@@ -30,6 +30,10 @@ pub const SUMMARY_VERSION: u32 = 1;
 pub struct Summary {
     /// Version of this format (`1`).
     pub version: u32,
+    /// The run's verdict: `PASSED`, `FAILED` (an assertion or health check failed, the run
+    /// aborted, or no user could log in) or `INTERRUPTED` (Ctrl-C or SIGTERM; what was
+    /// measured until then is below).
+    pub verdict: RunVerdict,
     /// Which plan ran.
     pub plan: PlanInfo,
     /// When and how the run went.
@@ -55,6 +59,38 @@ pub struct Summary {
     pub health: HealthResults,
     /// One point per second (the last one partial).
     pub series: Vec<SeriesPoint>,
+}
+
+/// A run's overall verdict, as every report headlines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RunVerdict {
+    /// Every verdict and health check passed and the run completed.
+    Passed,
+    /// An assertion or health check failed, the run aborted, or no user could log in.
+    Failed,
+    /// Stopped by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl RunVerdict {
+    /// `PASSED`, `FAILED` or `INTERRUPTED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunVerdict::Passed => "PASSED",
+            RunVerdict::Failed => "FAILED",
+            RunVerdict::Interrupted => "INTERRUPTED",
+        }
+    }
+
+    /// The verdict an exit code stands for.
+    pub fn of(exit: Exit) -> RunVerdict {
+        match exit {
+            Exit::Passed => RunVerdict::Passed,
+            Exit::Interrupted | Exit::Terminated => RunVerdict::Interrupted,
+            Exit::Failed | Exit::ToolError | Exit::Invalid => RunVerdict::Failed,
+        }
+    }
 }
 
 /// The plan a run executed.
@@ -110,6 +146,8 @@ pub struct RunInfo {
     pub login_failures: BTreeMap<String, u64>,
     /// Open-model iterations that were due but not started.
     pub dropped_iterations: u64,
+    /// Users still waiting on a request when the graceful stop ended.
+    pub cut_users: u64,
 }
 
 /// Statistics of one row, one endpoint or all requests.
@@ -279,8 +317,9 @@ impl Summary {
                 })
             })
             .collect();
-        let summary = Summary {
+        let mut summary = Summary {
             version: SUMMARY_VERSION,
+            verdict: RunVerdict::Passed,
             plan: PlanInfo {
                 name: plan.plan.name.clone(),
                 description: plan.plan.description.clone(),
@@ -298,6 +337,7 @@ impl Summary {
                 refreshes: outcome.refreshes,
                 login_failures: outcome.login_failures.clone(),
                 dropped_iterations: m.dropped_iterations,
+                cut_users: outcome.cut as u64,
             },
             load: plan.plan.load.clone(),
             sla: plan.plan.sla.clone(),
@@ -320,6 +360,7 @@ impl Summary {
             health: report.health.clone(),
             series: m.series.clone(),
         };
+        summary.verdict = RunVerdict::of(summary.exit());
         // Cannot fail: every field serializes and the text is our own.
         Self::from_json(&summary.to_json()).unwrap_or(summary)
     }

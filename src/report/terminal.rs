@@ -100,6 +100,100 @@ pub fn verdicts_table(summary: &Summary, color: bool) -> Option<Table> {
     Some(t)
 }
 
+/// Failure groups the terminal lists; the rest are counted in one line.
+const FAILURE_ROWS: usize = 10;
+
+/// The most frequent failures, grouped by row, kind and message (masked when recorded),
+/// or `None` without failures; and a line saying how many groups were left out.
+pub fn failures_table(summary: &Summary, color: bool) -> Option<(Table, Option<String>)> {
+    if summary.failures.is_empty() {
+        return None;
+    }
+    let mut failures: Vec<_> = summary.failures.iter().collect();
+    // Stable: equal counts keep the summary's order (plan order, then frequency).
+    failures.sort_by_key(|f| std::cmp::Reverse(f.count));
+    let mut t = table(color);
+    t.set_header(["fails", "request", "kind", "why"]);
+    for f in failures.iter().take(FAILURE_ROWS) {
+        t.add_row(vec![
+            Cell::new(f.count).set_alignment(CellAlignment::Right),
+            Cell::new(printable(&f.name)),
+            Cell::new(&f.kind),
+            Cell::new(printable(&f.message)),
+        ]);
+    }
+    let rest = &failures[failures.len().min(FAILURE_ROWS)..];
+    let more = (!rest.is_empty()).then(|| {
+        let count: u64 = rest.iter().map(|f| f.count).sum();
+        format!(
+            "… and {} more kind{} of failure ({count} failure{}): every one is in summary.json{}",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" },
+            if count == 1 { "" } else { "s" },
+            if summary
+                .outputs
+                .formats
+                .contains(&crate::plan::model::OutputFormat::Csv)
+            {
+                " and failures.csv"
+            } else {
+                ""
+            }
+        )
+    });
+    Some((t, more))
+}
+
+/// Text from a server or a plan, safe for a terminal: control characters (escape
+/// sequences that retitle the window or clear the screen) are shown escaped, not obeyed.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The verdict and each failed assertion with its measured value and threshold: all that
+/// `--quiet` prints, and the end of the full summary.
+pub fn verdict(summary: &Summary) -> String {
+    let mut text = super::format::headline(summary);
+    let failed: Vec<String> = summary
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .map(|v| format!("  FAIL {} [{}]: {}", v.name, v.scope, v.explain()))
+        .collect();
+    for line in failed {
+        text.push('\n');
+        text.push_str(&line);
+    }
+    for h in summary.health.results.iter().filter(|h| !h.healthy) {
+        text.push_str(&format!(
+            "\n  UNHEALTHY {} ({}): {}",
+            h.policy,
+            super::format::phase(h.phase),
+            printable(h.reason.as_deref().unwrap_or("no passing try"))
+        ));
+    }
+    if let Some(reason) = &summary.run.stop_reason {
+        let what = match summary.run.stop {
+            StopKind::Aborted => "aborted",
+            _ => "stopped",
+        };
+        text.push_str(&format!("\n  {what}: {}", printable(reason)));
+    }
+    text.push('\n');
+    text
+}
+
 /// The whole terminal summary.
 pub fn summary(summary: &Summary, color: bool) -> String {
     let run = &summary.run;
@@ -110,6 +204,12 @@ pub fn summary(summary: &Summary, color: bool) -> String {
         run.seed,
         endpoints_table(summary, color)
     );
+    if let Some((t, more)) = failures_table(summary, color) {
+        text.push_str(&format!("{t}\n"));
+        if let Some(more) = more {
+            text.push_str(&format!("{more}\n"));
+        }
+    }
     if let Some(t) = verdicts_table(summary, color) {
         text.push_str(&format!("{t}\n"));
     }
@@ -123,7 +223,7 @@ pub fn summary(summary: &Summary, color: bool) -> String {
             if h.attempts.len() == 1 { "y" } else { "ies" },
             h.reason
                 .as_ref()
-                .map_or_else(String::new, |r| format!(": {r}"))
+                .map_or_else(String::new, |r| format!(": {}", printable(r)))
         ));
     }
     for p in &summary.health.probes {
@@ -136,32 +236,9 @@ pub fn summary(summary: &Summary, color: bool) -> String {
             if p.outages == 1 { "" } else { "s" }
         ));
     }
-    if let Some(reason) = &run.stop_reason {
-        let what = match run.stop {
-            StopKind::Aborted => "aborted",
-            _ => "stopped",
-        };
-        text.push_str(&format!("{what}: {reason}\n"));
+    for note in super::format::notices(summary) {
+        text.push_str(&format!("note: {}\n", printable(&note)));
     }
-    let failed: Vec<_> = summary
-        .verdicts
-        .iter()
-        .filter(|v| v.status == Status::Fail)
-        .collect();
-    let verdict = if summary.passed() { "PASSED" } else { "FAILED" };
-    text.push_str(verdict);
-    if !failed.is_empty() {
-        let list: Vec<String> = failed
-            .iter()
-            .map(|v| format!("{} [{}]: {}", v.name, v.scope, v.explain()))
-            .collect();
-        text.push_str(&format!(
-            ": {} SLA verdict{} failed\n  {}",
-            failed.len(),
-            if failed.len() == 1 { "" } else { "s" },
-            list.join("\n  ")
-        ));
-    }
-    text.push('\n');
+    text.push_str(&verdict(summary));
     text
 }

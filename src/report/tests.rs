@@ -134,7 +134,7 @@ pub(crate) fn fixture() -> Summary {
         }],
     };
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
-    let verdicts = crate::sla::evaluate(
+    let verdicts = crate::sla::verdicts(
         &plan.plan.sla,
         &endpoints,
         &report.outcome.metrics,

@@ -165,6 +165,37 @@ pub fn endpoint_stats(name: &str, endpoints: &[String], metrics: &RunMetrics) ->
     stats
 }
 
+/// The verdict a plan without an aggregate `error_rate` assertion carries: Locust's
+/// default, any failed request fails the run.
+pub const DEFAULT_GATE: &str =
+    "no request fails (default; declare an error_rate assertion to change it)";
+
+/// The verdict that fails a run in which no request succeeded, whatever the plan declares
+/// (a lax `error_rate at_most 100%` must not pass a dead target).
+pub const ANY_SUCCESS: &str = "some request succeeds (always checked)";
+
+fn implicit(name: &str, operator: Operator, threshold: &str) -> SlaAssertion {
+    let value = Some(Scalar::Text(threshold.to_owned()));
+    let (below, at_most) = match operator {
+        Operator::Below => (value, None),
+        _ => (None, value),
+    };
+    SlaAssertion {
+        name: Some(name.to_owned()),
+        metric: SlaMetric::ErrorRate,
+        scope: SlaScope::Aggregate,
+        endpoints: Vec::new(),
+        policy: None,
+        below,
+        at_most,
+        above: None,
+        at_least: None,
+        abort_on_fail: false,
+        abort_delay: None,
+        on_no_data: Some(NoData::Fail),
+    }
+}
+
 /// Evaluates every assertion of `sla` over its scopes. `endpoints` are the plan's endpoint
 /// names in plan order; `metrics` and `health` are what the run measured.
 pub fn evaluate(
@@ -176,6 +207,39 @@ pub fn evaluate(
     sla.iter()
         .flat_map(|a| evaluate_one(a, endpoints, metrics, health))
         .collect()
+}
+
+/// Everything a run is judged by: the plan's assertions ([`evaluate`]), then the implicit
+/// [`gates`].
+pub fn verdicts(
+    sla: &[SlaAssertion],
+    endpoints: &[String],
+    metrics: &RunMetrics,
+    health: &HealthResults,
+) -> Vec<Verdict> {
+    let mut verdicts = evaluate(sla, endpoints, metrics, health);
+    verdicts.extend(gates(sla, endpoints, metrics));
+    verdicts
+}
+
+/// The verdicts a run carries beside its plan's assertions: without an aggregate
+/// `error_rate` assertion, [`DEFAULT_GATE`]; with one, [`ANY_SUCCESS`] once no request
+/// succeeded. None for a plan without endpoints.
+pub fn gates(sla: &[SlaAssertion], endpoints: &[String], metrics: &RunMetrics) -> Vec<Verdict> {
+    if endpoints.is_empty() {
+        return Vec::new();
+    }
+    let declared = sla
+        .iter()
+        .any(|a| a.metric == SlaMetric::ErrorRate && a.scope == SlaScope::Aggregate);
+    let gate = if !declared {
+        implicit(DEFAULT_GATE, Operator::AtMost, "0%")
+    } else if metrics.total.failed() >= metrics.total.requests {
+        implicit(ANY_SUCCESS, Operator::Below, "100%")
+    } else {
+        return Vec::new();
+    };
+    evaluate_one(&gate, endpoints, metrics, &HealthResults::default())
 }
 
 /// During the run: the first `abort_on_fail` assertion, past its `abort_delay`, that fails on
@@ -328,7 +392,9 @@ fn evaluate_one(
         .clone()
         .unwrap_or_else(|| format!("{metric_text} {} {threshold_text}", operator.as_str()));
     let threshold = parse_threshold(&a.metric, value).map(raw_threshold);
-    let verdict = |scope: &str, raw: Option<f64>, aggregate: bool| {
+    // `required`: a scope without samples fails unless the plan says otherwise (the
+    // aggregate, and endpoints an assertion names); `each_endpoint` skips them.
+    let verdict = |scope: &str, raw: Option<f64>, required: bool| {
         let base = Verdict {
             name: name.clone(),
             metric: metric_text.clone(),
@@ -369,11 +435,9 @@ fn evaluate_one(
                 }
             }
             (None, Ok(_)) => {
-                let rule = a.on_no_data.unwrap_or(if aggregate {
-                    NoData::Fail
-                } else {
-                    NoData::Skip
-                });
+                let rule =
+                    a.on_no_data
+                        .unwrap_or(if required { NoData::Fail } else { NoData::Skip });
                 let (status, note) = match rule {
                     NoData::Fail => (Status::Fail, "no samples: counts as a failure"),
                     NoData::Skip => (Status::Skipped, "no samples"),
@@ -404,19 +468,19 @@ fn evaluate_one(
             )]
         }
         _ => {
-            let names: Vec<&str> = match a.scope {
+            let (names, required): (Vec<&str>, bool) = match a.scope {
                 SlaScope::Aggregate => {
                     let raw = measure(&a.metric, &metrics.total, metrics.duration);
                     return vec![verdict(AGGREGATE, raw, true)];
                 }
-                SlaScope::EachEndpoint => endpoints.iter().map(String::as_str).collect(),
-                SlaScope::Endpoints => a.endpoints.iter().map(String::as_str).collect(),
+                SlaScope::EachEndpoint => (endpoints.iter().map(String::as_str).collect(), false),
+                SlaScope::Endpoints => (a.endpoints.iter().map(String::as_str).collect(), true),
             };
             names
                 .into_iter()
                 .map(|name| {
                     let stats = endpoint_stats(name, endpoints, metrics);
-                    verdict(name, measure(&a.metric, &stats, metrics.duration), false)
+                    verdict(name, measure(&a.metric, &stats, metrics.duration), required)
                 })
                 .collect()
         }

@@ -251,13 +251,28 @@ fn the_no_data_rule() {
     assert_eq!(agg.status, Status::Fail);
     assert_eq!(agg.measured, None);
     assert!(agg.note.as_deref().unwrap().contains("no samples"));
+    // Named means required (issue 9): an endpoint an assertion names must have data.
     assert_eq!(
         status(
             "{ metric: p95, scope: endpoints, endpoints: [a], below: 500ms }",
             &empty
         ),
+        Status::Fail
+    );
+    assert_eq!(
+        status(
+            "{ metric: p95, scope: endpoints, endpoints: [a], below: 500ms, on_no_data: skip }",
+            &empty
+        ),
         Status::Skipped
     );
+    // `each_endpoint` keeps skipping endpoints without samples.
+    let each = eval(
+        "{ metric: p95, scope: each_endpoint, below: 500ms }",
+        &empty,
+    );
+    assert_eq!(each[0].scope, "a");
+    assert_eq!(each[0].status, Status::Skipped);
     assert_eq!(
         status("{ metric: p95, below: 500ms, on_no_data: skip }", &empty),
         Status::Skipped
@@ -326,4 +341,60 @@ fn rows_belong_to_endpoints_by_name_or_step_prefix() {
     assert_eq!(endpoint_of("a/step", &names), Some("a"));
     assert_eq!(endpoint_of("ab", &names), Some("ab"));
     assert_eq!(endpoint_of("login", &names), None);
+}
+
+fn gate(plan: &str, m: &RunMetrics) -> Vec<(String, Status, String)> {
+    let sla: Vec<SlaAssertion> = serde_saphyr::from_str(plan).unwrap();
+    let endpoints = vec!["a".to_owned()];
+    gates(&sla, &endpoints, m)
+        .into_iter()
+        .map(|v| (v.name, v.status, v.measured_text))
+        .collect()
+}
+
+#[test]
+fn without_an_error_rate_assertion_any_failure_fails_the_run() {
+    let clean = metrics(vec![row("a", &[10, 20], 0)]);
+    let one_failed = metrics(vec![row("a", &[10, 20], 1)]);
+    let none = "[{ metric: p95, below: 1s }]";
+    assert_eq!(
+        gate(none, &clean),
+        [(DEFAULT_GATE.to_owned(), Status::Pass, "0.00%".to_owned())]
+    );
+    assert_eq!(
+        gate(none, &one_failed),
+        [(DEFAULT_GATE.to_owned(), Status::Fail, "50.00%".to_owned())]
+    );
+    // No request at all is no evidence of health either.
+    let empty = metrics(vec![row("a", &[], 0)]);
+    assert_eq!(gate(none, &empty)[0].1, Status::Fail);
+    // An error_rate per endpoint does not replace the aggregate gate.
+    assert_eq!(
+        gate(
+            "[{ metric: error_rate, scope: each_endpoint, at_most: 10% }]",
+            &one_failed
+        )[0]
+        .0,
+        DEFAULT_GATE
+    );
+}
+
+#[test]
+fn a_declared_error_rate_replaces_the_gate_but_not_the_need_for_one_success() {
+    let lax = "[{ metric: error_rate, at_most: 100% }]";
+    let some_failed = metrics(vec![row("a", &[10, 20], 1)]);
+    assert!(gate(lax, &some_failed).is_empty());
+    let all_failed = metrics(vec![row("a", &[10, 20], 2)]);
+    assert_eq!(
+        gate(lax, &all_failed),
+        [(ANY_SUCCESS.to_owned(), Status::Fail, "100.00%".to_owned())]
+    );
+    let empty = metrics(vec![row("a", &[], 0)]);
+    assert_eq!(gate(lax, &empty)[0].1, Status::Fail);
+}
+
+#[test]
+fn a_plan_without_endpoints_has_no_gates() {
+    let sla: Vec<SlaAssertion> = Vec::new();
+    assert!(gates(&sla, &[], &metrics(Vec::new())).is_empty());
 }

@@ -2,8 +2,9 @@
 //! loopback port, with short runs and no think time unless a test is about pacing.
 
 use loadplan::demo::DemoOptions;
+use loadplan::sla::DEFAULT_GATE;
 
-use crate::support::{Demo, loadplan, run_plan, stderr, stdout};
+use crate::support::{Demo, RunResult, loadplan, run_plan, stderr, stdout};
 
 const FAST: &[&str] = &["--set", "load.think_time=none", "-q"];
 
@@ -135,7 +136,8 @@ fn a_401_refreshes_and_retries_once() {
         &["-q"],
         &[],
     );
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    // The refused attempts still count as failures, so the default gate fails the run.
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
     let stats = &demo.server.stats;
     assert!(
         stats.unauthorized() >= 1 && stats.refreshes() >= 1,
@@ -248,12 +250,32 @@ fn target_down_is_recorded_and_the_run_completes() {
         &["-q"],
         &[],
     );
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    // No error_rate assertion in the plan: the default gate fails the run (issue 9).
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
     let row = r.row("health");
     assert!(
         row["failures_by_kind"]["connect"].as_u64().unwrap() > 0,
         "{row}"
     );
+    let gate = default_gate(&r);
+    assert_eq!(gate["status"], "FAIL", "{gate}");
+    assert_eq!(gate["measured_text"], "100.00%", "{gate}");
+    let out = stdout(&r.output);
+    assert!(
+        out.starts_with("FAILED — ") && out.contains(&format!("FAIL {DEFAULT_GATE} [aggregate]")),
+        "{out}"
+    );
+}
+
+/// The default failure gate's verdict in a run's summary.
+fn default_gate(r: &RunResult) -> serde_json::Value {
+    r.summary.as_ref().unwrap()["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == DEFAULT_GATE)
+        .cloned()
+        .expect("the default gate is among the verdicts")
 }
 
 /// A name that cannot resolve. A DNS label longer than 63 characters is refused by the
@@ -267,7 +289,7 @@ fn dns_failures_are_recorded_as_connect_failures() {
         &["-q"],
         &[],
     );
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
     let row = r.row("health");
     let failed = row["failures_by_kind"]["connect"].as_u64().unwrap();
     assert!(
@@ -489,10 +511,18 @@ fn only_rejects_unknown_names() {
     );
 }
 
-/// Interrupts a running `run` with a signal once it has sent requests; returns the exit
-/// code and the summary it wrote.
+/// An interrupted run: its exit code, standard output, summary and results folder.
 #[cfg(unix)]
-fn interrupt_run(signal: &str) -> (Option<i32>, serde_json::Value) {
+struct Interrupted {
+    code: Option<i32>,
+    stdout: String,
+    summary: serde_json::Value,
+    out: tempfile::TempDir,
+}
+
+/// Interrupts a running `run` with a signal once it has sent requests.
+#[cfg(unix)]
+fn interrupt_run(signal: &str) -> Interrupted {
     use std::io::BufRead;
     let demo = Demo::start(DemoOptions::default());
     let out = tempfile::tempdir().unwrap();
@@ -511,7 +541,8 @@ fn interrupt_run(signal: &str) -> (Option<i32>, serde_json::Value) {
             out.path().to_str().unwrap(),
         ])
         .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .env("NO_COLOR", "1")
         .spawn()
         .unwrap();
     // Wait until the run has started (its status line, after the health gate's lines) and
@@ -530,27 +561,51 @@ fn interrupt_run(signal: &str) -> (Option<i32>, serde_json::Value) {
         .status()
         .unwrap();
     assert!(status.success());
-    let code = child.wait().unwrap().code();
+    let output = child.wait_with_output().unwrap();
     let summary =
         serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
-    (code, summary)
+    Interrupted {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        summary,
+        out,
+    }
 }
 
+/// Ctrl-C after requests were sent: exit 130, and every report says INTERRUPTED with what
+/// was measured until then (issue 9).
 #[cfg(unix)]
 #[test]
 fn ctrl_c_still_writes_the_results() {
-    let (code, summary) = interrupt_run("-INT");
-    assert_eq!(code, Some(130));
+    let run = interrupt_run("-INT");
+    assert_eq!(run.code, Some(130));
+    let summary = &run.summary;
     assert!(summary["total"]["requests"].as_u64().unwrap() >= 50);
     assert_eq!(summary["run"]["stop"], "interrupted");
+    assert_eq!(summary["verdict"], "INTERRUPTED");
+    assert!(
+        run.stdout
+            .contains("INTERRUPTED (Ctrl-C; measured until then) — "),
+        "{}",
+        run.stdout
+    );
+    let read = |name: &str| std::fs::read_to_string(run.out.path().join(name)).unwrap();
+    assert!(read("report.html").contains(r#"id="verdict">INTERRUPTED<"#));
+    assert!(read("summary.md").contains("— INTERRUPTED"));
+    let junit = read("junit.xml");
+    assert!(
+        junit.contains(r#"<error message="INTERRUPTED (Ctrl-C; measured until then)"#),
+        "{junit}"
+    );
 }
 
 #[cfg(unix)]
 #[test]
 fn sigterm_still_writes_the_results() {
-    let (code, summary) = interrupt_run("-TERM");
-    assert_eq!(code, Some(143));
-    assert_eq!(summary["run"]["stop"], "terminated");
+    let run = interrupt_run("-TERM");
+    assert_eq!(run.code, Some(143));
+    assert_eq!(run.summary["run"]["stop"], "terminated");
+    assert_eq!(run.summary["verdict"], "INTERRUPTED");
 }
 
 /// Every example plan runs against the demo API (drill never ran its examples).
@@ -736,10 +791,9 @@ fn requests_cut_by_the_graceful_stop_are_reported() {
         ]),
         &[],
     );
-    assert!(
-        stderr(&r.output).contains(
-            "2 users were still waiting on requests when the graceful stop (200ms) ended"
-        ),
+    assert_eq!(
+        r.summary.as_ref().unwrap()["run"]["cut_users"],
+        2,
         "{}",
         stderr(&r.output)
     );

@@ -10,3 +10,4 @@ mod props;
 mod reports;
 mod support;
 mod tls;
+mod trust;

@@ -185,7 +185,12 @@ fn report_exits_with_the_stored_verdict_and_rejects_other_files() {
         dir.path().join("o").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stdout(&out).contains("FAILED: 1 SLA verdict failed"));
+    assert!(
+        stdout(&out)
+            .contains("FAILED — 3.0s, 247 requests, 1.62% failed\n  FAIL every endpoint's p95"),
+        "{}",
+        stdout(&out)
+    );
     assert!(dir.path().join("o/golden_stats.csv").exists());
     std::fs::write(&file, "{}").unwrap();
     let out = loadplan(&["report", file.to_str().unwrap()]);

@@ -291,8 +291,8 @@ fn an_untrusted_certificate_fails_every_request_at_connect() {
         &["-q"],
         &[],
     );
-    // No SLA in the plan: failed requests are data, the run itself succeeds.
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    // No SLA in the plan: the default gate fails a run whose every request failed.
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
     let row = r.row("version");
     assert_eq!(row["requests"], 20, "{row}");
     assert_eq!(row["failures"], 20, "{row}");
