@@ -26,8 +26,9 @@ use super::stats::{DemoStats, Route};
 use super::{reply, routes};
 
 /// Every route and its path as the reference API spells it (trailing slash); the router
-/// also accepts each path without it.
-const ROUTES: [(&str, Route); 10] = [
+/// also accepts each path without it. `/health` as well, where `loadplan init`'s starter
+/// plan looks, so a new plan runs against `--demo` as written.
+const ROUTES: [(&str, Route); 11] = [
     ("/api/v1/auth/token/", Route::Login),
     ("/api/v1/auth/token/refresh/", Route::Refresh),
     ("/api/v1/claims/", Route::ListClaims),
@@ -38,6 +39,7 @@ const ROUTES: [(&str, Route); 10] = [
     ("/api/v1/uploads/", Route::Uploads),
     ("/api/v1/reports/", Route::Reports),
     ("/api/v1/health/", Route::Health),
+    ("/health/", Route::Health),
 ];
 
 /// State shared by the gate and all handlers.

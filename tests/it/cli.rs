@@ -160,6 +160,22 @@ fn init_writes_a_plan_that_validates_and_never_overwrites() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = loadplan_in(dir.path(), &["init", "new.yaml"]);
     assert_eq!(out.status.code(), Some(2));
+    // The new plan runs against the demo API as written (it used to 404 on `/health`).
+    let out = loadplan_in(
+        dir.path(),
+        &[
+            "run",
+            "new.yaml",
+            "--demo",
+            "--duration",
+            "1s",
+            "--set",
+            "load.think_time=none",
+            "-q",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("PASSED — "), "{}", stdout(&out));
 }
 
 #[test]

@@ -151,6 +151,16 @@ fn unset_environment_is_refused_before_anything_is_sent() {
         0,
         "nothing reached the API"
     );
+    // A dry run that cannot render a request fails as the run would.
+    let o = loadplan(&[
+        "run",
+        "plans/demo.yaml",
+        "--dry-run",
+        "--set",
+        "endpoints.get_dashboard.request.path=/{{ [] | random }}",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stdout(&o).contains("cannot render"), "{}", stdout(&o));
     // `validate` stays environment-free unless asked.
     assert_eq!(
         loadplan(&["validate", "plans/upstream.yaml"]).status.code(),
@@ -267,4 +277,120 @@ fn a_closed_stdout_loses_nothing() {
     for file in ["summary.json", "report.html", "junit.xml"] {
         assert!(dir.path().join(file).exists(), "{file} missing");
     }
+}
+
+/// Starts `loadplan ARGS` with piped output; waits for a standard-error line containing
+/// `ready`, then for `until` to hold.
+#[cfg(unix)]
+fn spawn_until(
+    args: &[&str],
+    ready: &str,
+    until: impl Fn() -> bool,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .current_dir(root())
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(ready) {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no `{ready}` line");
+    }
+    while !until() {
+        std::thread::yield_now();
+    }
+    (child, err)
+}
+
+#[cfg(unix)]
+fn kill(child: &std::process::Child, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// A second Ctrl-C stops waiting for stalled requests, and the reports are still written.
+#[cfg(unix)]
+#[test]
+fn a_second_ctrl_c_skips_the_graceful_wait_but_writes_the_summary() {
+    use std::io::BufRead;
+    let demo = Demo::start(DemoOptions {
+        stall: vec!["/api/v1/dashboard/".into()],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = demo.url();
+    let (mut child, mut err) = spawn_until(
+        &[
+            "run",
+            "plans/demo.yaml",
+            "--base-url",
+            &url,
+            "--only",
+            "get_dashboard",
+            "--users",
+            "2",
+            "--duration",
+            "60s",
+            "--set",
+            "load.graceful_stop=60s",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        "running",
+        || demo.server.stats.requests(loadplan::demo::Route::Dashboard) >= 2,
+    );
+    let started = std::time::Instant::now();
+    kill(&child, "-INT");
+    let mut line = String::new();
+    while !line.contains("stopping: waiting") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0);
+    }
+    kill(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["verdict"], "INTERRUPTED");
+    assert_eq!(summary["run"]["cut_users"], 2, "{}", summary["run"]);
+}
+
+/// `loadplan health` hears Ctrl-C: exit 130, and its files are written.
+#[cfg(unix)]
+#[test]
+fn health_is_interrupted_with_its_files_written() {
+    let demo = Demo::start(DemoOptions {
+        stall: vec!["/api/v1/health/".into()],
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = demo.url();
+    let (mut child, _err) = spawn_until(
+        &[
+            "health",
+            "plans/demo.yaml",
+            "--base-url",
+            &url,
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+        "",
+        || demo.server.stats.requests(loadplan::demo::Route::Health) >= 1,
+    );
+    kill(&child, "-INT");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert!(dir.path().join("health.json").exists());
+    assert!(dir.path().join("health-junit.xml").exists());
 }
