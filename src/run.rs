@@ -162,7 +162,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             } else {
                 "(after the load)"
             },
-            r.reason.as_deref().unwrap_or("unknown")
+            crate::report::terminal::printable(r.reason.as_deref().unwrap_or("unknown"))
         )?;
     }
     // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy

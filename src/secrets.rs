@@ -13,10 +13,14 @@ pub struct Secrets {
     // as a set: thousands of users' tokens arrive, each checked against the rest.
     arrivals: std::collections::VecDeque<String>,
     known: std::collections::HashSet<String>,
+    runtime_bytes: usize,
 }
 
 /// Most run-time secrets kept: renewed tokens of many users would otherwise pile up.
 const MAX_SECRETS: usize = 4096;
+/// Most bytes of run-time secrets kept (a fresh 1 MB token at every login would otherwise
+/// take gigabytes); past it, the oldest are forgotten first.
+const MAX_SECRET_BYTES: usize = 16 << 20;
 
 impl Secrets {
     /// A list from the plan's own secrets; values shorter than 3 characters are ignored
@@ -38,20 +42,34 @@ impl Secrets {
         }
     }
 
-    /// Adds a secret met at run time; past [`MAX_SECRETS`] the oldest is forgotten.
+    /// Basic credentials: the password, and the base64 `user:password` an `Authorization`
+    /// header (or a server echoing it) shows.
+    pub fn keep_basic(&mut self, user: &str, password: &str) {
+        use base64::Engine as _;
+        self.keep(password);
+        self.keep(&base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
+    }
+
+    /// Adds a secret met at run time; past [`MAX_SECRETS`] secrets or [`MAX_SECRET_BYTES`]
+    /// bytes the oldest are forgotten.
     pub fn add(&mut self, value: &str) {
         for form in forms(value) {
-            if !self.known.insert(form.clone()) {
+            if form.len() > MAX_SECRET_BYTES || !self.known.insert(form.clone()) {
                 continue;
             }
-            if self.arrivals.len() >= MAX_SECRETS
-                && let Some(oldest) = self.arrivals.pop_front()
+            while self.arrivals.len() >= MAX_SECRETS
+                || self.runtime_bytes + form.len() > MAX_SECRET_BYTES
             {
+                let Some(oldest) = self.arrivals.pop_front() else {
+                    break;
+                };
                 self.known.remove(&oldest);
+                self.runtime_bytes -= oldest.len();
                 if let Some(i) = self.runtime.iter().position(|v| *v == oldest) {
                     self.runtime.remove(i);
                 }
             }
+            self.runtime_bytes += form.len();
             self.arrivals.push_back(form.clone());
             insert(&mut self.runtime, form);
         }
@@ -83,7 +101,8 @@ impl Secrets {
 }
 
 /// A secret and the forms a URL gives it (a key with `+` or `/` sent in a query reads
-/// `%2B`, `%2F` there); nothing for values too short to mask.
+/// `%2B`, `%2F` there) and the form JSON gives it (a `"` or `\` escaped, as a server echoing
+/// it in JSON, or summary.json, writes it); nothing for values too short to mask.
 fn forms(value: &str) -> Vec<String> {
     if value.len() < 3 {
         return Vec::new();
@@ -92,8 +111,14 @@ fn forms(value: &str) -> Vec<String> {
     let percent =
         percent_encoding::utf8_percent_encode(value, crate::engine::request::NOT_IN_TARGET)
             .to_string();
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    let json = quoted
+        .strip_prefix('"')
+        .and_then(|j| j.strip_suffix('"'))
+        .unwrap_or(value)
+        .to_owned();
     let mut out = vec![value.to_owned()];
-    for f in [form, percent] {
+    for f in [form, percent, json] {
         if !out.contains(&f) {
             out.push(f);
         }
@@ -138,6 +163,30 @@ mod tests {
             s.mask(&format!("token+{:08}/x=", MAX_SECRETS * 2 - 1)),
             "***"
         );
+    }
+
+    #[test]
+    fn masks_the_json_escaped_and_basic_forms() {
+        let mut s = Secrets::new([r#"pa"ss\word"#.to_owned()]);
+        assert_eq!(s.mask(r#"{"echo":"pa\"ss\\word"}"#), r#"{"echo":"***"}"#);
+        s.keep_basic("alice", "wonderland");
+        // base64("alice:wonderland")
+        assert_eq!(
+            s.mask("Authorization: Basic YWxpY2U6d29uZGVybGFuZA=="),
+            "Authorization: Basic ***"
+        );
+    }
+
+    #[test]
+    fn run_time_secrets_are_bounded_in_bytes() {
+        let mut s = Secrets::default();
+        let big = |i: usize| format!("{i:08}{}", "x".repeat(1 << 20));
+        for i in 0..40 {
+            s.add(&big(i));
+        }
+        assert!(s.runtime_bytes <= MAX_SECRET_BYTES, "{}", s.runtime_bytes);
+        assert_eq!(s.mask(&big(39)), "***", "the newest is kept");
+        assert_ne!(s.mask(&big(0)), "***", "the oldest is forgotten");
     }
 
     #[test]

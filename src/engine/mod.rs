@@ -358,7 +358,7 @@ fn prepare(
         metrics,
         counters: Counters::default(),
         verbose: opts.verbose,
-        secrets: Mutex::new(crate::dryrun::secret_env_values(plan)),
+        secrets: Mutex::new(crate::dryrun::plan_secrets(plan, base)),
         shared_auth,
         feeders: plan
             .feeders
@@ -381,7 +381,7 @@ fn prepare(
             .render(pass, &shared.globals)
             .map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
         if let Ok(mut secrets) = shared.secrets.lock() {
-            secrets.keep(&pass);
+            secrets.keep_basic(&user, &pass);
         }
         if let Some(slot) = &shared.shared_auth {
             slot.set_basic(&user, &pass)?;

@@ -343,6 +343,7 @@ impl Session {
         // reach the log or the results.
         let message = failure.map(|f| shared.mask(&f.message));
         if let (Some(f), Some(m), true) = (failure, &message, shared.verbose) {
+            let m = crate::report::terminal::printable(m);
             crate::console::note(format_args!(
                 "failed {} #{}: {m} ({}, after {})",
                 p.spec.label,

@@ -22,7 +22,7 @@ pub fn try_line(a: &Attempt) -> String {
         "try {} +{:.1}s {status} {latency}: {}",
         a.number,
         a.at_s,
-        a.failure.as_deref().unwrap_or("ok")
+        crate::report::terminal::printable(a.failure.as_deref().unwrap_or("ok"))
     )
 }
 
@@ -67,7 +67,7 @@ pub fn verdict_line(r: &PolicyResult, end: End, spec: &LoopSpec) -> String {
     format!(
         "`{}` unhealthy after {tries}{why}: {}",
         r.policy,
-        r.reason.as_deref().unwrap_or("unknown")
+        crate::report::terminal::printable(r.reason.as_deref().unwrap_or("unknown"))
     )
 }
 

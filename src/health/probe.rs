@@ -24,6 +24,8 @@ pub struct Prober {
     templates: Arc<Templates>,
     globals: Ctx,
     max_body: u64,
+    // An answer may echo what was sent: every failure a try reports is masked with these.
+    secrets: crate::secrets::Secrets,
 }
 
 impl Prober {
@@ -45,6 +47,7 @@ impl Prober {
             templates: Arc::clone(&plan.templates),
             globals,
             max_body: http.max_body,
+            secrets: crate::dryrun::plan_secrets(plan, base_url),
         })
     }
 
@@ -63,8 +66,14 @@ impl Prober {
             .map_err(|f| f.message)
     }
 
-    /// One try within `budget`.
+    /// One try within `budget`, its failure (if any) with secrets masked.
     pub async fn try_once(&self, budget: Duration) -> TryOutcome {
+        let mut outcome = self.try_unmasked(budget).await;
+        outcome.failure = outcome.failure.map(|f| self.secrets.mask(&f));
+        outcome
+    }
+
+    async fn try_unmasked(&self, budget: Duration) -> TryOutcome {
         let rendered = self
             .prepared
             .render(&self.templates, &self.globals, &[], "");
