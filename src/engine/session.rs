@@ -361,18 +361,16 @@ impl Session {
 
     async fn renew_if_due(&mut self, shared: &Shared) {
         let Some(auth) = self.auth.get() else { return };
-        let now = Instant::now();
-        let due_expiry = match (auth.expires_at, auth.obtained_at, shared.before_expiry) {
-            // A margin longer than the credentials live would renew before every request:
-            // never renew earlier than halfway through their life.
-            (Some(at), Some(got), Some(margin)) => now + margin.min((at - got) / 2) >= at,
-            _ => false,
-        };
-        let due_every = match (auth.obtained_at, shared.refresh_every) {
-            (Some(at), Some(every)) => now >= at + every,
-            _ => false,
-        };
-        if due_expiry || due_every {
+        let due = auth.obtained_at.is_some_and(|got| {
+            super::expiry::renewal_due(
+                Instant::now(),
+                got,
+                auth.expires_at,
+                shared.before_expiry,
+                shared.refresh_every,
+            )
+        });
+        if due {
             let _ = self.renew(shared, Some(auth), false).await;
         }
     }
@@ -445,6 +443,7 @@ impl Session {
             .map_err(|f| f.message)?;
         let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, true, None);
         let mut values = old.map(|o| o.values.clone()).unwrap_or_default();
+        let mut expires_at = None;
         let result = match (&verdict.failure, &verdict.json) {
             (Some(f), _) => Err(f.clone()),
             (None, None) => Err(Failure {
@@ -453,13 +452,18 @@ impl Session {
             }),
             (None, Some(json)) => {
                 let mut missing = None;
+                let mut answered = Vec::new();
                 for (i, (name, path)) in extract.iter().enumerate() {
                     match json.select(path, request::Query::Capture(i)).first() {
                         Some(v) => {
                             values.insert(name.clone(), (*v).clone());
+                            answered.push(name.as_str());
                         }
                         // A refresh answer may omit values the login gave (the refresh token).
                         None if old.is_some() && values.contains_key(name) => {}
+                        // Another value may say when the credentials expire (a JWT's `exp`
+                        // when `expires_in` is missing): decided below.
+                        None if shared.expires_from.contains(name) => {}
                         None => missing = Some(name.clone()),
                     }
                 }
@@ -470,6 +474,10 @@ impl Session {
                     }),
                     None => Ok(()),
                 }
+                .and_then(|()| {
+                    expires_at = self.expiry(shared, extract, &values, &answered)?;
+                    Ok(())
+                })
             }
         };
         // Known before recording, so a failure message quoting them is masked.
@@ -499,18 +507,58 @@ impl Session {
             query.append_pair(name, &render(text).map_err(|e| format!("auth.apply: {e}"))?);
         }
         let query = query.finish();
-        let now = Instant::now();
-        let expires_at = values
-            .get("expires_in")
-            .and_then(Value::as_f64)
-            .map(|s| now + Duration::from_secs_f64(s.max(0.0)));
         Ok(AuthData {
             values,
             ctx,
             headers,
             query,
             expires_at,
-            obtained_at: Some(now),
+            obtained_at: Some(Instant::now()),
+        })
+    }
+
+    /// When fresh credentials expire, from the first of `expires_from` that this answer
+    /// carried and that says (an earlier login's `expires_in` is stale after a refresh).
+    /// Unknown is fine unless the plan renews ahead of expiry or extracts a value for it.
+    fn expiry(
+        &self,
+        shared: &Shared,
+        extract: &[(String, serde_json_path::JsonPath)],
+        values: &serde_json::Map<String, Value>,
+        answered: &[&str],
+    ) -> Result<Option<Instant>, Failure> {
+        let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+        let mut why = Vec::new();
+        let mut missing = false;
+        for name in &shared.expires_from {
+            match values
+                .get(name)
+                .filter(|_| answered.contains(&name.as_str()))
+            {
+                Some(v) => match super::expiry::expires_at(v, now, wall) {
+                    Some(at) => return Ok(Some(at)),
+                    None => why.push(format!(
+                        "`auth.{name}` is neither seconds nor a JWT with a numeric `exp`"
+                    )),
+                },
+                None if extract.iter().any(|(n, _)| n == name) => {
+                    missing = true;
+                    why.push(format!("the answer has no `{name}`"));
+                }
+                None => {}
+            }
+        }
+        // An opaque token is fine by itself; a field the plan extracts for the expiry, or a
+        // renewal ahead of it, needs an answer that says.
+        if why.is_empty() || !(missing || shared.before_expiry.is_some()) {
+            return Ok(None);
+        }
+        Err(Failure {
+            kind: FailureKind::Capture,
+            message: format!(
+                "cannot tell when the credentials expire: {} (auth.refresh.expires_from)",
+                why.join(", and ")
+            ),
         })
     }
 }

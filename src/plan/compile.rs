@@ -232,6 +232,9 @@ pub struct CompiledAuth {
     pub basic: Option<(Text, Text)>,
     /// Extraction from the login answer.
     pub extract: Vec<(String, JsonPath)>,
+    /// The extracted values that may say when the credentials expire, in order of
+    /// precedence (see [`DEFAULT_EXPIRES_FROM`]).
+    pub expires_from: Vec<String>,
     /// Headers applied after login.
     pub apply_headers: Vec<(String, Text)>,
     /// Query applied after login.
@@ -243,6 +246,11 @@ pub struct CompiledAuth {
     /// Start steps.
     pub on_start: Vec<CompiledRequest>,
 }
+
+/// Where the credentials' expiry is read when the plan does not say (`expires_from`): an
+/// `expires_in` answer field wins over the `exp` claim of the `access` JWT, which is all
+/// djangorestframework-simplejwt sends.
+pub const DEFAULT_EXPIRES_FROM: [&str; 2] = ["expires_in", "access"];
 
 /// Refresh rules.
 #[derive(Debug, Clone)]
@@ -617,6 +625,10 @@ impl Compiler<'_> {
                 )
             }),
             extract: self.paths("/auth/extract", &a.extract),
+            expires_from: match a.refresh.as_ref().and_then(|r| r.expires_from.as_ref()) {
+                Some(name) => vec![name.clone()],
+                None => DEFAULT_EXPIRES_FROM.map(String::from).to_vec(),
+            },
             apply_headers: a.apply.as_ref().map_or_else(Vec::new, |ap| {
                 self.pairs(
                     "/auth/apply/headers",

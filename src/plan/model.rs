@@ -315,10 +315,19 @@ pub struct AuthRefresh {
     /// that request once. Default `[401]`.
     #[serde(default = "default_refresh_statuses")]
     pub on_status: Vec<u16>,
-    /// Refresh this long before the credentials expire, when the login answer says when
-    /// (the `expires_in` value of `extract`, in seconds). Example: `10s`.
+    /// Refresh this long before the credentials expire (never earlier than halfway through
+    /// their life). When they expire is read from the answers, as `expires_from` says.
+    /// Example: `10s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_expiry: Option<HumanDuration>,
+    /// The extracted value (a name in `extract`) that says when the credentials expire: a
+    /// number of seconds (like `expires_in`), or a JWT whose `exp` claim is read (not
+    /// verified: loadplan is the client, not the verifier). Default: `expires_in` when the
+    /// answer has one, else the `exp` claim of `access` when it is a JWT, as
+    /// djangorestframework-simplejwt issues them. Name a value only when yours is called
+    /// something else. Example: `expires_from: token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_from: Option<String>,
     /// Refresh on a fixed interval, whatever the answer said. Example: `5m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<HumanDuration>,
