@@ -14,7 +14,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::Shared;
 use super::request::{self, Failure, Prepared};
-use crate::metrics::{FailureKind, Sample};
+use crate::metrics::{Event, FailureKind, Sample};
 
 /// Credentials as the last login or refresh left them.
 #[derive(Debug, Default)]
@@ -80,6 +80,14 @@ pub struct Session {
     captures_ctx: Ctx,
     row_ctx: Ctx,
     login_failed: bool,
+}
+
+/// An answer with a refresh status, not yet recorded.
+#[derive(Debug)]
+pub struct Refused {
+    status: u16,
+    latency: Duration,
+    bytes: (u64, u64, u64),
 }
 
 /// How a task ended.
@@ -166,7 +174,8 @@ impl Session {
         Ok(())
     }
 
-    /// Runs one endpoint's requests in order; a failed request ends the flow.
+    /// Runs one endpoint's requests in order; a failed request ends the flow, a step whose
+    /// `requires` are unmet (the last page's `next: null`, say) is skipped and counted.
     pub async fn run_task(
         &mut self,
         shared: &Shared,
@@ -176,6 +185,10 @@ impl Session {
         self.iteration += 1;
         let mut intended = intended;
         for prepared in &shared.endpoints[endpoint].requests {
+            if !self.has(&prepared.spec.requires) {
+                shared.metrics.count(prepared.row, Event::Skipped);
+                continue;
+            }
             if self.send(shared, prepared, intended.take()).await == TaskEnd::Failed {
                 return TaskEnd::Failed;
             }
@@ -193,21 +206,43 @@ impl Session {
             // The credentials this attempt sends: when they are refused, only these are
             // renewed (another user of a shared login may have renewed them already).
             let used = self.auth.get();
-            let (end, refresh) = self
+            let refused = match self
                 .attempt(shared, p, used.as_ref(), start, !retried)
-                .await;
-            if refresh {
-                retried = true;
-                if self.renew(shared, used, false).await.is_ok() {
-                    continue;
+                .await
+            {
+                Ok(end) => return end,
+                Err(refused) => refused,
+            };
+            retried = true;
+            if self.renew(shared, used, false).await.is_ok() {
+                // The request counts once, as its retry's result; the refusal is counted
+                // by the row that renewed the credentials, not as a failure (issue 9).
+                if let Some(row) = shared.refresh.as_ref().or(shared.login.as_ref()) {
+                    shared.metrics.count(row.row, Event::Renewal);
                 }
+                continue;
             }
-            return end;
+            let f = Failure {
+                kind: FailureKind::Status,
+                message: format!(
+                    "HTTP {} (the credentials could not be renewed)",
+                    refused.status
+                ),
+            };
+            self.record(
+                shared,
+                p,
+                Some(refused.latency),
+                Some(&f),
+                refused.bytes,
+                (0, 1),
+            );
+            return TaskEnd::Failed;
         }
     }
 
-    /// One attempt; the flag asks for a refresh and retry (the answer's status is a
-    /// refresh status and a retry is still allowed). A refreshed attempt is recorded too.
+    /// One attempt. An answer with a refresh status, while a retry is still allowed, is
+    /// returned unrecorded: whether it failed depends on the renewal.
     async fn attempt(
         &mut self,
         shared: &Shared,
@@ -215,7 +250,7 @@ impl Session {
         auth: Option<&Arc<AuthData>>,
         start: Instant,
         may_retry: bool,
-    ) -> (TaskEnd, bool) {
+    ) -> Result<TaskEnd, Refused> {
         let ctx = if p.needs_ctx {
             // Template randomness comes from the worker thread's generator; reseeding it from
             // the user, the task and the request makes `random` repeat under `--seed`
@@ -232,26 +267,15 @@ impl Session {
             .render_and_send(shared, p, &ctx, headers, query, start)
             .await
         else {
-            return (TaskEnd::Failed, false);
+            return Ok(TaskEnd::Failed);
         };
+        let bytes = (answer.bytes_in, answer.body.len() as u64, bytes_out);
         if may_retry && shared.refresh_statuses.contains(&answer.status) && shared.login.is_some() {
-            let f = Failure {
-                kind: FailureKind::Status,
-                message: format!(
-                    "HTTP {} (credentials renewed, request retried)",
-                    answer.status
-                ),
-            };
-            self.record(
-                shared,
-                p,
-                answer.latency,
-                Some(&f),
-                answer.bytes_in,
-                bytes_out,
-                (0, 1),
-            );
-            return (TaskEnd::Failed, true);
+            return Err(Refused {
+                status: answer.status,
+                latency: answer.latency,
+                bytes,
+            });
         }
         let verdict = request::check(
             &p.spec.checks,
@@ -276,24 +300,20 @@ impl Session {
         self.record(
             shared,
             p,
-            answer.latency,
+            Some(answer.latency),
             failure.as_ref(),
-            answer.bytes_in,
-            bytes_out,
+            bytes,
             (verdict.passed, verdict.failed),
         );
-        (
-            if failure.is_some() {
-                TaskEnd::Failed
-            } else {
-                TaskEnd::Passed
-            },
-            false,
-        )
+        Ok(if failure.is_some() {
+            TaskEnd::Failed
+        } else {
+            TaskEnd::Passed
+        })
     }
 
     /// Renders and sends a request; a failure to build it or to get an answer is recorded
-    /// here.
+    /// here (one that could not be built has no latency: nothing was sent).
     async fn render_and_send(
         &mut self,
         shared: &Shared,
@@ -305,7 +325,7 @@ impl Session {
     ) -> Result<(super::http::Answer, u64), Failure> {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, headers, query)
-            .inspect_err(|f| self.record(shared, p, Duration::ZERO, Some(f), 0, 0, (0, 1)))?;
+            .inspect_err(|f| self.record(shared, p, None, Some(f), (0, 0, 0), (0, 1)))?;
         match super::http::send(
             &mut self.transport,
             req,
@@ -322,21 +342,28 @@ impl Session {
                     kind: e.kind,
                     message: e.message,
                 };
-                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
+                self.record(
+                    shared,
+                    p,
+                    Some(e.latency),
+                    Some(&f),
+                    (0, 0, bytes_out),
+                    (0, 0),
+                );
                 Err(f)
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Records one request; `bytes` are received on the wire, received as decoded, and
+    /// sent.
     fn record(
         &self,
         shared: &Shared,
         p: &Prepared,
-        latency: Duration,
+        latency: Option<Duration>,
         failure: Option<&Failure>,
-        bytes_in: u64,
-        bytes_out: u64,
+        bytes: (u64, u64, u64),
         checks: (u32, u32),
     ) {
         // Failure messages may quote answers or rendered values: mask secrets before they
@@ -352,8 +379,9 @@ impl Session {
             row: p.row,
             latency,
             failure: failure.zip(message.as_deref()).map(|(f, m)| (f.kind, m)),
-            bytes_in,
-            bytes_out,
+            bytes_in: bytes.0,
+            body_bytes: bytes.1,
+            bytes_out: bytes.2,
             checks_passed: checks.0,
             checks_failed: checks.1,
         });
@@ -485,10 +513,9 @@ impl Session {
         self.record(
             shared,
             p,
-            answer.latency,
+            Some(answer.latency),
             result.as_ref().err(),
-            answer.bytes_in,
-            bytes_out,
+            (answer.bytes_in, answer.body.len() as u64, bytes_out),
             (verdict.passed, verdict.failed),
         );
         result.map_err(|f| f.message)?;

@@ -91,6 +91,8 @@ pub struct CompiledRequest {
     pub checks: CompiledChecks,
     /// Captures from the answer.
     pub captures: Vec<CompiledCapture>,
+    /// Captures a flow step needs: without them it is skipped, not sent.
+    pub requires: Vec<String>,
 }
 
 /// Where a request goes.
@@ -435,8 +437,9 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
                 (None, Some(steps)) => steps
                     .iter()
                     .enumerate()
-                    .map(|(j, s)| {
-                        c.request(
+                    .map(|(j, s)| CompiledRequest {
+                        requires: s.requires.clone(),
+                        ..c.request(
                             &format!("{}/{}", e.name, s.name),
                             &s.request,
                             s.check.as_ref(),
@@ -819,6 +822,7 @@ impl Compiler<'_> {
                     })
                 })
                 .collect(),
+            requires: Vec::new(),
         }
     }
 

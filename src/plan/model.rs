@@ -312,7 +312,11 @@ pub struct AuthApply {
 #[serde(deny_unknown_fields)]
 pub struct AuthRefresh {
     /// Answer statuses that mean "credentials expired": the user refreshes, then retries
-    /// that request once. Default `[401]`.
+    /// that request once. A refused answer whose credentials were renewed is not a failure:
+    /// the request counts once, as its retry's result (which may fail), and the refresh row
+    /// (the login row without a refresh request) counts the refusal as
+    /// `renewals_on_status` in `summary.json`, outside `error_rate`. When the renewal
+    /// fails, the refused answer is the request's failure. Default `[401]`.
     #[serde(default = "default_refresh_statuses")]
     pub on_status: Vec<u16>,
     /// Refresh this long before the credentials expire (never earlier than halfway through
@@ -491,6 +495,12 @@ pub struct Step {
     /// Name of the step, unique within its flow. Example: `create_claim`.
     #[schemars(regex(pattern = r"^[A-Za-z0-9_.\-]+$"))]
     pub name: String,
+    /// Captures this step needs: while one is missing, null or an empty list, the step is
+    /// skipped (not sent, not a request, counted as `skipped` in its row) and the flow goes
+    /// on. Example: `requires: [next_page]`, for a DRF `next` link that is `null` on the
+    /// last page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
     /// The request.
     pub request: Request,
     /// What the answer must satisfy; without checks, a status of 400 or more fails.

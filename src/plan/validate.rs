@@ -146,19 +146,36 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
             );
         }
     }
+    let known: Vec<&str> = produced.iter().map(String::as_str).collect();
+    let mut unknown = |at: String, req: &str, what: &str| {
+        r.value(
+            &at,
+            &format!(
+                "`requires` names `{req}`, but no endpoint captures it, so {what} would never run"
+            ),
+            &if known.is_empty() {
+                "add a `capture:` that produces it, or remove it from `requires`".to_owned()
+            } else {
+                suggest(req, &known)
+            },
+        );
+    };
     for (i, e) in plan.endpoints.iter().enumerate() {
         for (j, req) in e.requires.iter().enumerate() {
             if !produced.contains(req) {
-                let known: Vec<&str> = produced.iter().map(String::as_str).collect();
-                r.value(
-                    &format!("/endpoints/{i}/requires/{j}"),
-                    &format!("`requires` names `{req}`, but no endpoint captures it, so `{}` would never run", e.name),
-                    &if known.is_empty() {
-                        "add a `capture:` that produces it, or remove it from `requires`".to_owned()
-                    } else {
-                        suggest(req, &known)
-                    },
+                unknown(
+                    format!("/endpoints/{i}/requires/{j}"),
+                    req,
+                    &format!("`{}`", e.name),
                 );
+            }
+        }
+        for (k, step) in e.steps.iter().flatten().enumerate() {
+            for (j, req) in step.requires.iter().enumerate() {
+                if !produced.contains(req) {
+                    let what = format!("step `{}/{}`", e.name, step.name);
+                    unknown(format!("/endpoints/{i}/steps/{k}/requires/{j}"), req, &what);
+                }
             }
         }
     }

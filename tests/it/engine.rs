@@ -150,13 +150,55 @@ fn a_401_refreshes_and_retries_once() {
         stats.unauthorized(),
         stats.refreshes()
     );
-    // Each 401 is followed by a successful retry: the dashboard answered more than it refused.
+    // Issue 9: a refused request whose credentials were renewed counts once, as its
+    // retry's result; the refusals are counted by the refresh row, not as failures.
     let row = r.row("get_dashboard");
+    assert_eq!(row["failures"], 0, "{row}");
+    assert_eq!(r.summary.as_ref().unwrap()["total"]["failures"], 0);
+    let refresh = r.row("refresh");
     assert_eq!(
-        row["failures"].as_u64(),
+        refresh["renewals_on_status"].as_u64(),
         Some(stats.unauthorized()),
-        "only the refused attempts failed: {row}"
+        "every refusal was renewed and counted: {refresh}"
     );
+    assert_eq!(
+        row["requests"].as_u64().unwrap() + stats.unauthorized(),
+        stats.requests(loadplan::demo::Route::Dashboard),
+        "the dashboard row counts each request once: {row}"
+    );
+}
+
+/// Issue 10: a step whose `requires` are unmet is skipped (not sent, not a request); a step
+/// that cannot render is a `template` failure with no latency sample.
+#[test]
+fn flow_steps_with_unmet_requires_are_skipped_and_unrenderable_ones_are_not_timed() {
+    let demo = Demo::start(DemoOptions::default());
+    let plan = "tests/fixtures/engine/steps-requires.yaml";
+    let r = run_plan(plan, &demo.url(), &["-q", "--only", "guarded"], &[]);
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let detail = r.row("guarded/detail");
+    assert_eq!(
+        detail["skipped"], 1,
+        "only the first, before the list: {detail}"
+    );
+    assert_eq!(detail["requests"], 5, "{detail}");
+    assert_eq!(detail["failures"], 0, "{detail}");
+    assert_eq!(r.row("guarded/list")["requests"], 6);
+    assert_eq!(
+        demo.server.stats.requests(loadplan::demo::Route::GetClaim),
+        5,
+        "a skipped step is not sent"
+    );
+
+    let r = run_plan(plan, &demo.url(), &["-q", "--only", "unguarded"], &[]);
+    let detail = r.row("unguarded/detail");
+    assert_eq!(detail["requests"], 6, "{detail}");
+    assert_eq!(detail["failures_by_kind"]["template"], 6, "{detail}");
+    assert!(
+        detail["latency"].is_null(),
+        "nothing was sent, so nothing was timed: {detail}"
+    );
+    assert_eq!(r.row("unguarded/list")["requests"], 0, "the flow stopped");
 }
 
 #[test]
