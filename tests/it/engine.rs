@@ -892,3 +892,71 @@ fn redirects_cookies_gzip_and_closed_connections() {
         "{refused}"
     );
 }
+
+/// A loopback server that answers every request `204` and keeps each request's head.
+fn recording_server() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = heads.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+            seen.lock().unwrap().push(head.to_lowercase());
+            let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, heads)
+}
+
+/// Issue 10: a default `User-Agent` from both transports and health checks; a plan's own
+/// header replaces it.
+#[test]
+fn requests_name_loadplan_as_their_user_agent_unless_the_plan_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("ua.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: ua\ntarget: { base_url: http://127.0.0.1:9 }\n\
+         load: { users: 1, iterations: 1, duration: 10s }\n\
+         endpoints: [ { name: a, request: { path: /a } } ]\n\
+         health: { up: { request: { path: /health }, expect: { status: [204] }, run: [after] } }\n",
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap();
+    let ours = format!("user-agent: loadplan/{}", env!("CARGO_PKG_VERSION"));
+    for extra in [&[][..], &["--set", "target.connections=shared"]] {
+        let (url, heads) = recording_server();
+        let r = run_plan(plan, &url, &[&["-q"][..], extra].concat(), &[]);
+        assert_eq!(r.code(), Some(0), "{extra:?}: {}", stderr(&r.output));
+        let heads = heads.lock().unwrap();
+        assert_eq!(
+            heads.len(),
+            2,
+            "the request and the health check: {heads:?}"
+        );
+        assert!(
+            heads.iter().all(|h| h.contains(&ours)),
+            "{extra:?}: {heads:?}"
+        );
+    }
+    let (url, heads) = recording_server();
+    let r = run_plan(
+        plan,
+        &url,
+        &["-q", "--set", "target.headers.User-Agent=claims-ci/2"],
+        &[],
+    );
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let heads = heads.lock().unwrap();
+    assert!(
+        heads
+            .iter()
+            .all(|h| h.contains("user-agent: claims-ci/2") && !h.contains("loadplan/")),
+        "{heads:?}"
+    );
+}
