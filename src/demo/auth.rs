@@ -1,24 +1,25 @@
-//! Demo authentication: the token store, the login and refresh routes, and the bearer check
-//! the gate runs before every protected route. Tokens are opaque 32-hex-digit strings kept
-//! as `u128`s; they are unique (a counter through a bijective mix) but not secret-grade,
-//! which is fine for a loopback-only demo.
+//! Demo authentication as djangorestframework-simplejwt does it: the login and refresh
+//! routes issue HS256 JWTs (`token_type`, `exp`, `iat`, `jti`, `user_id` claims), and the
+//! bearer check the gate runs before every protected route verifies the signature, the
+//! token type and `exp`. Stateless like simplejwt without its blacklist app: nothing is
+//! stored per token, so a login-heavy run costs no memory.
 
 use std::borrow::Cow;
-use std::collections::{HashSet, VecDeque};
-use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use tokio::time::Instant;
+use serde_json::Number;
+use sha2::Sha256;
 
-use super::data::mix64;
 use super::reply;
 use super::server::App;
 
@@ -27,128 +28,148 @@ pub const DEMO_USERNAME: &str = "demo";
 /// The demo API's password (public: the demo serves loopback only).
 pub const DEMO_PASSWORD: &str = "demo-password";
 
-/// Live tokens kept per kind before the oldest are dropped early. Expired tokens are pruned
-/// as they age out; this cap only bites when logins outpace the TTL, and keeps a long,
-/// login-heavy run at a few MiB instead of growing without bound.
-const MAX_LIVE_TOKENS: usize = 1 << 18;
-/// Refresh tokens outlive access tokens, as in the JWT setup the demo imitates.
+/// Refresh tokens outlive access tokens (simplejwt's default: a day).
 const REFRESH_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// The one account's id, the `user_id` claim.
+const USER_ID: u64 = 1;
+/// PyJWT's header for HS256, as simplejwt sends it.
+const HEADER: &[u8] = br#"{"alg":"HS256","typ":"JWT"}"#;
 
-/// Tokens of one kind, all with the same lifetime, so insertion order is expiry order and
-/// pruning only ever pops from the front: O(1) amortised, no periodic sweep.
-#[derive(Debug)]
-struct Expiring {
-    ttl: Duration,
-    live: HashSet<u128>,
-    by_expiry: VecDeque<(Instant, u128)>,
+/// simplejwt's two token types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Access,
+    Refresh,
 }
 
-impl Expiring {
-    fn new(ttl: Duration) -> Expiring {
-        Expiring {
-            ttl,
-            live: HashSet::new(),
-            by_expiry: VecDeque::new(),
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Access => "access",
+            Kind::Refresh => "refresh",
         }
-    }
-
-    /// Drops expired tokens, then the oldest live ones while more than `keep_at_most` remain.
-    fn prune(&mut self, now: Instant, keep_at_most: usize) {
-        while let Some(&(expiry, token)) = self.by_expiry.front() {
-            if expiry > now && self.by_expiry.len() <= keep_at_most {
-                break;
-            }
-            self.by_expiry.pop_front();
-            self.live.remove(&token);
-        }
-    }
-
-    fn insert(&mut self, now: Instant, token: u128) {
-        self.prune(now, MAX_LIVE_TOKENS - 1);
-        self.by_expiry.push_back((now + self.ttl, token));
-        self.live.insert(token);
-    }
-
-    fn contains(&mut self, now: Instant, token: u128) -> bool {
-        self.prune(now, MAX_LIVE_TOKENS);
-        self.live.contains(&token)
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.live.len()
     }
 }
 
-/// Issued access and refresh tokens.
+/// A token's payload, in simplejwt's claim order.
+#[derive(Serialize, Deserialize)]
+struct Claims<'a> {
+    #[serde(borrow)]
+    token_type: Cow<'a, str>,
+    exp: Number,
+    iat: Number,
+    #[serde(borrow)]
+    jti: Cow<'a, str>,
+    user_id: u64,
+}
+
+/// Signs and verifies the demo's tokens with a per-process random key.
 #[derive(Debug)]
-pub(super) struct TokenStore {
-    access: Mutex<Expiring>,
-    refresh: Mutex<Expiring>,
+pub(super) struct Issuer {
+    mac: Hmac<Sha256>,
     access_ttl: Duration,
-    seed: [u64; 2],
-    minted: AtomicU64,
+    expires_in: bool,
 }
 
-impl TokenStore {
-    pub(super) fn new(access_ttl: Duration) -> TokenStore {
-        // Per-process random keys from std, so tokens differ between runs without a `rand`
-        // dependency.
-        let state = RandomState::new();
-        TokenStore {
-            access: Mutex::new(Expiring::new(access_ttl)),
-            refresh: Mutex::new(Expiring::new(REFRESH_TTL.max(access_ttl))),
+impl Issuer {
+    /// `expires_in` adds that field to the token answers, as some deployments do.
+    pub(super) fn new(access_ttl: Duration, expires_in: bool) -> Issuer {
+        let key: [u8; 32] = rand::random();
+        Issuer {
+            // HMAC takes keys of any length, so this cannot fail.
+            mac: Hmac::new_from_slice(&key).unwrap_or_else(|_| unreachable!("HMAC key length")),
             access_ttl,
-            seed: [state.hash_one(1u8), state.hash_one(2u8)],
-            minted: AtomicU64::new(0),
+            expires_in,
         }
     }
 
-    /// A fresh token. The high half alone is unique (a counter through a bijection); the low
-    /// half makes tokens hard to guess from one another.
-    fn mint(&self) -> u128 {
-        let n = self.minted.fetch_add(1, Ordering::Relaxed);
-        let high = mix64(self.seed[0].wrapping_add(n));
-        let low = mix64(self.seed[1] ^ n.rotate_left(29));
-        (u128::from(high) << 64) | u128::from(low)
+    fn ttl(&self, kind: Kind) -> Duration {
+        match kind {
+            Kind::Access => self.access_ttl,
+            Kind::Refresh => REFRESH_TTL.max(self.access_ttl),
+        }
     }
 
-    fn issue(&self, store: &Mutex<Expiring>) -> u128 {
-        let token = self.mint();
-        // A poisoned lock only means another request panicked mid-update; the sets are still
-        // usable, so carry on rather than fail every later request.
-        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-        store.insert(Instant::now(), token);
-        token
+    fn signature(&self, input: &[u8]) -> Hmac<Sha256> {
+        let mut mac = self.mac.clone();
+        mac.update(input);
+        mac
     }
 
-    fn is_live(store: &Mutex<Expiring>, token: u128) -> bool {
-        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-        store.contains(Instant::now(), token)
+    /// A signed token of `kind`, valid from now for its lifetime.
+    fn issue(&self, kind: Kind) -> String {
+        let (iat, exp) = numeric_dates(unix_now(), self.ttl(kind));
+        let claims = Claims {
+            token_type: Cow::Borrowed(kind.name()),
+            exp,
+            iat,
+            jti: Cow::Owned(uuid::Uuid::new_v4().simple().to_string()),
+            user_id: USER_ID,
+        };
+        // Serialising plain fields cannot fail; an empty payload would only fail to verify.
+        let payload = serde_json::to_vec(&claims).unwrap_or_default();
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(HEADER),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = self.signature(input.as_bytes()).finalize().into_bytes();
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
 
-    /// Whether `token` is a live access token.
-    pub(super) fn access_is_live(&self, token: u128) -> bool {
-        Self::is_live(&self.access, token)
+    /// Whether `token` is an untampered, unexpired token of `kind`.
+    fn verify(&self, token: &str, kind: Kind) -> bool {
+        let Some((input, signature)) = token.rsplit_once('.') else {
+            return false;
+        };
+        let signed = URL_SAFE_NO_PAD
+            .decode(signature)
+            .is_ok_and(|sig| self.signature(input.as_bytes()).verify_slice(&sig).is_ok());
+        let payload = input
+            .split_once('.')
+            .and_then(|(_, payload)| URL_SAFE_NO_PAD.decode(payload).ok());
+        signed
+            && payload.is_some_and(|payload| {
+                serde_json::from_slice::<Claims<'_>>(&payload).is_ok_and(|claims| {
+                    claims.token_type == kind.name()
+                        && claims.exp.as_f64().is_some_and(|exp| exp > unix_now())
+                })
+            })
     }
 
-    /// `expires_in` for the token answers: whole seconds, rounded up so a sub-second test TTL
-    /// still reads as 1.
-    fn expires_in(&self) -> u64 {
-        self.access_ttl.as_secs_f64().ceil() as u64
+    /// `expires_in` for the token answers, when configured: the access token's lifetime.
+    fn expires_in(&self) -> Option<Number> {
+        self.expires_in.then(|| seconds(self.access_ttl))
     }
 }
 
-fn to_hex(token: u128) -> String {
-    format!("{token:032x}")
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
-/// Parses a token as minted by [`to_hex`]: exactly 32 lowercase hex digits.
-fn parse_token(s: &str) -> Option<u128> {
-    if s.len() != 32 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
+/// A whole number of seconds as a JSON integer, like simplejwt writes, or the fraction a
+/// sub-second test lifetime needs.
+fn seconds(d: Duration) -> Number {
+    if d.subsec_nanos() == 0 {
+        Number::from(d.as_secs())
+    } else {
+        Number::from_f64(d.as_secs_f64()).unwrap_or_else(|| Number::from(0))
     }
-    u128::from_str_radix(s, 16).ok()
+}
+
+/// `iat` and `exp` of a token issued at `now` (Unix seconds) that lives `ttl`. Whole-second
+/// lifetimes give integer claims, as simplejwt's do; `exp` is rounded up so the token lives
+/// at least `ttl` (an `expires_in` of the same value is then never late).
+fn numeric_dates(now: f64, ttl: Duration) -> (Number, Number) {
+    if ttl.subsec_nanos() == 0 {
+        let exp = (now.ceil() as u64).saturating_add(ttl.as_secs());
+        (Number::from(now.floor() as u64), Number::from(exp))
+    } else {
+        let float = |x: f64| Number::from_f64(x).unwrap_or_else(|| Number::from(0));
+        (float(now), float(now + ttl.as_secs_f64()))
+    }
 }
 
 /// Checks `Authorization: Bearer <access>`; the error is the body of the 401 to send (see
@@ -162,10 +183,10 @@ pub(super) fn authorize(app: &App, headers: &HeaderMap) -> Result<(), &'static [
         .ok()
         .and_then(|v| v.trim().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| parse_token(token.trim()));
+        .map(|(_, token)| token.trim());
     match token {
-        Some(token) if app.tokens.access_is_live(token) => Ok(()),
-        _ => Err(reply::TOKEN_INVALID),
+        Some(token) if app.tokens.verify(token, Kind::Access) => Ok(()),
+        _ => Err(reply::TOKEN_NOT_VALID),
     }
 }
 
@@ -190,17 +211,15 @@ struct RefreshRequest<'a> {
     refresh: Cow<'a, str>,
 }
 
+/// simplejwt's answers: `{"access", "refresh"}` from the login, `{"access"}` from a
+/// refresh; `expires_in` only with `--expires-in`.
 #[derive(Serialize)]
-struct TokenPair {
+struct Tokens {
     access: String,
-    refresh: String,
-    expires_in: u64,
-}
-
-#[derive(Serialize)]
-struct AccessToken {
-    access: String,
-    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_in: Option<Number>,
 }
 
 /// `POST /api/v1/auth/token/`. The body is parsed by hand rather than with `Json` so a client
@@ -217,17 +236,17 @@ pub(super) async fn login(State(app): State<Arc<App>>, body: Bytes) -> Response 
         return unauthorized(&app, reply::BAD_CREDENTIALS);
     }
     let tokens = &app.tokens;
-    let pair = TokenPair {
-        access: to_hex(tokens.issue(&tokens.access)),
-        refresh: to_hex(tokens.issue(&tokens.refresh)),
+    let pair = Tokens {
+        access: tokens.issue(Kind::Access),
+        refresh: Some(tokens.issue(Kind::Refresh)),
         expires_in: tokens.expires_in(),
     };
     app.stats.record_login();
     reply::json_value(StatusCode::OK, &pair)
 }
 
-/// `POST /api/v1/auth/token/refresh/`: a new access token for a live refresh token (the
-/// refresh token itself stays valid, it is not rotated).
+/// `POST /api/v1/auth/token/refresh/`: a new access token for a valid refresh token (the
+/// refresh token itself stays valid: not rotated, simplejwt's default).
 pub(super) async fn refresh(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<RefreshRequest<'_>>(&body) else {
         return reply::detail(
@@ -236,59 +255,93 @@ pub(super) async fn refresh(State(app): State<Arc<App>>, body: Bytes) -> Respons
         );
     };
     let tokens = &app.tokens;
-    match parse_token(&request.refresh) {
-        Some(token) if TokenStore::is_live(&tokens.refresh, token) => {
-            let answer = AccessToken {
-                access: to_hex(tokens.issue(&tokens.access)),
-                expires_in: tokens.expires_in(),
-            };
-            app.stats.record_refresh();
-            reply::json_value(StatusCode::OK, &answer)
-        }
-        _ => unauthorized(&app, reply::TOKEN_INVALID),
+    if !tokens.verify(&request.refresh, Kind::Refresh) {
+        return unauthorized(&app, reply::REFRESH_NOT_VALID);
     }
+    let answer = Tokens {
+        access: tokens.issue(Kind::Access),
+        refresh: None,
+        expires_in: tokens.expires_in(),
+    };
+    app.stats.record_refresh();
+    reply::json_value(StatusCode::OK, &answer)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn tokens_round_trip_and_are_unique() {
-        let store = TokenStore::new(Duration::from_secs(60));
-        let tokens: HashSet<u128> = (0..10_000).map(|_| store.mint()).collect();
-        assert_eq!(tokens.len(), 10_000);
-        for &token in tokens.iter().take(50) {
-            assert_eq!(parse_token(&to_hex(token)), Some(token));
-        }
-        assert_eq!(parse_token("+0000000000000000000000000000000"), None);
-        assert_eq!(parse_token("ABCDEF00000000000000000000000000"), None);
-        assert_eq!(parse_token("abc"), None);
+    fn claims(token: &str) -> serde_json::Value {
+        let payload = token.split('.').nth(1).expect("three segments");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
     }
 
     #[test]
-    fn expired_tokens_are_pruned() {
-        let mut set = Expiring::new(Duration::from_secs(10));
-        let start = Instant::now();
-        set.insert(start, 1);
-        set.insert(start + Duration::from_secs(5), 2);
-        assert!(set.contains(start + Duration::from_secs(9), 1));
-        assert!(!set.contains(start + Duration::from_secs(10), 1));
-        assert_eq!(set.len(), 1);
-        assert!(set.contains(start + Duration::from_secs(14), 2));
-        set.insert(start + Duration::from_secs(100), 3);
-        assert_eq!(set.len(), 1, "inserting prunes what expired meanwhile");
+    fn tokens_are_simplejwt_shaped_and_verify() {
+        let issuer = Issuer::new(Duration::from_secs(300), false);
+        let access = issuer.issue(Kind::Access);
+        let header = access.split('.').next().expect("header");
+        assert_eq!(URL_SAFE_NO_PAD.decode(header).expect("base64url"), HEADER);
+        let c = claims(&access);
+        let keys: Vec<&str> = c
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["token_type", "exp", "iat", "jti", "user_id"]);
+        assert_eq!(c["token_type"], "access");
+        assert_eq!(c["user_id"], 1);
+        let (exp, iat) = (
+            c["exp"].as_u64().expect("int"),
+            c["iat"].as_u64().expect("int"),
+        );
+        assert!((300..=301).contains(&(exp - iat)), "{c}");
+        assert_eq!(c["jti"].as_str().map(str::len), Some(32));
+        assert!(issuer.verify(&access, Kind::Access));
+        assert!(
+            !issuer.verify(&access, Kind::Refresh),
+            "a token type is not another"
+        );
+        let refresh = issuer.issue(Kind::Refresh);
+        assert!(issuer.verify(&refresh, Kind::Refresh));
+        assert_ne!(claims(&refresh)["jti"], c["jti"]);
+        assert!(
+            !Issuer::new(Duration::from_secs(300), false).verify(&access, Kind::Access),
+            "another key's token"
+        );
     }
 
     #[test]
-    fn the_store_is_capped() {
-        let mut set = Expiring::new(Duration::from_secs(3600));
-        let now = Instant::now();
-        for token in 0..(MAX_LIVE_TOKENS as u128 + 10) {
-            set.insert(now, token);
+    fn tampered_and_malformed_tokens_are_refused() {
+        let issuer = Issuer::new(Duration::from_secs(300), false);
+        let access = issuer.issue(Kind::Access);
+        let (input, signature) = access.rsplit_once('.').expect("signed");
+        let forged_claims = URL_SAFE_NO_PAD
+            .encode(br#"{"token_type":"access","exp":99999999999,"iat":0,"jti":"x","user_id":1}"#);
+        let header = input.split('.').next().expect("header");
+        for bad in [
+            format!("{header}.{forged_claims}.{signature}"),
+            format!("{input}.{}", URL_SAFE_NO_PAD.encode([0u8; 32])),
+            format!("{input}."),
+            input.to_owned(),
+            "not-a-token".to_owned(),
+            String::new(),
+        ] {
+            assert!(!issuer.verify(&bad, Kind::Access), "{bad}");
         }
-        assert_eq!(set.len(), MAX_LIVE_TOKENS);
-        assert!(!set.contains(now, 0), "the oldest tokens go first");
-        assert!(set.contains(now, MAX_LIVE_TOKENS as u128 + 9));
+    }
+
+    #[test]
+    fn sub_second_lifetimes_are_fractional_and_expire() {
+        let issuer = Issuer::new(Duration::from_millis(50), true);
+        let access = issuer.issue(Kind::Access);
+        let c = claims(&access);
+        let life = c["exp"].as_f64().expect("exp") - c["iat"].as_f64().expect("iat");
+        assert!((life - 0.05).abs() < 1e-3, "{c}");
+        assert_eq!(issuer.expires_in().and_then(|n| n.as_f64()), Some(0.05));
+        assert!(issuer.verify(&access, Kind::Access));
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(!issuer.verify(&access, Kind::Access), "expired");
     }
 }

@@ -16,8 +16,8 @@ pub(super) const PAGE_SIZE: usize = 20;
 const CLAIM_COUNT: u32 = 200;
 const DRIFT_EVENT_COUNT: u32 = 36;
 
-/// SplitMix64's finaliser: a cheap bijective mix, used to spread the fixed dataset and to
-/// mint tokens. Not cryptographic, and it does not need to be.
+/// SplitMix64's finaliser: a cheap bijective mix, used to spread the fixed dataset. Not
+/// cryptographic, and it does not need to be.
 pub(super) fn mix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

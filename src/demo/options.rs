@@ -71,9 +71,14 @@ pub struct DemoOptions {
     #[arg(long, value_name = "R", default_value_t = 0.0, value_parser = parse_rate)]
     pub error_rate: f64,
 
-    /// Access-token lifetime in seconds (fractions allowed); also the `expires_in` answered.
+    /// Access-token lifetime in seconds (the JWT's `exp`; fractions allowed, for tests).
     #[arg(long, value_name = "S", default_value = "300", value_parser = parse_seconds)]
     pub token_ttl: Duration,
+
+    /// Token answers also carry `expires_in` (the access token's lifetime in seconds), as
+    /// some deployments add; simplejwt itself answers only `{"access", "refresh"}`.
+    #[arg(long)]
+    pub expires_in: bool,
 
     /// The health route answers 503 `{"status":"starting"}` for this many seconds after
     /// start (fractions allowed).
@@ -114,6 +119,7 @@ impl Default for DemoOptions {
             slow: Vec::new(),
             error_rate: 0.0,
             token_ttl: Duration::from_secs(300),
+            expires_in: false,
             unhealthy_for: Duration::ZERO,
             stall: Vec::new(),
             reset: Vec::new(),
@@ -200,6 +206,7 @@ mod tests {
             "/api/v1/uploads/=1",
             "--error-rate=0.25",
             "--token-ttl=0.05",
+            "--expires-in",
             "--unhealthy-for=2",
             "--stall=/api/v1/reports/",
             "--reset=/api/v1/uploads/",
@@ -225,6 +232,7 @@ mod tests {
         );
         assert_eq!(opts.error_rate, 0.25);
         assert_eq!(opts.token_ttl, Duration::from_millis(50));
+        assert!(opts.expires_in);
         assert_eq!(opts.unhealthy_for, Duration::from_secs(2));
         assert_eq!(opts.stall, vec!["/api/v1/reports/".to_owned()]);
         assert_eq!(opts.reset, vec!["/api/v1/uploads/".to_owned()]);

@@ -15,7 +15,11 @@ use serde::Serialize;
 
 pub(super) const NOT_PROVIDED: &[u8] =
     br#"{"detail":"Authentication credentials were not provided."}"#;
-pub(super) const TOKEN_INVALID: &[u8] = br#"{"detail":"Token is invalid or expired"}"#;
+/// simplejwt's 401 for a bad access token: every token class it tried, and why.
+pub(super) const TOKEN_NOT_VALID: &[u8] = br#"{"detail":"Given token not valid for any token type","code":"token_not_valid","messages":[{"token_class":"AccessToken","token_type":"access","message":"Token is invalid or expired"}]}"#;
+/// simplejwt's 401 for a bad refresh token.
+pub(super) const REFRESH_NOT_VALID: &[u8] =
+    br#"{"detail":"Token is invalid or expired","code":"token_not_valid"}"#;
 pub(super) const BAD_CREDENTIALS: &[u8] =
     br#"{"detail":"No active account found with the given credentials"}"#;
 pub(super) const NOT_FOUND: &[u8] = br#"{"detail":"Not found."}"#;

@@ -19,7 +19,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::auth::{self, TokenStore};
+use super::auth::{self, Issuer};
 use super::data::Dataset;
 use super::options::{DemoOptions, SlowPath};
 use super::stats::{DemoStats, Route};
@@ -46,7 +46,7 @@ const ROUTES: [(&str, Route); 11] = [
 #[derive(Debug)]
 pub(super) struct App {
     pub(super) stats: Arc<DemoStats>,
-    pub(super) tokens: TokenStore,
+    pub(super) tokens: Issuer,
     pub(super) data: Dataset,
     pub(super) started: Instant,
     pub(super) unhealthy_for: Duration,
@@ -79,7 +79,7 @@ impl App {
         };
         Ok(App {
             stats: Arc::new(DemoStats::default()),
-            tokens: TokenStore::new(opts.token_ttl),
+            tokens: Issuer::new(opts.token_ttl, opts.expires_in),
             data: Dataset::build().map_err(io::Error::other)?,
             started: Instant::now(),
             unhealthy_for: opts.unhealthy_for,

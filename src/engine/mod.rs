@@ -5,6 +5,7 @@
 //! graceful-stop period. Measurements go to per-thread recorders (`metrics`).
 
 pub mod direct;
+pub mod expiry;
 pub mod http;
 pub mod request;
 pub mod schedule;
@@ -145,6 +146,8 @@ pub struct Shared {
     pub refresh_extract: Vec<(String, serde_json_path::JsonPath)>,
     /// Statuses that trigger a refresh and one retry.
     pub refresh_statuses: Vec<u16>,
+    /// Extracted values that may say when credentials expire, first wins.
+    pub expires_from: Vec<String>,
     /// Renew this long before expiry.
     pub before_expiry: Option<Duration>,
     /// Renew this often.
@@ -350,6 +353,7 @@ fn prepare(
         refresh_statuses: refresh_spec
             .map(|r| r.on_status.clone())
             .unwrap_or_default(),
+        expires_from: auth.map(|a| a.expires_from.clone()).unwrap_or_default(),
         before_expiry: refresh_spec.and_then(|r| r.before_expiry),
         refresh_every: refresh_spec.and_then(|r| r.every),
         apply_headers,

@@ -42,6 +42,10 @@ pub struct Prepared {
     pub json_shape: Option<super::shape::Shape>,
 }
 
+/// The `User-Agent` of every request (load, health checks, dry runs) unless the plan sets
+/// one.
+pub const USER_AGENT: &str = concat!("loadplan/", env!("CARGO_PKG_VERSION"));
+
 /// Why a request could not be built or did not pass.
 #[derive(Debug, Clone)]
 pub struct Failure {
@@ -156,6 +160,9 @@ impl Prepared {
         let method =
             Method::from_bytes(spec.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
         let mut static_headers = HeaderMap::new();
+        // Every HTTP client names itself, and some firewalls refuse requests that do not;
+        // the plan's headers below replace it.
+        static_headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
         let mut dynamic_headers = Vec::new();
         for (name, value) in defaults.iter().chain(&spec.headers) {
             let name = HeaderName::from_bytes(name.as_bytes())

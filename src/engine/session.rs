@@ -14,7 +14,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::Shared;
 use super::request::{self, Failure, Prepared};
-use crate::metrics::{FailureKind, Sample};
+use crate::metrics::{Event, FailureKind, Sample};
 
 /// Credentials as the last login or refresh left them.
 #[derive(Debug, Default)]
@@ -80,6 +80,14 @@ pub struct Session {
     captures_ctx: Ctx,
     row_ctx: Ctx,
     login_failed: bool,
+}
+
+/// An answer with a refresh status, not yet recorded.
+#[derive(Debug)]
+pub struct Refused {
+    status: u16,
+    latency: Duration,
+    bytes: (u64, u64, u64),
 }
 
 /// How a task ended.
@@ -166,7 +174,8 @@ impl Session {
         Ok(())
     }
 
-    /// Runs one endpoint's requests in order; a failed request ends the flow.
+    /// Runs one endpoint's requests in order; a failed request ends the flow, a step whose
+    /// `requires` are unmet (the last page's `next: null`, say) is skipped and counted.
     pub async fn run_task(
         &mut self,
         shared: &Shared,
@@ -176,6 +185,10 @@ impl Session {
         self.iteration += 1;
         let mut intended = intended;
         for prepared in &shared.endpoints[endpoint].requests {
+            if !self.has(&prepared.spec.requires) {
+                shared.metrics.count(prepared.row, Event::Skipped);
+                continue;
+            }
             if self.send(shared, prepared, intended.take()).await == TaskEnd::Failed {
                 return TaskEnd::Failed;
             }
@@ -193,21 +206,43 @@ impl Session {
             // The credentials this attempt sends: when they are refused, only these are
             // renewed (another user of a shared login may have renewed them already).
             let used = self.auth.get();
-            let (end, refresh) = self
+            let refused = match self
                 .attempt(shared, p, used.as_ref(), start, !retried)
-                .await;
-            if refresh {
-                retried = true;
-                if self.renew(shared, used, false).await.is_ok() {
-                    continue;
+                .await
+            {
+                Ok(end) => return end,
+                Err(refused) => refused,
+            };
+            retried = true;
+            if self.renew(shared, used, false).await.is_ok() {
+                // The request counts once, as its retry's result; the refusal is counted
+                // by the row that renewed the credentials, not as a failure (issue 9).
+                if let Some(row) = shared.refresh.as_ref().or(shared.login.as_ref()) {
+                    shared.metrics.count(row.row, Event::Renewal);
                 }
+                continue;
             }
-            return end;
+            let f = Failure {
+                kind: FailureKind::Status,
+                message: format!(
+                    "HTTP {} (the credentials could not be renewed)",
+                    refused.status
+                ),
+            };
+            self.record(
+                shared,
+                p,
+                Some(refused.latency),
+                Some(&f),
+                refused.bytes,
+                (0, 1),
+            );
+            return TaskEnd::Failed;
         }
     }
 
-    /// One attempt; the flag asks for a refresh and retry (the answer's status is a
-    /// refresh status and a retry is still allowed). A refreshed attempt is recorded too.
+    /// One attempt. An answer with a refresh status, while a retry is still allowed, is
+    /// returned unrecorded: whether it failed depends on the renewal.
     async fn attempt(
         &mut self,
         shared: &Shared,
@@ -215,7 +250,7 @@ impl Session {
         auth: Option<&Arc<AuthData>>,
         start: Instant,
         may_retry: bool,
-    ) -> (TaskEnd, bool) {
+    ) -> Result<TaskEnd, Refused> {
         let ctx = if p.needs_ctx {
             // Template randomness comes from the worker thread's generator; reseeding it from
             // the user, the task and the request makes `random` repeat under `--seed`
@@ -232,26 +267,15 @@ impl Session {
             .render_and_send(shared, p, &ctx, headers, query, start)
             .await
         else {
-            return (TaskEnd::Failed, false);
+            return Ok(TaskEnd::Failed);
         };
+        let bytes = (answer.bytes_in, answer.body.len() as u64, bytes_out);
         if may_retry && shared.refresh_statuses.contains(&answer.status) && shared.login.is_some() {
-            let f = Failure {
-                kind: FailureKind::Status,
-                message: format!(
-                    "HTTP {} (credentials renewed, request retried)",
-                    answer.status
-                ),
-            };
-            self.record(
-                shared,
-                p,
-                answer.latency,
-                Some(&f),
-                answer.bytes_in,
-                bytes_out,
-                (0, 1),
-            );
-            return (TaskEnd::Failed, true);
+            return Err(Refused {
+                status: answer.status,
+                latency: answer.latency,
+                bytes,
+            });
         }
         let verdict = request::check(
             &p.spec.checks,
@@ -276,24 +300,20 @@ impl Session {
         self.record(
             shared,
             p,
-            answer.latency,
+            Some(answer.latency),
             failure.as_ref(),
-            answer.bytes_in,
-            bytes_out,
+            bytes,
             (verdict.passed, verdict.failed),
         );
-        (
-            if failure.is_some() {
-                TaskEnd::Failed
-            } else {
-                TaskEnd::Passed
-            },
-            false,
-        )
+        Ok(if failure.is_some() {
+            TaskEnd::Failed
+        } else {
+            TaskEnd::Passed
+        })
     }
 
     /// Renders and sends a request; a failure to build it or to get an answer is recorded
-    /// here.
+    /// here (one that could not be built has no latency: nothing was sent).
     async fn render_and_send(
         &mut self,
         shared: &Shared,
@@ -305,7 +325,7 @@ impl Session {
     ) -> Result<(super::http::Answer, u64), Failure> {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, headers, query)
-            .inspect_err(|f| self.record(shared, p, Duration::ZERO, Some(f), 0, 0, (0, 1)))?;
+            .inspect_err(|f| self.record(shared, p, None, Some(f), (0, 0, 0), (0, 1)))?;
         match super::http::send(
             &mut self.transport,
             req,
@@ -322,21 +342,28 @@ impl Session {
                     kind: e.kind,
                     message: e.message,
                 };
-                self.record(shared, p, e.latency, Some(&f), 0, bytes_out, (0, 0));
+                self.record(
+                    shared,
+                    p,
+                    Some(e.latency),
+                    Some(&f),
+                    (0, 0, bytes_out),
+                    (0, 0),
+                );
                 Err(f)
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Records one request; `bytes` are received on the wire, received as decoded, and
+    /// sent.
     fn record(
         &self,
         shared: &Shared,
         p: &Prepared,
-        latency: Duration,
+        latency: Option<Duration>,
         failure: Option<&Failure>,
-        bytes_in: u64,
-        bytes_out: u64,
+        bytes: (u64, u64, u64),
         checks: (u32, u32),
     ) {
         // Failure messages may quote answers or rendered values: mask secrets before they
@@ -344,20 +371,22 @@ impl Session {
         let message = failure.map(|f| shared.mask(&f.message));
         if let (Some(f), Some(m), true) = (failure, &message, shared.verbose) {
             let m = crate::report::terminal::printable(m);
+            // A request that was never sent (its template failed) has no latency to show.
+            let after = latency.map_or_else(String::new, |l| {
+                format!(", after {}", crate::plan::units::format_duration(l))
+            });
             crate::console::note(format_args!(
-                "failed {} #{}: {m} ({}, after {})",
-                p.spec.label,
-                self.user_id,
-                f.kind,
-                crate::plan::units::format_duration(latency)
+                "failed {} #{}: {m} ({}{after})",
+                p.spec.label, self.user_id, f.kind
             ));
         }
         shared.metrics.record(&Sample {
             row: p.row,
             latency,
             failure: failure.zip(message.as_deref()).map(|(f, m)| (f.kind, m)),
-            bytes_in,
-            bytes_out,
+            bytes_in: bytes.0,
+            body_bytes: bytes.1,
+            bytes_out: bytes.2,
             checks_passed: checks.0,
             checks_failed: checks.1,
         });
@@ -365,18 +394,16 @@ impl Session {
 
     async fn renew_if_due(&mut self, shared: &Shared) {
         let Some(auth) = self.auth.get() else { return };
-        let now = Instant::now();
-        let due_expiry = match (auth.expires_at, auth.obtained_at, shared.before_expiry) {
-            // A margin longer than the credentials live would renew before every request:
-            // never renew earlier than halfway through their life.
-            (Some(at), Some(got), Some(margin)) => now + margin.min((at - got) / 2) >= at,
-            _ => false,
-        };
-        let due_every = match (auth.obtained_at, shared.refresh_every) {
-            (Some(at), Some(every)) => now >= at + every,
-            _ => false,
-        };
-        if due_expiry || due_every {
+        let due = auth.obtained_at.is_some_and(|got| {
+            super::expiry::renewal_due(
+                Instant::now(),
+                got,
+                auth.expires_at,
+                shared.before_expiry,
+                shared.refresh_every,
+            )
+        });
+        if due {
             let _ = self.renew(shared, Some(auth), false).await;
         }
     }
@@ -449,6 +476,7 @@ impl Session {
             .map_err(|f| f.message)?;
         let verdict = request::check(&p.spec.checks, &answer, &shared.templates, &ctx, true, None);
         let mut values = old.map(|o| o.values.clone()).unwrap_or_default();
+        let mut expires_at = None;
         let result = match (&verdict.failure, &verdict.json) {
             (Some(f), _) => Err(f.clone()),
             (None, None) => Err(Failure {
@@ -457,13 +485,18 @@ impl Session {
             }),
             (None, Some(json)) => {
                 let mut missing = None;
+                let mut answered = Vec::new();
                 for (i, (name, path)) in extract.iter().enumerate() {
                     match json.select(path, request::Query::Capture(i)).first() {
                         Some(v) => {
                             values.insert(name.clone(), (*v).clone());
+                            answered.push(name.as_str());
                         }
                         // A refresh answer may omit values the login gave (the refresh token).
                         None if old.is_some() && values.contains_key(name) => {}
+                        // Another value may say when the credentials expire (a JWT's `exp`
+                        // when `expires_in` is missing): decided below.
+                        None if shared.expires_from.contains(name) => {}
                         None => missing = Some(name.clone()),
                     }
                 }
@@ -474,6 +507,10 @@ impl Session {
                     }),
                     None => Ok(()),
                 }
+                .and_then(|()| {
+                    expires_at = self.expiry(shared, extract, &values, &answered)?;
+                    Ok(())
+                })
             }
         };
         // Known before recording, so a failure message quoting them is masked.
@@ -481,10 +518,9 @@ impl Session {
         self.record(
             shared,
             p,
-            answer.latency,
+            Some(answer.latency),
             result.as_ref().err(),
-            answer.bytes_in,
-            bytes_out,
+            (answer.bytes_in, answer.body.len() as u64, bytes_out),
             (verdict.passed, verdict.failed),
         );
         result.map_err(|f| f.message)?;
@@ -503,18 +539,58 @@ impl Session {
             query.append_pair(name, &render(text).map_err(|e| format!("auth.apply: {e}"))?);
         }
         let query = query.finish();
-        let now = Instant::now();
-        let expires_at = values
-            .get("expires_in")
-            .and_then(Value::as_f64)
-            .map(|s| now + Duration::from_secs_f64(s.max(0.0)));
         Ok(AuthData {
             values,
             ctx,
             headers,
             query,
             expires_at,
-            obtained_at: Some(now),
+            obtained_at: Some(Instant::now()),
+        })
+    }
+
+    /// When fresh credentials expire, from the first of `expires_from` that this answer
+    /// carried and that says (an earlier login's `expires_in` is stale after a refresh).
+    /// Unknown is fine unless the plan renews ahead of expiry or extracts a value for it.
+    fn expiry(
+        &self,
+        shared: &Shared,
+        extract: &[(String, serde_json_path::JsonPath)],
+        values: &serde_json::Map<String, Value>,
+        answered: &[&str],
+    ) -> Result<Option<Instant>, Failure> {
+        let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+        let mut why = Vec::new();
+        let mut missing = false;
+        for name in &shared.expires_from {
+            match values
+                .get(name)
+                .filter(|_| answered.contains(&name.as_str()))
+            {
+                Some(v) => match super::expiry::expires_at(v, now, wall) {
+                    Some(at) => return Ok(Some(at)),
+                    None => why.push(format!(
+                        "`auth.{name}` is neither seconds nor a JWT with a numeric `exp`"
+                    )),
+                },
+                None if extract.iter().any(|(n, _)| n == name) => {
+                    missing = true;
+                    why.push(format!("the answer has no `{name}`"));
+                }
+                None => {}
+            }
+        }
+        // An opaque token is fine by itself; a field the plan extracts for the expiry, or a
+        // renewal ahead of it, needs an answer that says.
+        if why.is_empty() || !(missing || shared.before_expiry.is_some()) {
+            return Ok(None);
+        }
+        Err(Failure {
+            kind: FailureKind::Capture,
+            message: format!(
+                "cannot tell when the credentials expire: {} (auth.refresh.expires_from)",
+                why.join(", and ")
+            ),
         })
     }
 }

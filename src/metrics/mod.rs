@@ -21,7 +21,7 @@ pub use codec::{HistogramCodecError, decode_histogram, encode_histogram};
 pub use collector::{Collector, Progress};
 pub use messages::{FailureMessage, MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_ROW, OVERFLOW_MESSAGE};
 pub use registry::Registry;
-pub use sample::{FailureKind, RowKey, Sample};
+pub use sample::{Event, FailureKind, RowKey, Sample};
 pub use series::{Cumulative, Percentiles, RowPoint, SERIES_QUANTILES, SeriesPoint};
 pub use stats::{RowStats, RunMetrics};
 

@@ -3,7 +3,7 @@
 //! takes no shared lock and sends no message; only the collector's once-a-second swap ever
 //! contends a shard's mutex, for the time of a pointer swap.
 
-use super::sample::{RowKey, Sample};
+use super::sample::{Event, RowKey, Sample};
 use super::tally::{Interval, Tally};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -127,6 +127,15 @@ impl Registry {
         let mut rows = shard.lock();
         if let Some(tally) = rows.get_mut(sample.row) {
             tally.record(sample, at);
+        }
+    }
+
+    /// Counts an event of a row in the calling thread's shard.
+    pub fn count(&self, row: usize, event: Event) {
+        let shard = self.local_shard();
+        let mut rows = shard.lock();
+        if let Some(tally) = rows.get_mut(row) {
+            tally.count(event);
         }
     }
 

@@ -98,13 +98,16 @@ impl fmt::Display for FailureKind {
 pub struct Sample<'a> {
     /// Index of the row in the registry's row list.
     pub row: usize,
-    /// Time from the (intended) send to the end of the response. Failed requests are recorded
-    /// too, so a row's histogram count always equals its request count.
-    pub latency: Duration,
+    /// Time from the (intended) send to the end of the response; failed requests have one
+    /// too. `None` for a request that was never sent (its templates could not render): it
+    /// counts as a failed request with no latency sample.
+    pub latency: Option<Duration>,
     /// Why the request failed and a short message, or `None` on success.
     pub failure: Option<(FailureKind, &'a str)>,
-    /// Response bytes received.
+    /// Response bytes received (on the wire).
     pub bytes_in: u64,
+    /// Response body bytes as decoded (gunzipped).
+    pub body_bytes: u64,
     /// Request bytes sent.
     pub bytes_out: u64,
     /// Checks on this response that passed.
@@ -118,9 +121,10 @@ impl<'a> Sample<'a> {
     pub fn ok(row: usize, latency: Duration) -> Self {
         Self {
             row,
-            latency,
+            latency: Some(latency),
             failure: None,
             bytes_in: 0,
+            body_bytes: 0,
             bytes_out: 0,
             checks_passed: 0,
             checks_failed: 0,
@@ -134,6 +138,16 @@ impl<'a> Sample<'a> {
             ..Self::ok(row, latency)
         }
     }
+}
+
+/// What a row counts besides requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A flow step not sent because a capture it `requires` was missing.
+    Skipped,
+    /// A request refused with a refresh status (401) whose credentials this row renewed
+    /// before the request was retried.
+    Renewal,
 }
 
 #[cfg(test)]

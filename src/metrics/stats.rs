@@ -39,14 +39,20 @@ pub struct RowStats {
     pub requests: u64,
     /// Failed requests by kind; kinds that never happened are absent.
     pub failures: BTreeMap<FailureKind, u64>,
-    /// Response bytes received.
+    /// Response bytes received (on the wire).
     pub bytes_in: u64,
+    /// Response body bytes as decoded (gunzipped).
+    pub body_bytes: u64,
     /// Request bytes sent.
     pub bytes_out: u64,
     /// Checks that passed.
     pub checks_passed: u64,
     /// Checks that failed.
     pub checks_failed: u64,
+    /// Flow steps skipped: a capture they require was missing.
+    pub skipped: u64,
+    /// Refused requests (a refresh status) whose credentials this row renewed.
+    pub renewals: u64,
     /// Distinct failure messages, most frequent first, bounded per row (see
     /// [`super::MAX_MESSAGES_PER_ROW`]).
     pub failure_messages: Vec<FailureMessage>,
@@ -68,9 +74,12 @@ impl RowStats {
             requests: c.requests,
             failures,
             bytes_in: c.bytes_in,
+            body_bytes: c.body_bytes,
             bytes_out: c.bytes_out,
             checks_passed: c.checks_passed,
             checks_failed: c.checks_failed,
+            skipped: c.skipped,
+            renewals: c.renewals,
             failure_messages: tally.messages.to_messages(),
         }
     }
@@ -134,9 +143,12 @@ impl RowStats {
             *self.failures.entry(*kind).or_default() += n;
         }
         self.bytes_in += other.bytes_in;
+        self.body_bytes += other.body_bytes;
         self.bytes_out += other.bytes_out;
         self.checks_passed += other.checks_passed;
         self.checks_failed += other.checks_failed;
+        self.skipped += other.skipped;
+        self.renewals += other.renewals;
         self.failure_messages
             .extend(other.failure_messages.iter().cloned());
         self.failure_messages
@@ -165,6 +177,28 @@ mod tests {
         assert_eq!((stats.mean(), stats.min(), stats.max()), (None, None, None));
         assert_eq!(stats.error_rate(), 0.0);
         assert_eq!(stats.rps(Duration::ZERO), 0.0);
+    }
+
+    #[test]
+    fn an_unsent_request_fails_untimed_and_events_are_not_requests() {
+        let mut tally = Tally::new();
+        tally.record(&Sample::ok(0, Duration::from_millis(10)), Duration::ZERO);
+        let unsent = Sample {
+            latency: None,
+            ..Sample::failed(0, Duration::ZERO, FailureKind::Template, "undefined")
+        };
+        tally.record(&unsent, Duration::ZERO);
+        tally.count(crate::metrics::Event::Skipped);
+        tally.count(crate::metrics::Event::Renewal);
+        tally.count(crate::metrics::Event::Renewal);
+        let stats = RowStats::from_tally(RowKey::new("a", "GET"), &tally);
+        assert_eq!((stats.requests, stats.failed()), (2, 1));
+        assert_eq!(stats.histogram.len(), 1, "no 0 ms sample");
+        assert_eq!(stats.min(), Some(Duration::from_millis(10)));
+        assert_eq!((stats.skipped, stats.renewals), (1, 2));
+        let mut events_only = Tally::<u64>::new();
+        events_only.count(crate::metrics::Event::Skipped);
+        assert!(!events_only.is_empty(), "an event alone is data to merge");
     }
 
     #[test]

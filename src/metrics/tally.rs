@@ -3,7 +3,7 @@
 //! and a row's running total, so merging is one `absorb` everywhere.
 
 use super::messages::MessageLog;
-use super::sample::{FailureKind, Sample};
+use super::sample::{Event, FailureKind, Sample};
 use super::{merge_into, new_counts, to_micros};
 use hdrhistogram::{Counter, Histogram};
 use std::time::Duration;
@@ -15,9 +15,12 @@ pub(crate) struct Counters {
     /// Indexed by [`FailureKind::index`].
     pub(crate) failures: [u64; FailureKind::COUNT],
     pub(crate) bytes_in: u64,
+    pub(crate) body_bytes: u64,
     pub(crate) bytes_out: u64,
     pub(crate) checks_passed: u64,
     pub(crate) checks_failed: u64,
+    pub(crate) skipped: u64,
+    pub(crate) renewals: u64,
 }
 
 impl Counters {
@@ -27,9 +30,12 @@ impl Counters {
             *mine += theirs;
         }
         self.bytes_in += other.bytes_in;
+        self.body_bytes += other.body_bytes;
         self.bytes_out += other.bytes_out;
         self.checks_passed += other.checks_passed;
         self.checks_failed += other.checks_failed;
+        self.skipped += other.skipped;
+        self.renewals += other.renewals;
     }
 
     /// Failed requests, all kinds together.
@@ -63,10 +69,13 @@ impl<C: Counter> Tally<C> {
     /// Records one sample; `at` (time since the registry started) dates a failure message.
     pub(crate) fn record(&mut self, sample: &Sample<'_>, at: Duration) {
         // Clamped, never an error: a request slower than the histogram's range still counts.
-        self.histogram.saturating_record(to_micros(sample.latency));
+        if let Some(latency) = sample.latency {
+            self.histogram.saturating_record(to_micros(latency));
+        }
         let c = &mut self.counters;
         c.requests += 1;
         c.bytes_in += sample.bytes_in;
+        c.body_bytes += sample.body_bytes;
         c.bytes_out += sample.bytes_out;
         c.checks_passed += u64::from(sample.checks_passed);
         c.checks_failed += u64::from(sample.checks_failed);
@@ -76,10 +85,18 @@ impl<C: Counter> Tally<C> {
         }
     }
 
-    /// Nothing recorded since the last reset. Every sample counts a request, so the counter
-    /// alone tells.
+    /// Counts one [`Event`].
+    pub(crate) fn count(&mut self, event: Event) {
+        match event {
+            Event::Skipped => self.counters.skipped += 1,
+            Event::Renewal => self.counters.renewals += 1,
+        }
+    }
+
+    /// Nothing recorded since the last reset: every sample counts a request, every event
+    /// its counter, so the counters alone tell.
     pub(crate) fn is_empty(&self) -> bool {
-        self.counters.requests == 0
+        self.counters == Counters::default()
     }
 
     /// Adds the histogram and counters of `src` (not its messages: those move with

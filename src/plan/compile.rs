@@ -108,6 +108,8 @@ pub struct CompiledRequest {
     pub checks: CompiledChecks,
     /// Captures from the answer.
     pub captures: Vec<CompiledCapture>,
+    /// Captures a flow step needs: without them it is skipped, not sent.
+    pub requires: Vec<String>,
 }
 
 /// Where a request goes.
@@ -251,6 +253,9 @@ pub struct CompiledAuth {
     pub basic: Option<(Text, Text)>,
     /// Extraction from the login answer.
     pub extract: Vec<(String, JsonPath)>,
+    /// The extracted values that may say when the credentials expire, in order of
+    /// precedence (see [`DEFAULT_EXPIRES_FROM`]).
+    pub expires_from: Vec<String>,
     /// Headers applied after login.
     pub apply_headers: Vec<(String, Text)>,
     /// Query applied after login.
@@ -262,6 +267,11 @@ pub struct CompiledAuth {
     /// Start steps.
     pub on_start: Vec<CompiledRequest>,
 }
+
+/// Where the credentials' expiry is read when the plan does not say (`expires_from`): an
+/// `expires_in` answer field wins over the `exp` claim of the `access` JWT, which is all
+/// djangorestframework-simplejwt sends.
+pub const DEFAULT_EXPIRES_FROM: [&str; 2] = ["expires_in", "access"];
 
 /// Refresh rules.
 #[derive(Debug, Clone)]
@@ -448,8 +458,9 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
                 (None, Some(steps)) => steps
                     .iter()
                     .enumerate()
-                    .map(|(j, s)| {
-                        c.request(
+                    .map(|(j, s)| CompiledRequest {
+                        requires: s.requires.clone(),
+                        ..c.request(
                             &format!("{}/{}", e.name, s.name),
                             &s.request,
                             s.check.as_ref(),
@@ -639,6 +650,10 @@ impl Compiler<'_> {
                 )
             }),
             extract: self.paths("/auth/extract", &a.extract),
+            expires_from: match a.refresh.as_ref().and_then(|r| r.expires_from.as_ref()) {
+                Some(name) => vec![name.clone()],
+                None => DEFAULT_EXPIRES_FROM.map(String::from).to_vec(),
+            },
             apply_headers: a.apply.as_ref().map_or_else(Vec::new, |ap| {
                 self.pairs(
                     "/auth/apply/headers",
@@ -830,6 +845,7 @@ impl Compiler<'_> {
                     })
                 })
                 .collect(),
+            requires: Vec::new(),
         }
     }
 

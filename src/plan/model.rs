@@ -323,13 +323,26 @@ pub struct AuthApply {
 #[serde(deny_unknown_fields)]
 pub struct AuthRefresh {
     /// Answer statuses that mean "credentials expired": the user refreshes, then retries
-    /// that request once. Default `[401]`.
+    /// that request once. A refused answer whose credentials were renewed is not a failure:
+    /// the request counts once, as its retry's result (which may fail), and the refresh row
+    /// (the login row without a refresh request) counts the refusal as
+    /// `renewals_on_status` in `summary.json`, outside `error_rate`. When the renewal
+    /// fails, the refused answer is the request's failure. Default `[401]`.
     #[serde(default = "default_refresh_statuses")]
     pub on_status: Vec<u16>,
-    /// Refresh this long before the credentials expire, when the login answer says when
-    /// (the `expires_in` value of `extract`, in seconds). Example: `10s`.
+    /// Refresh this long before the credentials expire (never earlier than halfway through
+    /// their life). When they expire is read from the answers, as `expires_from` says.
+    /// Example: `10s`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before_expiry: Option<HumanDuration>,
+    /// The extracted value (a name in `extract`) that says when the credentials expire: a
+    /// number of seconds (like `expires_in`), or a JWT whose `exp` claim is read (not
+    /// verified: loadplan is the client, not the verifier). Default: `expires_in` when the
+    /// answer has one, else the `exp` claim of `access` when it is a JWT, as
+    /// djangorestframework-simplejwt issues them. Name a value only when yours is called
+    /// something else. Example: `expires_from: token`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_from: Option<String>,
     /// Refresh on a fixed interval, whatever the answer said. Example: `5m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every: Option<HumanDuration>,
@@ -493,6 +506,12 @@ pub struct Step {
     /// Name of the step, unique within its flow. Example: `create_claim`.
     #[schemars(regex(pattern = r"^[A-Za-z0-9_.\-]+$"))]
     pub name: String,
+    /// Captures this step needs: while one is missing, null or an empty list, the step is
+    /// skipped (not sent, not a request, counted as `skipped` in its row) and the flow goes
+    /// on. Example: `requires: [next_page]`, for a DRF `next` link that is `null` on the
+    /// last page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<String>,
     /// The request.
     pub request: Request,
     /// What the answer must satisfy; without checks, a status of 400 or more fails.

@@ -146,19 +146,36 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
             );
         }
     }
+    let known: Vec<&str> = produced.iter().map(String::as_str).collect();
+    let mut unknown = |at: String, req: &str, what: &str| {
+        r.value(
+            &at,
+            &format!(
+                "`requires` names `{req}`, but no endpoint captures it, so {what} would never run"
+            ),
+            &if known.is_empty() {
+                "add a `capture:` that produces it, or remove it from `requires`".to_owned()
+            } else {
+                suggest(req, &known)
+            },
+        );
+    };
     for (i, e) in plan.endpoints.iter().enumerate() {
         for (j, req) in e.requires.iter().enumerate() {
             if !produced.contains(req) {
-                let known: Vec<&str> = produced.iter().map(String::as_str).collect();
-                r.value(
-                    &format!("/endpoints/{i}/requires/{j}"),
-                    &format!("`requires` names `{req}`, but no endpoint captures it, so `{}` would never run", e.name),
-                    &if known.is_empty() {
-                        "add a `capture:` that produces it, or remove it from `requires`".to_owned()
-                    } else {
-                        suggest(req, &known)
-                    },
+                unknown(
+                    format!("/endpoints/{i}/requires/{j}"),
+                    req,
+                    &format!("`{}`", e.name),
                 );
+            }
+        }
+        for (k, step) in e.steps.iter().flatten().enumerate() {
+            for (j, req) in step.requires.iter().enumerate() {
+                if !produced.contains(req) {
+                    let what = format!("step `{}/{}`", e.name, step.name);
+                    unknown(format!("/endpoints/{i}/steps/{k}/requires/{j}"), req, &what);
+                }
             }
         }
     }
@@ -576,12 +593,33 @@ fn check_auth(plan: &Plan, r: &mut Reporter) {
         if let Some(req) = &refresh.request {
             check_request(req, "/auth/refresh/request", r);
         }
-        if refresh.before_expiry.is_some() && !auth.extract.contains_key("expires_in") {
-            r.key(
-                "/auth/refresh/before_expiry",
-                "`before_expiry` needs to know when credentials expire",
-                "extract it: `extract: { expires_in: $.expires_in }` (seconds), or use `every:`",
-            );
+        match &refresh.expires_from {
+            Some(name) if !auth.extract.contains_key(name) => {
+                let known: Vec<&str> = auth.extract.keys().map(String::as_str).collect();
+                r.value(
+                    "/auth/refresh/expires_from",
+                    &format!("`expires_from` names `{name}`, which `extract` does not take"),
+                    &suggest(name, &known),
+                );
+            }
+            Some(_) => {}
+            None if refresh.before_expiry.is_some()
+                && !super::compile::DEFAULT_EXPIRES_FROM
+                    .iter()
+                    .any(|name| auth.extract.contains_key(*name)) =>
+            {
+                let name = auth.extract.keys().next().map_or("token", String::as_str);
+                r.key(
+                    "/auth/refresh/before_expiry",
+                    "`before_expiry` needs to know when credentials expire",
+                    &format!(
+                        "name the extracted value that says it: `expires_from: {name}` (a JWT \
+                         with an `exp` claim, or seconds), extract `expires_in: $.expires_in`, \
+                         or use `every:`"
+                    ),
+                );
+            }
+            None => {}
         }
         if auth.login.is_none() {
             r.key(

@@ -173,11 +173,25 @@ pub struct Stats {
     pub rps: f64,
     /// Failures per second over the run.
     pub failures_per_s: f64,
-    /// Response bytes received.
+    /// Response bytes received on the wire (compressed when the answer was gzipped;
+    /// through a proxy or `connections: shared`, as decoded).
     pub bytes_in: u64,
+    /// Response body bytes as decoded (gunzipped), up to `target.max_body` per answer:
+    /// Locust's content size.
+    #[serde(default)]
+    pub body_bytes: u64,
     /// Request bytes sent.
     pub bytes_out: u64,
-    /// Latencies in milliseconds; none without requests.
+    /// Flow steps not sent because a capture they `require` was missing or null (not
+    /// requests).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Requests refused with a refresh status (401) whose credentials this row (refresh,
+    /// or login when there is no refresh request) renewed: each was retried and counts once
+    /// in its own row, as the retry's result, so these are not failures.
+    #[serde(default)]
+    pub renewals_on_status: u64,
+    /// Latencies in milliseconds; none without a request that was sent.
     pub latency: Option<Latency>,
     /// The HDR latency histogram (microseconds), V2 + DEFLATE, base64: merge or re-render
     /// from it.
@@ -279,7 +293,10 @@ pub fn stats(r: &RowStats, endpoint: Option<String>, duration: Duration) -> Stat
         rps: per_s(r.requests),
         failures_per_s: per_s(r.failed()),
         bytes_in: r.bytes_in,
+        body_bytes: r.body_bytes,
         bytes_out: r.bytes_out,
+        skipped: r.skipped,
+        renewals_on_status: r.renewals,
         latency,
         // Only a count beyond the V2 format's range fails to encode; the figures above
         // still stand then.

@@ -11,13 +11,22 @@ async fn login_accepts_the_demo_credentials_only() {
     assert!(server.base_url().starts_with("http://127.0.0.1:"));
 
     let tokens = login(server.addr).await;
+    let keys: Vec<&str> = tokens
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["access", "refresh"],
+        "simplejwt's answer, no expires_in"
+    );
     for key in ["access", "refresh"] {
         let token = tokens[key].as_str().expect("string token");
-        assert_eq!(token.len(), 32, "{key}");
-        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        assert_eq!(token.split('.').count(), 3, "{key} is a JWT");
     }
     assert_ne!(tokens["access"], tokens["refresh"]);
-    assert_eq!(tokens["expires_in"], 300);
 
     let bad = post(server.addr, "/api/v1/auth/token/", &credentials("nope")).await;
     assert_eq!(bad.status, 401);
@@ -46,6 +55,7 @@ async fn protected_routes_need_a_live_bearer_token() {
         assert!(anonymous.json()["detail"].is_string(), "{path}");
         let forged = get(server.addr, path, Some(&"0".repeat(32))).await;
         assert_eq!(forged.status, 401, "{path}");
+        assert_eq!(forged.json()["code"], "token_not_valid", "{path}");
         let authorized = get(server.addr, path, Some(&token)).await;
         assert_eq!(authorized.status, 200, "{path}");
         assert_eq!(authorized.header("content-type"), Some("application/json"));
@@ -66,11 +76,12 @@ async fn protected_routes_need_a_live_bearer_token() {
 async fn access_tokens_expire_and_refresh_issues_new_ones() {
     let server = start(DemoOptions {
         token_ttl: Duration::from_millis(100),
+        expires_in: true,
         ..DemoOptions::default()
     })
     .await;
     let tokens = login(server.addr).await;
-    assert_eq!(tokens["expires_in"], 1, "sub-second TTLs round up");
+    assert_eq!(tokens["expires_in"], 0.1, "the knob adds expires_in");
     let access = tokens["access"].as_str().expect("access");
     assert_eq!(
         get(server.addr, "/api/v1/dashboard/", Some(access))
@@ -82,12 +93,26 @@ async fn access_tokens_expire_and_refresh_issues_new_ones() {
     tokio::time::sleep(Duration::from_millis(150)).await;
     let expired = get(server.addr, "/api/v1/dashboard/", Some(access)).await;
     assert_eq!(expired.status, 401);
+    assert_eq!(
+        expired.json(),
+        json!({
+            "detail": "Given token not valid for any token type",
+            "code": "token_not_valid",
+            "messages": [{"token_class": "AccessToken", "token_type": "access",
+                          "message": "Token is invalid or expired"}]
+        }),
+        "simplejwt's body"
+    );
 
     let refresh = json!({"refresh": tokens["refresh"]}).to_string();
     let renewed = post(server.addr, "/api/v1/auth/token/refresh/", &refresh).await;
     assert_eq!(renewed.status, 200);
     let renewed = renewed.json();
-    assert_eq!(renewed["expires_in"], 1);
+    assert_eq!(renewed["expires_in"], 0.1);
+    assert!(
+        renewed.get("refresh").is_none(),
+        "refresh tokens are not rotated"
+    );
     let access = renewed["access"].as_str().expect("access");
     assert_eq!(
         get(server.addr, "/api/v1/dashboard/", Some(access))
@@ -98,7 +123,12 @@ async fn access_tokens_expire_and_refresh_issues_new_ones() {
 
     let unknown = json!({"refresh": "f".repeat(32)}).to_string();
     let path = "/api/v1/auth/token/refresh/";
-    assert_eq!(post(server.addr, path, &unknown).await.status, 401);
+    let refused = post(server.addr, path, &unknown).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json()["code"], "token_not_valid");
+    // An access token is not a refresh token.
+    let wrong_type = json!({"refresh": access}).to_string();
+    assert_eq!(post(server.addr, path, &wrong_type).await.status, 401);
     assert_eq!(post(server.addr, path, "{}").await.status, 400);
     assert_eq!(server.stats.refreshes(), 1);
     server.shutdown().await;
