@@ -119,7 +119,8 @@ pub fn headline(summary: &super::Summary) -> String {
 }
 
 /// What a reader must not miss beside the tables, one sentence each: dropped iterations,
-/// users cut at the graceful stop, failed logins. Empty when all are zero.
+/// users cut at the graceful stop, renewals after a refusal, failed logins. Empty when all
+/// are zero.
 pub fn notices(summary: &super::Summary) -> Vec<String> {
     let run = &summary.run;
     let mut notes = Vec::new();
@@ -141,6 +142,14 @@ pub fn notices(summary: &super::Summary) -> Vec<String> {
              those requests are not counted",
             run.cut_users,
             if run.cut_users == 1 { " was" } else { "s were" }
+        ));
+    }
+    let renewed: u64 = summary.rows.iter().map(|r| r.renewals_on_status).sum();
+    if renewed > 0 {
+        notes.push(format!(
+            "{renewed} request{} refused for expired credentials, renewed and retried: each \
+             counts once, as its retry",
+            if renewed == 1 { " was" } else { "s were" }
         ));
     }
     let failed_logins: u64 = run.login_failures.values().sum();

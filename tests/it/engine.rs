@@ -156,6 +156,11 @@ fn a_401_refreshes_and_retries_once() {
     let row = r.row("get_dashboard");
     assert_eq!(row["failures"], 0, "{row}");
     assert_eq!(r.summary.as_ref().unwrap()["total"]["failures"], 0);
+    let md = std::fs::read_to_string(r.out.path().join("summary.md")).unwrap_or_default();
+    assert!(
+        md.contains("refused for expired credentials, renewed and retried"),
+        "summary.md notes the renewals: {md}"
+    );
     let refresh = r.row("refresh");
     assert_eq!(
         refresh["renewals_on_status"].as_u64(),
