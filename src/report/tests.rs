@@ -433,3 +433,33 @@ fn every_reported_percentile_matches_the_exact_value() {
         }
     }
 }
+
+/// Issue 9: drops, users cut at the graceful stop, renewals and failed logins are said on
+/// screen and in summary.md whenever they happened; a clean run says none of it.
+#[test]
+fn notices_reach_the_terminal_and_markdown() {
+    let clean = fixture();
+    assert!(super::format::notices(&clean).is_empty());
+    let mut s = fixture();
+    s.run.dropped_iterations = 490;
+    s.run.cut_users = 2;
+    s.run.login_failures.insert("HTTP 401".into(), 3);
+    s.rows[0].renewals_on_status = 4;
+    let terminal = super::terminal::summary(&s, false);
+    let markdown = super::markdown::render(&s);
+    for expected in [
+        "490 iterations were dropped",
+        "2 users were still waiting on a request",
+        "4 requests were refused for expired credentials",
+        "3 logins failed (4 succeeded): 3× HTTP 401",
+    ] {
+        assert!(
+            terminal.contains(expected),
+            "terminal lacks `{expected}`:\n{terminal}"
+        );
+        assert!(
+            markdown.contains(expected),
+            "summary.md lacks `{expected}`:\n{markdown}"
+        );
+    }
+}
