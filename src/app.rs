@@ -23,6 +23,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Health(args) => {
             runtime().and_then(|rt| rt.block_on(crate::health::command::run(&args, out, err)))
         }
+        Command::Completions(args) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut cmd, "loadplan", out);
+            Ok(Exit::Passed)
+        }
+        Command::Man(args) => man(&args, out),
         Command::Demo(opts) => runtime().and_then(|rt| {
             rt.block_on(crate::demo::serve_foreground(opts))?;
             Ok(Exit::Passed)
@@ -121,31 +127,32 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         }
     }
     let text = diagnostic::render(&all, args.format);
+    use diagnostic::DiagnosticFormat::{Github, Human, Json};
+    // Machine formats are the command's output: `> annotations.txt` must capture them.
     match args.format {
-        diagnostic::DiagnosticFormat::Json => out.write_all(text.as_bytes())?,
-        _ => {
-            err.write_all(text.as_bytes())?;
-            for s in &skipped {
-                writeln!(
-                    err,
-                    "skipped {} (no `{SCHEMA_MODELINE}…` line)",
-                    s.display()
-                )?;
-            }
-            if args.format == diagnostic::DiagnosticFormat::Human {
-                let bad: std::collections::BTreeSet<&str> =
-                    all.iter().map(|d| d.file.as_str()).collect();
-                writeln!(
-                    err,
-                    "{} of {} plan{} valid, {} problem{}",
-                    files.len() - bad.len(),
-                    files.len(),
-                    if files.len() == 1 { "" } else { "s" },
-                    all.len(),
-                    if all.len() == 1 { "" } else { "s" }
-                )?;
-            }
+        Json | Github => out.write_all(text.as_bytes())?,
+        Human => err.write_all(text.as_bytes())?,
+    }
+    if args.format != Json {
+        for s in &skipped {
+            writeln!(
+                err,
+                "skipped {} (no `{SCHEMA_MODELINE}…` line)",
+                s.display()
+            )?;
         }
+    }
+    if args.format == Human {
+        let bad: std::collections::BTreeSet<&str> = all.iter().map(|d| d.file.as_str()).collect();
+        writeln!(
+            err,
+            "{} of {} plan{} valid, {} problem{}",
+            files.len() - bad.len(),
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            all.len(),
+            if all.len() == 1 { "" } else { "s" }
+        )?;
     }
     if files.is_empty() {
         writeln!(
@@ -255,6 +262,22 @@ fn report(args: &ReportArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow
         .as_bytes(),
     )?;
     Ok(exit)
+}
+
+/// `loadplan man`: the main page on `out`, or every page into a folder.
+fn man(args: &crate::cli::ManArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(cmd, dir))
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot write the pages to `{}`: {e}", dir.display())
+                })?;
+        }
+        None => clap_mangen::Man::new(cmd).render(out)?,
+    }
+    Ok(Exit::Passed)
 }
 
 /// The starter plan `loadplan init` writes.

@@ -51,6 +51,32 @@ pub enum Command {
     /// Demo credentials: username `demo`, password `demo-password`. The first line printed is
     /// `listening on http://127.0.0.1:PORT`.
     Demo(crate::demo::DemoOptions),
+    /// Print a shell completion script.
+    ///
+    /// Example: `loadplan completions bash > ~/.local/share/bash-completion/completions/loadplan`,
+    /// or `loadplan completions zsh > "${fpath[1]}/_loadplan"`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write a page per command into a folder.
+    ///
+    /// Example: `loadplan man | man -l -`, or `loadplan man --out /usr/local/share/man/man1`.
+    Man(ManArgs),
+}
+
+/// `loadplan completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `loadplan man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `loadplan.1` and a page per command (`loadplan-run.1`, …) into this folder
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Options of every command that reads a plan.

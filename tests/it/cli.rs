@@ -13,6 +13,53 @@ fn committed_schema_is_current() {
     );
 }
 
+/// `docs/man/` holds what `loadplan man --out` writes (issue 15).
+#[test]
+fn committed_man_pages_are_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = loadplan(&["man", "--out", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"loadplan-run.1".to_owned()), "{names:?}");
+    for name in &names {
+        let fresh = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let committed =
+            std::fs::read_to_string(root().join("docs/man").join(name)).unwrap_or_default();
+        assert!(
+            fresh == committed,
+            "docs/man/{name} is stale: run `cargo run -- man --out docs/man`"
+        );
+    }
+    let main = stdout(&loadplan(&["man"]));
+    assert!(main.starts_with(".ie \\n(.g .ds Aq"), "{main}");
+    assert!(
+        main.contains("loadplan\\-run(1)"),
+        "the main page lists the commands"
+    );
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for (shell, mark) in [
+        ("bash", "complete -F _loadplan"),
+        ("zsh", "#compdef loadplan"),
+        ("fish", "complete -c loadplan"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[loadplan]"),
+    ] {
+        let out = loadplan(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = stdout(&out);
+        assert!(script.contains(mark), "{shell}: {script}");
+        assert!(script.contains("health"), "{shell} completes the commands");
+    }
+    assert_eq!(loadplan(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
 #[test]
 fn committed_reference_is_current() {
     let out = loadplan(&["schema", "--format", "markdown"]);
@@ -116,10 +163,11 @@ fn github_and_json_formats() {
     std::fs::write(dir.path().join("p.yaml"), "version: 2\n").unwrap();
     let out = loadplan_in(dir.path(), &["validate", "p.yaml", "--format", "github"]);
     assert_eq!(out.status.code(), Some(2));
+    // On stdout, so `validate … > annotations.txt` captures them (issue 15).
     assert!(
-        stderr(&out).contains("::error file=p.yaml,line=1,col=10::"),
+        stdout(&out).contains("::error file=p.yaml,line=1,col=10::"),
         "{}",
-        stderr(&out)
+        stdout(&out)
     );
     let out = loadplan_in(dir.path(), &["validate", "p.yaml", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
