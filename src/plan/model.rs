@@ -979,6 +979,10 @@ pub struct Outputs {
     /// Prefix of the CSV files: `PREFIX_stats.csv` and so on. Default: none (`stats.csv`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv_prefix: Option<String>,
+    /// Every row in `stats_history.csv`, each second, as Locust's `--csv-full-history`
+    /// writes them; by default only the `Aggregated` rows, as Locust does. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub csv_full_history: bool,
 }
 
 impl Default for Outputs {
@@ -986,6 +990,7 @@ impl Default for Outputs {
         Outputs {
             formats: default_formats(),
             csv_prefix: None,
+            csv_full_history: false,
         }
     }
 }

@@ -960,3 +960,26 @@ fn requests_name_loadplan_as_their_user_agent_unless_the_plan_does() {
         "{heads:?}"
     );
 }
+
+/// Issue 10: a gzipped answer's decoded size (Locust's content size) is counted beside the
+/// bytes that came over the wire.
+#[test]
+fn decoded_body_bytes_are_counted_beside_wire_bytes() {
+    let demo = Demo::start(DemoOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("gzip.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: gzip\ntarget: { base_url: http://127.0.0.1:9 }\n\
+         load: { users: 1, iterations: 3, duration: 10s }\n\
+         endpoints: [ { name: gz, request: { path: /demo/gzip } } ]\n",
+    )
+    .unwrap();
+    let r = run_plan(plan.to_str().unwrap(), &demo.url(), &["-q"], &[]);
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let row = r.row("gz");
+    // `{"compressed": true}` is 19 bytes; gzip's header and trailer make it longer.
+    assert_eq!(row["body_bytes"], 3 * 19, "{row}");
+    let wire = row["bytes_in"].as_u64().unwrap();
+    assert!(wire > 3 * 19, "the gzipped bytes: {row}");
+}
