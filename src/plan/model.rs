@@ -971,7 +971,9 @@ pub enum HealthPhase {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
-    /// Formats to write: `json` (summary.json), `csv` (Locust-compatible CSVs), `junit`
+    /// Formats to write: `json` (summary.json), `csv` (Locust-compatible CSVs; their
+    /// percentiles are whole milliseconds from loadplan's HDR histograms, where Locust
+    /// rounds response times to about 2 significant digits first), `junit`
     /// (junit.xml), `html` (report.html), `markdown` (summary.md), `ndjson` (metrics.ndjson,
     /// written live). Default `[json]`.
     #[serde(default = "default_formats")]
