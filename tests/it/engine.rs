@@ -1042,3 +1042,37 @@ fn an_unknowable_expiry_fails_the_login_only_when_the_plan_needs_it() {
         );
     }
 }
+
+/// Issue 10: DRF's last page answers `next: null`; a step that `requires` the captured link
+/// is skipped then, not sent and not a `template` failure.
+#[test]
+fn a_step_requiring_a_null_capture_is_skipped() {
+    const LAST_PAGE: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                             Content-Length: 29\r\nConnection: close\r\n\r\n{\"next\":null,\"results\":[1,2]}";
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("paging.yaml");
+    std::fs::write(
+        &plan,
+        "version: 1\nname: paging\ntarget: { base_url: http://127.0.0.1:9 }\n\
+         load: { users: 1, iterations: 3, duration: 10s }\n\
+         endpoints:\n  - name: pages\n    steps:\n\
+         \x20     - { name: first, request: { path: /first }, capture: { next_page: $.next } }\n\
+         \x20     - { name: next, requires: [next_page], request: { url: \"{{ next_page }}\" } }\n",
+    )
+    .unwrap();
+    let (url, heads) = recording_server(LAST_PAGE);
+    let r = run_plan(plan.to_str().unwrap(), &url, &["-q"], &[]);
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let next = r.row("pages/next");
+    assert_eq!(
+        (next["requests"].as_u64(), next["skipped"].as_u64()),
+        (Some(0), Some(3)),
+        "{next}"
+    );
+    assert_eq!(r.row("pages/first")["failures"], 0);
+    assert_eq!(
+        heads.lock().unwrap().len(),
+        3,
+        "only the first pages were sent"
+    );
+}
