@@ -1076,3 +1076,25 @@ fn a_step_requiring_a_null_capture_is_skipped() {
         "only the first pages were sent"
     );
 }
+
+/// Issue 10: the other shipped JWT plans, unmodified, against the answer shape with
+/// `expires_in` (every other test runs `plans/demo.yaml` against simplejwt's shape).
+#[test]
+fn shipped_jwt_plans_renew_ahead_of_expiry_with_expires_in_answers() {
+    for plan in ["plans/demo.yaml", "examples/jwt-auth.yaml"] {
+        let demo = Demo::start(DemoOptions {
+            token_ttl: std::time::Duration::from_secs(1),
+            expires_in: true,
+            ..Default::default()
+        });
+        let r = run_plan(
+            plan,
+            &demo.url(),
+            &fast(&["--users", "1", "--duration", "2s"]),
+            &[],
+        );
+        assert_eq!(r.code(), Some(0), "{plan}: {}", stderr(&r.output));
+        assert_eq!(demo.server.stats.unauthorized(), 0, "{plan}");
+        assert!(demo.server.stats.refreshes() >= 1, "{plan}");
+    }
+}
