@@ -84,7 +84,7 @@ pub struct Session {
 
 /// An answer with a refresh status, not yet recorded.
 #[derive(Debug)]
-pub struct Refused {
+struct Refused {
     status: u16,
     latency: Duration,
     bytes: (u64, u64, u64),
@@ -508,7 +508,7 @@ impl Session {
                     None => Ok(()),
                 }
                 .and_then(|()| {
-                    expires_at = self.expiry(shared, extract, &values, &answered)?;
+                    expires_at = expiry(shared, extract, &values, &answered)?;
                     Ok(())
                 })
             }
@@ -548,49 +548,48 @@ impl Session {
             obtained_at: Some(Instant::now()),
         })
     }
+}
 
-    /// When fresh credentials expire, from the first of `expires_from` that this answer
-    /// carried and that says (an earlier login's `expires_in` is stale after a refresh).
-    /// Unknown is fine unless the plan renews ahead of expiry or extracts a value for it.
-    fn expiry(
-        &self,
-        shared: &Shared,
-        extract: &[(String, serde_json_path::JsonPath)],
-        values: &serde_json::Map<String, Value>,
-        answered: &[&str],
-    ) -> Result<Option<Instant>, Failure> {
-        let (now, wall) = (Instant::now(), std::time::SystemTime::now());
-        let mut why = Vec::new();
-        let mut missing = false;
-        for name in &shared.expires_from {
-            match values
-                .get(name)
-                .filter(|_| answered.contains(&name.as_str()))
-            {
-                Some(v) => match super::expiry::expires_at(v, now, wall) {
-                    Some(at) => return Ok(Some(at)),
-                    None => why.push(format!(
-                        "`auth.{name}` is neither seconds nor a JWT with a numeric `exp`"
-                    )),
-                },
-                None if extract.iter().any(|(n, _)| n == name) => {
-                    missing = true;
-                    why.push(format!("the answer has no `{name}`"));
-                }
-                None => {}
+/// When fresh credentials expire, from the first of `expires_from` that this answer carried
+/// and that says (an earlier login's `expires_in` is stale after a refresh). Unknown is fine
+/// unless the plan renews ahead of expiry or extracts a value for it.
+fn expiry(
+    shared: &Shared,
+    extract: &[(String, serde_json_path::JsonPath)],
+    values: &serde_json::Map<String, Value>,
+    answered: &[&str],
+) -> Result<Option<Instant>, Failure> {
+    let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+    let mut why = Vec::new();
+    let mut missing = false;
+    for name in &shared.expires_from {
+        match values
+            .get(name)
+            .filter(|_| answered.contains(&name.as_str()))
+        {
+            Some(v) => match super::expiry::expires_at(v, now, wall) {
+                Some(at) => return Ok(Some(at)),
+                None => why.push(format!(
+                    "`auth.{name}` is neither seconds nor a JWT with a numeric `exp`"
+                )),
+            },
+            None if extract.iter().any(|(n, _)| n == name) => {
+                missing = true;
+                why.push(format!("the answer has no `{name}`"));
             }
+            None => {}
         }
-        // An opaque token is fine by itself; a field the plan extracts for the expiry, or a
-        // renewal ahead of it, needs an answer that says.
-        if why.is_empty() || !(missing || shared.before_expiry.is_some()) {
-            return Ok(None);
-        }
-        Err(Failure {
-            kind: FailureKind::Capture,
-            message: format!(
-                "cannot tell when the credentials expire: {} (auth.refresh.expires_from)",
-                why.join(", and ")
-            ),
-        })
     }
+    // An opaque token is fine by itself; a field the plan extracts for the expiry, or a
+    // renewal ahead of it, needs an answer that says.
+    if why.is_empty() || !(missing || shared.before_expiry.is_some()) {
+        return Ok(None);
+    }
+    Err(Failure {
+        kind: FailureKind::Capture,
+        message: format!(
+            "cannot tell when the credentials expire: {} (auth.refresh.expires_from)",
+            why.join(", and ")
+        ),
+    })
 }

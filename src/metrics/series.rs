@@ -127,7 +127,7 @@ pub struct Cumulative {
     pub min_ms: Option<f64>,
     /// Highest latency so far, in milliseconds.
     pub max_ms: Option<f64>,
-    /// Mean response size so far, in bytes.
+    /// Mean response body size so far, in bytes as decoded (gunzipped).
     pub avg_content_size: Option<f64>,
 }
 
@@ -149,7 +149,7 @@ impl Cumulative {
             mean_ms: Some(h.mean() / 1000.0),
             min_ms: Some(micros_to_ms(h.min())),
             max_ms: Some(micros_to_ms(h.max())),
-            avg_content_size: Some(total.counters.bytes_in as f64 / requests.max(1) as f64),
+            avg_content_size: Some(total.counters.body_bytes as f64 / requests.max(1) as f64),
         }
     }
 }

@@ -96,6 +96,7 @@ fn record_inputs(registry: &Registry, thread: usize) {
         for &micros in values {
             let mut sample = Sample::ok(row, Duration::from_micros(micros));
             sample.bytes_in = 100;
+            sample.body_bytes = 300;
             sample.bytes_out = 10;
             sample.checks_passed = 2;
             if row == 0 {
@@ -157,6 +158,7 @@ fn distributions_from_several_threads_match_exact_figures() {
             "{name} mean"
         );
         assert_eq!(stats.bytes_in, 100 * stats.requests);
+        assert_eq!(stats.body_bytes, 300 * stats.requests);
         assert_eq!(stats.bytes_out, 10 * stats.requests);
         assert_eq!(stats.checks_passed, 2 * stats.requests);
     }
@@ -213,7 +215,8 @@ fn distributions_from_several_threads_match_exact_figures() {
     assert_eq!(point.total.rps, total.requests as f64);
     let p95 = (point.rows[1].percentiles.p95.unwrap() * 1000.0).round() as u64;
     assert_within_precision(p95, exact_quantile(&all_of(1), 0.95), "p95");
-    assert_eq!(point.rows[0].cumulative.avg_content_size, Some(100.0));
+    // Content size is the decoded body, as Locust counts it.
+    assert_eq!(point.rows[0].cumulative.avg_content_size, Some(300.0));
     let last = &metrics.series[1];
     assert_eq!((last.total.requests, last.interval_s), (0, 0.5));
     assert_eq!(last.total.percentiles, Percentiles::default());

@@ -989,7 +989,9 @@ pub enum HealthPhase {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
-    /// Formats to write: `json` (summary.json), `csv` (Locust-compatible CSVs), `junit`
+    /// Formats to write: `json` (summary.json), `csv` (Locust-compatible CSVs; their
+    /// percentiles are whole milliseconds from loadplan's HDR histograms, where Locust
+    /// rounds response times to about 2 significant digits first), `junit`
     /// (junit.xml), `html` (report.html), `markdown` (summary.md), `ndjson` (metrics.ndjson,
     /// written live). Default `[json]`.
     #[serde(default = "default_formats")]
@@ -997,6 +999,10 @@ pub struct Outputs {
     /// Prefix of the CSV files: `PREFIX_stats.csv` and so on. Default: none (`stats.csv`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv_prefix: Option<String>,
+    /// Every row in `stats_history.csv`, each second, as Locust's `--csv-full-history`
+    /// writes them; by default only the `Aggregated` rows, as Locust does. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub csv_full_history: bool,
 }
 
 impl Default for Outputs {
@@ -1004,6 +1010,7 @@ impl Default for Outputs {
         Outputs {
             formats: default_formats(),
             csv_prefix: None,
+            csv_full_history: false,
         }
     }
 }

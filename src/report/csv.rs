@@ -1,16 +1,19 @@
-//! Locust-compatible CSV files (Locust 2.46's headers and conventions), so dashboards and
-//! scripts that read Locust's `--csv` output keep working: `stats.csv`,
-//! `stats_history.csv`, `failures.csv`, `exceptions.csv`.
+//! Locust-compatible CSV files (the headers and content Locust 2.47 writes by default), so
+//! dashboards and scripts that read Locust's `--csv` output keep working: `stats.csv`,
+//! `stats_history.csv`, `failures.csv`, `exceptions.csv`. `tests/fixtures/locust/` holds
+//! files Locust itself wrote, and a test holds ours to their shape.
 //!
-//! Conventions copied from Locust: CRLF line ends and minimal quoting (Python's `csv`
-//! module), latencies in whole milliseconds (ours are rounded from the exact HDR values,
-//! not Locust's two significant digits), `N/A` percentiles for an entry with no requests,
-//! rows sorted by name then method with `Aggregated` (empty type) last, averages and rates
-//! as Python prints floats. The history has one row per entry that has had requests, plus
-//! `Aggregated`, per second (Locust's `--csv-full-history`), with that second's
+//! Conventions copied from Locust (its `stats.py`): CRLF line ends and minimal quoting
+//! (Python's `csv` module); only rows that had requests, sorted by name then method, with
+//! `Aggregated` (empty type) last; median and percentiles as whole milliseconds (ours
+//! rounded from the HDR values, not Locust's two significant digits); average, min and max
+//! response time, content size (decoded body bytes) and rates as Python prints floats;
+//! `N/A` percentiles for an `Aggregated` without requests; first and last seen in whole
+//! seconds. The history has the `Aggregated` row per second, and every row's too with
+//! `outputs.csv_full_history` (Locust's `--csv-full-history`), with that second's
 //! percentiles.
 
-use super::format::{py_float, rfc3339_after};
+use super::format::{parse_rfc3339, py_float};
 use super::summary::{Stats, Summary};
 use crate::metrics::{Percentiles, RowPoint};
 
@@ -73,9 +76,9 @@ fn stats_record(s: &Stats) -> Vec<String> {
             cells.extend([
                 l.percentiles.p50.map_or_else(|| "0".into(), int_ms),
                 py_float(l.mean_ms),
-                int_ms(l.min_ms),
-                int_ms(l.max_ms),
-                py_float(s.bytes_in as f64 / s.requests.max(1) as f64),
+                py_float(l.min_ms),
+                py_float(l.max_ms),
+                py_float(s.body_bytes as f64 / s.requests.max(1) as f64),
                 py_float(s.rps),
                 py_float(s.failures_per_s),
             ]);
@@ -89,12 +92,13 @@ fn stats_record(s: &Stats) -> Vec<String> {
     cells
 }
 
-/// `stats.csv`: every row (sorted), then `Aggregated`.
+/// `stats.csv`: every row that had requests (sorted), then `Aggregated`.
 pub fn stats_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut w = writer();
     header(&mut w, STATS_HEADER)?;
     for s in sorted(&summary.rows)
         .into_iter()
+        .filter(|s| s.requests > 0)
         .chain(std::iter::once(&summary.total))
     {
         w.write_record(stats_record(s))?;
@@ -128,20 +132,25 @@ fn history_record(
         c.failures.to_string(),
         c.median_ms.map_or_else(|| "0".into(), int_ms),
         c.mean_ms.map_or_else(|| "0.0".into(), py_float),
-        c.min_ms.map_or_else(|| "0".into(), int_ms),
-        c.max_ms.map_or_else(|| "0".into(), int_ms),
+        c.min_ms.map_or_else(|| "0".into(), py_float),
+        c.max_ms.map_or_else(|| "0".into(), py_float),
         c.avg_content_size.map_or_else(|| "0".into(), py_float),
     ]);
     cells
 }
 
-/// `stats_history.csv`: per second, each row that has had requests (sorted), then
-/// `Aggregated`. Timestamps are Unix seconds of the end of each second.
+/// `stats_history.csv`: per second, `Aggregated`, after each row that has had requests
+/// (sorted) with `outputs.csv_full_history`. Timestamps are Unix seconds of the end of
+/// each second.
 pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let start = super::format::parse_rfc3339(&summary.run.started_at)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0.0, |d| d.as_secs_f64());
-    let mut order: Vec<usize> = (0..summary.rows.len()).collect();
+    let mut order: Vec<usize> = if summary.outputs.csv_full_history {
+        (0..summary.rows.len()).collect()
+    } else {
+        Vec::new()
+    };
     order.sort_by(|&a, &b| {
         let (a, b) = (&summary.rows[a], &summary.rows[b]);
         (&a.name, &a.method).cmp(&(&b.name, &b.method))
@@ -176,7 +185,7 @@ pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
 }
 
 /// `failures.csv`: one row per distinct (row, message), sorted by name, method, then most
-/// frequent first; first and last seen as RFC 3339 times.
+/// frequent first; first and last seen as RFC 3339 times in whole seconds.
 pub fn failures_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut failures: Vec<_> = summary.failures.iter().collect();
     failures.sort_by(|a, b| {
@@ -195,11 +204,20 @@ pub fn failures_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
             f.name.clone(),
             f.message.clone(),
             f.count.to_string(),
-            rfc3339_after(&summary.run.started_at, f.first_seen_s),
-            rfc3339_after(&summary.run.started_at, f.last_seen_s),
+            seconds_after(&summary.run.started_at, f.first_seen_s),
+            seconds_after(&summary.run.started_at, f.last_seen_s),
         ])?;
     }
     finish(w)
+}
+
+/// `base` + `seconds` as RFC 3339 in whole seconds (truncated, as Locust's `int()` does).
+fn seconds_after(base: &str, seconds: f64) -> String {
+    // A hand-edited summary may hold any number: never panic on it.
+    parse_rfc3339(base)
+        .and_then(|t| t.checked_add(std::time::Duration::try_from_secs_f64(seconds.max(0.0)).ok()?))
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .unwrap_or_default()
 }
 
 /// `exceptions.csv`: tool-side errors (requests that could not be rendered from their
@@ -232,4 +250,16 @@ pub fn render(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         ("failures.csv".into(), failures_csv(summary)?),
         ("exceptions.csv".into(), exceptions_csv(summary)?),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn seen_times_are_whole_seconds_truncated() {
+        let start = "2023-11-14T22:13:20.123Z";
+        assert_eq!(super::seconds_after(start, 1.5), "2023-11-14T22:13:21Z");
+        assert_eq!(super::seconds_after(start, 0.0), "2023-11-14T22:13:20Z");
+        assert_eq!(super::seconds_after(start, 1e300), "", "never a panic");
+        assert_eq!(super::seconds_after("not a time", 1.0), "");
+    }
 }

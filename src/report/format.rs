@@ -1,7 +1,7 @@
 //! Number and time formatting shared by every report, so the terminal, Markdown, HTML and
 //! JUnit show the same text for the same value.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 /// Milliseconds for people: three significant figures or whole ms (`712ms`, `41.3ms`,
 /// `0.84ms`).
@@ -53,15 +53,6 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// Parses [`rfc3339`]'s text back; `None` if it is not such a time.
 pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text).ok()
-}
-
-/// `base` + `seconds`, as RFC 3339.
-pub fn rfc3339_after(base: &str, seconds: f64) -> String {
-    // A hand-edited summary may hold any number: never panic on it.
-    parse_rfc3339(base)
-        .and_then(|t| t.checked_add(Duration::try_from_secs_f64(seconds.max(0.0)).ok()?))
-        .map(rfc3339)
-        .unwrap_or_default()
 }
 
 /// A health phase as plans and reports write it (`before`, `after`, `standalone`).
@@ -185,10 +176,9 @@ mod tests {
 
     #[test]
     fn times_round_trip() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123);
         let text = rfc3339(t);
         assert_eq!(text, "2023-11-14T22:13:20.123Z");
         assert_eq!(parse_rfc3339(&text), Some(t));
-        assert_eq!(rfc3339_after(&text, 1.5), "2023-11-14T22:13:21.623Z");
     }
 }

@@ -264,3 +264,148 @@ fn abort_on_fail_stops_the_run_early_and_still_writes_every_report() {
         assert!(out_dir.join(name).exists(), "{name} missing after abort");
     }
 }
+
+/// The class of a CSV cell, for comparing number formats rather than values.
+fn cell_class(cell: &str) -> &'static str {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let seconds_stamp = cell.len() == 20
+        && cell.ends_with('Z')
+        && cell.as_bytes()[10] == b'T'
+        && !cell.contains('.');
+    if cell == "N/A" {
+        "N/A"
+    } else if digits(cell) {
+        "whole"
+    } else if cell.split_once('.').is_some_and(|(i, f)| {
+        digits(i) && !f.is_empty() && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    }) {
+        "float"
+    } else if seconds_stamp {
+        "timestamp (s)"
+    } else {
+        "text"
+    }
+}
+
+/// A CSV file's lines as cells (every cell here is unquoted or a message we do not class).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Issue 10: loadplan's CSV set has the shape of the set Locust 2.47 wrote for the same suite
+/// (`tests/fixtures/locust/`): the same headers and line ends, the same rows in the same order
+/// (no row without requests; a history of `Aggregated` rows only unless full history is asked
+/// for), and in every column a number format Locust writes there.
+#[test]
+fn csv_files_have_the_shape_locust_writes() {
+    let demo = DemoProcess::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("default");
+    let out = loadplan(&[
+        "run",
+        "tests/fixtures/locust/plan.yaml",
+        "--base-url",
+        &demo.url,
+        "-q",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    // `missing_claim` fails on purpose, as in the Locust run.
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
+    // The same run with full history: re-rendered from its summary.
+    let full_dir = dir.path().join("full-history");
+    let mut summary = summary_json(&out_dir);
+    summary["outputs"]["csv_full_history"] = true.into();
+    let edited = dir.path().join("full.json");
+    std::fs::write(&edited, summary.to_string()).unwrap();
+    let out = loadplan(&[
+        "report",
+        edited.to_str().unwrap(),
+        "--out",
+        full_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&out)
+    );
+
+    let fixtures = root().join("tests/fixtures/locust");
+    for (set, ours) in [("default", &out_dir), ("full-history", &full_dir)] {
+        for file in ["stats", "stats_history", "failures", "exceptions"] {
+            let name = format!("locust_{file}.csv");
+            let theirs = read(&fixtures.join(set), &name);
+            let mine = read(ours, &name);
+            let what = format!("{set}/{name}");
+            assert!(
+                mine.ends_with("\r\n") && !mine.replace("\r\n", "").contains('\n'),
+                "{what}: CRLF"
+            );
+            let (theirs, mine) = (csv_rows(&theirs), csv_rows(&mine));
+            assert_eq!(mine[0], theirs[0], "{what}: header");
+            // Which rows, in which order: (type, name), grouped by timestamp in the history.
+            let key = |rows: &[Vec<String>]| -> Vec<Vec<(String, String)>> {
+                let (ty, name) = match file {
+                    "stats" => (0, 1),
+                    "stats_history" => (2, 3),
+                    "failures" => (0, 1),
+                    _ => return vec![],
+                };
+                let mut groups: Vec<Vec<(String, String)>> = vec![];
+                for row in &rows[1..] {
+                    // The history restarts its group at `Aggregated`.
+                    if groups.last().is_none_or(|g| {
+                        g.last().is_some_and(|k| k.1 == "Aggregated") || file != "stats_history"
+                    }) {
+                        groups.push(vec![]);
+                    }
+                    groups
+                        .last_mut()
+                        .unwrap()
+                        .push((row[ty].clone(), row[name].clone()));
+                }
+                if file == "stats_history" {
+                    // Seconds before every entry had a request list fewer rows: compare
+                    // the steady state, the last second.
+                    groups.split_off(groups.len() - 1)
+                } else {
+                    groups
+                }
+            };
+            let keys = |rows: &[Vec<String>]| {
+                let mut k = key(rows);
+                if file == "failures" {
+                    // One row per message: ours and Locust's word them differently.
+                    k.iter_mut().for_each(|g| g.dedup());
+                    k.dedup();
+                }
+                k
+            };
+            assert_eq!(keys(&mine), keys(&theirs), "{what}: rows");
+            // Every cell's format is one Locust writes in that column.
+            for (col, title) in theirs[0].iter().enumerate() {
+                let allowed: std::collections::BTreeSet<&str> =
+                    theirs[1..].iter().map(|r| cell_class(&r[col])).collect();
+                for row in &mine[1..] {
+                    let class = cell_class(&row[col]);
+                    let no_requests_yet = file == "stats_history" && row[17] == "0";
+                    assert!(
+                        allowed.contains(class) || no_requests_yet,
+                        "{what}: `{title}` is `{}` ({class}); Locust writes {allowed:?}",
+                        row[col]
+                    );
+                }
+            }
+        }
+    }
+}
