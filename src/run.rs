@@ -116,7 +116,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         if outcome.cut > 0 {
             writeln!(
                 err,
-                "warning: {} users were still waiting on requests when the graceful stop ({}) ended; those requests are not counted",
+                "warning: {} requests were still in flight when the graceful stop ({}) ended; they count as timeouts",
                 outcome.cut,
                 plan::units::format_duration(compiled.load.graceful_stop)
             )?;

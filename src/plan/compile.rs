@@ -369,6 +369,8 @@ struct Compiler<'a> {
     auth_keys: Vec<String>,
     feeders: Vec<String>,
     loaded_feeders: Vec<Feeder>,
+    /// What templates see before any user runs, to try the ones that read nothing else.
+    globals: minijinja::Value,
 }
 
 /// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
@@ -386,6 +388,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
             .collect(),
         feeders: plan.data.keys().cloned().collect(),
         loaded_feeders: Vec::new(),
+        globals: crate::template::globals(&plan.variables),
     };
     c.loaded_feeders = plan
         .data
@@ -936,6 +939,14 @@ impl Compiler<'_> {
             if let Some(problem) = self.unknown_variable(&root, &full, scope) {
                 self.r.value(at, &problem.0, &problem.1);
             }
+        }
+        if let Some(problem) = self.templates.static_budget_error(&text, &self.globals) {
+            self.r.value(
+                at,
+                &format!("template: {problem}"),
+                "templates are bounded per render (docs/security.md): loop over less, or \
+                 move large data to a CSV feeder",
+            );
         }
         text
     }

@@ -738,7 +738,7 @@ fn requests_cut_by_the_graceful_stop_are_reported() {
     );
     assert!(
         stderr(&r.output).contains(
-            "2 users were still waiting on requests when the graceful stop (200ms) ended"
+            "2 requests were still in flight when the graceful stop (200ms) ended; they count as timeouts"
         ),
         "{}",
         stderr(&r.output)

@@ -5,6 +5,7 @@
 mod cli;
 mod engine;
 mod health;
+mod hostile;
 mod plans;
 mod props;
 mod reports;
