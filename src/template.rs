@@ -1,7 +1,9 @@
 //! minijinja templates of a plan: compiled once when the plan is loaded, rendered strictly
 //! (an undefined value is an error, never an empty string) with loadplan's helpers.
 //! Strings without template syntax are kept as plain text and never go through the engine,
-//! so static parts of requests cost nothing per request.
+//! so static parts of requests cost nothing per request. Every render is bounded: minijinja
+//! fuel caps the work and memory a template may spend, and its output is capped, so a plan
+//! cannot make the engine loop or allocate without end.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -28,6 +30,19 @@ pub const GLOBALS: &[&str] = &[
     "dict",
     "namespace",
 ];
+
+/// Work one render may do, in minijinja fuel: one instruction, or about 64 bytes of data made
+/// or visited, costs one. It bounds a render to tens of milliseconds and about 6 MB whatever
+/// the template loops over, and leaves room for a JSON body of a few hundred KiB.
+pub const FUEL: u64 = 100_000;
+
+/// Longest text one render may produce.
+pub const MAX_OUTPUT: usize = 1 << 20;
+
+/// Roots of [`GLOBALS`] only a run knows: a template that reads none of them (nor a
+/// capture) renders the same at `validate` time as at run time, up to randomness and the
+/// clock.
+const RUN_TIME_GLOBALS: &[&str] = &["auth", "data", "user_id", "iteration"];
 
 /// A string of the plan: plain text, or a compiled template by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +110,7 @@ impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_fuel(Some(FUEL));
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.add_function("random_int", |lo: i64, hi: i64| -> Result<i64, Error> {
             if lo > hi {
@@ -217,12 +233,80 @@ impl Templates {
     pub fn render(&self, text: &Text, ctx: &Value) -> Result<String, String> {
         match text {
             Text::Static(s) => Ok(s.to_string()),
-            Text::Template(name) => {
-                let t = self.env.get_template(name).map_err(|e| e.to_string())?;
-                t.render(ctx).map_err(|e| render_error(&e))
-            }
+            Text::Template(name) => self.render_template(name, ctx).map_err(|e| e.message()),
         }
     }
+
+    /// Whether a template that reads nothing only a run knows (auth, captures, data, the
+    /// user) exceeds its budget when rendered with `globals`: the message when it does. A
+    /// template that fails otherwise, or reads run-time values, is left to the run.
+    pub fn static_budget_error(&self, text: &Text, globals: &Value) -> Option<String> {
+        let Text::Template(name) = text else {
+            return None;
+        };
+        let vars = self.variables(text);
+        let is_static = |root: &str| {
+            (GLOBALS.contains(&root) && !RUN_TIME_GLOBALS.contains(&root))
+                || globals.get_attr(root).is_ok_and(|v| !v.is_undefined())
+        };
+        if !vars.iter().all(|(root, _)| is_static(root)) {
+            return None;
+        }
+        match self.render_template(name, globals) {
+            Err(e @ RenderError::Budget(_)) => Some(e.message()),
+            _ => None,
+        }
+    }
+
+    fn render_template(&self, name: &str, ctx: &Value) -> Result<String, RenderError> {
+        let t = self
+            .env
+            .get_template(name)
+            .map_err(|e| RenderError::Other(e.to_string()))?;
+        let out = t.render(ctx).map_err(|e| match e.kind() {
+            ErrorKind::OutOfFuel => RenderError::Budget(format!(
+                "the template does more work than one render may ({FUEL} fuel): a loop or \
+                 filter over too many items"
+            )),
+            _ => RenderError::Other(render_error(&e)),
+        })?;
+        if out.len() > MAX_OUTPUT {
+            return Err(RenderError::Budget(format!(
+                "the template produced {} bytes, more than one render may ({MAX_OUTPUT})",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+}
+
+/// Why a render failed.
+enum RenderError {
+    /// It went over the fuel or output budget.
+    Budget(String),
+    /// Anything else (an undefined value, a filter's error).
+    Other(String),
+}
+
+impl RenderError {
+    fn message(self) -> String {
+        match self {
+            RenderError::Budget(m) | RenderError::Other(m) => m,
+        }
+    }
+}
+
+/// The values every template sees before any user runs: plan variables by name and under
+/// `vars`, and the environment under `env`.
+pub fn globals(variables: &indexmap::IndexMap<String, serde_json::Value>) -> Value {
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+    let mut map: std::collections::BTreeMap<String, Value> = variables
+        .iter()
+        .map(|(k, v)| (k.clone(), to_value(v)))
+        .collect();
+    map.insert("env".into(), to_value(&env));
+    map.insert("vars".into(), to_value(variables));
+    Value::from(map)
 }
 
 fn render_error(e: &Error) -> String {

@@ -40,6 +40,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Redirects followed; 0 returns 3xx answers as they are.
     pub max_redirects: usize,
+    /// Headers that carry credentials for the target's origin (besides `Authorization`
+    /// and `Cookie`), dropped on a redirect to another origin.
+    pub origin_bound: Vec<header::HeaderName>,
 }
 
 /// Connections a user keeps open; a redirect elsewhere opens one more, up to this many.
@@ -382,8 +385,11 @@ impl Direct {
                 header::COOKIE,
                 header::PROXY_AUTHORIZATION,
                 header::HOST,
-            ] {
-                out.headers.remove(&h);
+            ]
+            .iter()
+            .chain(&self.config.origin_bound)
+            {
+                out.headers.remove(h);
             }
         }
         out.uri = uri;

@@ -18,6 +18,7 @@ fn config(version: HttpVersion, max_redirects: usize) -> Arc<Config> {
         version,
         connect_timeout: Duration::from_secs(5),
         max_redirects,
+        origin_bound: Vec::new(),
     })
 }
 
@@ -428,6 +429,7 @@ async fn a_connect_timeout_is_a_connect_failure() {
         version: c.version,
         connect_timeout: Duration::from_millis(200),
         max_redirects: 0,
+        origin_bound: Vec::new(),
     });
     let mut d = Direct::new(c, false);
     let (kind, message) = d

@@ -68,6 +68,7 @@ impl HttpSettings {
                     .as_ref()
                     .map_or(plan.timeout, |d| d.get()),
                 max_redirects: target.max_redirects.unwrap_or(10) as usize,
+                origin_bound: origin_bound(plan),
             }),
             proxy: target.proxy.clone(),
             max_body: plan.max_body,
@@ -102,8 +103,31 @@ impl HttpSettings {
             .cookie_store(cookies)
             .redirect(if d.max_redirects == 0 {
                 reqwest::redirect::Policy::none()
-            } else {
+            } else if d.origin_bound.is_empty() {
                 reqwest::redirect::Policy::limited(d.max_redirects)
+            } else {
+                // reqwest drops only `Authorization` and `Cookie` on a redirect elsewhere and
+                // cannot be told to drop more: such a redirect is not followed, so the other
+                // credentials never leave their origin (the 3xx answer is the result).
+                let max = d.max_redirects;
+                reqwest::redirect::Policy::custom(move |a| {
+                    let first = a.previous().first();
+                    let elsewhere = first.is_some_and(|f| {
+                        (f.scheme(), f.host_str(), f.port_or_known_default())
+                            != (
+                                a.url().scheme(),
+                                a.url().host_str(),
+                                a.url().port_or_known_default(),
+                            )
+                    });
+                    if elsewhere {
+                        a.stop()
+                    } else if a.previous().len() > max {
+                        a.error(format!("stopped after {max} redirects"))
+                    } else {
+                        a.follow()
+                    }
+                })
             });
         match d.version {
             HttpVersion::Http1 => b = b.http1_only(),
@@ -115,6 +139,23 @@ impl HttpSettings {
         }
         Ok(b.build()?)
     }
+}
+
+/// Headers that carry credentials for the target's origin beyond `Authorization` and
+/// `Cookie`: every header `auth.apply` sets, and every `target.headers` value read from the
+/// environment (`{{ env.API_KEY }}`).
+fn origin_bound(plan: &CompiledPlan) -> Vec<http::HeaderName> {
+    let from_env = plan.headers.iter().filter(|(_, text)| {
+        plan.templates
+            .variables(text)
+            .iter()
+            .any(|(root, _)| root == "env")
+    });
+    let applied = plan.auth.iter().flat_map(|a| &a.apply_headers);
+    from_env
+        .chain(applied)
+        .filter_map(|(name, _)| http::HeaderName::from_bytes(name.as_bytes()).ok())
+        .collect()
 }
 
 fn tls_config(

@@ -74,9 +74,9 @@ pub struct RunOutcome {
     pub logins: u64,
     /// Successful refreshes.
     pub refreshes: u64,
-    /// Users (or open-model iterations) still busy when the graceful stop ended: their
-    /// requests in flight were abandoned, not counted.
-    pub cut: usize,
+    /// Requests still in flight when the graceful stop ended: each is counted as a
+    /// `timeout` failure of its row, with the time it had been waiting as its latency.
+    pub cut: u64,
 }
 
 /// Options of one run that are not in the plan.
@@ -114,6 +114,8 @@ pub struct Counters {
     failed: AtomicU64,
     /// Users (sessions) whose login failed at least once.
     pub users_failed: AtomicU64,
+    /// Requests still in flight when the graceful stop ended, recorded as timeouts.
+    pub cut: AtomicU64,
 }
 
 impl Counters {
@@ -265,15 +267,7 @@ pub fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
 
 /// The template globals: `env`, `vars` and each variable by name.
 pub fn globals(plan: &CompiledPlan) -> Ctx {
-    let env: BTreeMap<String, String> = std::env::vars().collect();
-    let vars = &plan.plan.variables;
-    let mut map: BTreeMap<String, Ctx> = vars
-        .iter()
-        .map(|(k, v)| (k.clone(), crate::template::to_value(v)))
-        .collect();
-    map.insert("env".into(), crate::template::to_value(&env));
-    map.insert("vars".into(), crate::template::to_value(vars));
-    Ctx::from(map)
+    crate::template::globals(&plan.plan.variables)
 }
 
 fn prepare(
@@ -405,14 +399,21 @@ struct Control {
 impl Control {
     /// Claims one task from the iteration total; false when none are left.
     fn claim(&self) -> bool {
+        self.claim_up_to(1) == 1
+    }
+
+    /// Claims up to `n` tasks from the iteration total; how many it got.
+    fn claim_up_to(&self, n: u64) -> u64 {
         if self.stopping.load(Ordering::Relaxed) {
-            return false;
+            return 0;
         }
         match &self.iterations_left {
-            None => true,
+            None => n,
             Some(left) => left
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok(),
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| {
+                    Some(l.saturating_sub(n))
+                })
+                .map_or(0, |l| l.min(n)),
         }
     }
 
@@ -514,14 +515,15 @@ pub async fn run(
             }
         }
     }
+    let end = start.elapsed();
+    scheduler.drop_due(deadline.map_or(end, |d| end.min(d)), &shared, &control);
     control.stop();
-    let mut cut = 0;
     let grace = tokio::time::sleep(load.graceful_stop);
     tokio::pin!(grace);
     loop {
         tokio::select! {
             next = users.join_next() => if next.is_none() { break },
-            _ = &mut grace => { cut = users.len(); users.abort_all(); break; }
+            _ = &mut grace => { users.abort_all(); break; }
             Ok(()) = signals.changed(), if signals_open => {
                 // A signal during the graceful stop decides the exit code (after an abort,
                 // say); one on top of the signal that stopped the run ends the wait.
@@ -532,7 +534,6 @@ pub async fn run(
                     Signal::Run => {}
                 }
                 if signalled {
-                    cut = users.len();
                     users.abort_all();
                     break;
                 }
@@ -558,7 +559,7 @@ pub async fn run(
         login_failures,
         logins: shared.counters.logins_ok.load(Ordering::Relaxed),
         refreshes: shared.counters.refreshes.load(Ordering::Relaxed),
-        cut,
+        cut: shared.counters.cut.load(Ordering::Relaxed),
     })
 }
 
@@ -687,6 +688,7 @@ impl Scheduler {
                 max_concurrency, ..
             } => {
                 let max = *max_concurrency;
+                let mut full = false;
                 while let Some(due) = self.next_arrival.filter(|d| *d <= now) {
                     if !control.claim() {
                         self.done = true;
@@ -694,9 +696,14 @@ impl Scheduler {
                         break;
                     }
                     if self.in_flight.load(Ordering::Relaxed) >= max {
-                        // Counted as it happens, so abort-on-fail and progress see drops live.
+                        // Every arrival due by now finds the cap full too: drop them at once
+                        // (one at a time, a rate of 10^9/s would take the scheduler minutes a
+                        // second). Counted as it happens, so abort-on-fail and progress see
+                        // drops live.
                         self.dropped += 1;
                         shared.metrics.record_dropped(1);
+                        self.drop_due(now, shared, control);
+                        full = true;
                     } else {
                         self.in_flight.fetch_add(1, Ordering::Relaxed);
                         self.started += 1;
@@ -717,10 +724,34 @@ impl Scheduler {
                 if self.next_arrival.is_none() {
                     self.done = true;
                 }
-                self.next_arrival
-                    .unwrap_or(now + Duration::from_millis(100))
+                let wake = self
+                    .next_arrival
+                    .unwrap_or(now + Duration::from_millis(100));
+                // At the cap, arrivals due meanwhile are counted in bulk at the next step: do
+                // not spin on a rate far above what the cap lets start.
+                if full {
+                    wake.max(now + Duration::from_millis(1))
+                } else {
+                    wake
+                }
             }
         }
+    }
+}
+
+impl Scheduler {
+    /// Counts every open-model arrival due before `now` that has not started as dropped: at
+    /// the cap they all find it full, and at the end of the run none of them will start.
+    fn drop_due(&mut self, now: Duration, shared: &Shared, control: &Control) {
+        let Some(arrivals) = &self.arrivals else {
+            return;
+        };
+        let missed = arrivals
+            .due_before(now)
+            .saturating_sub(self.started + self.dropped);
+        let n = control.claim_up_to(missed);
+        self.dropped += n;
+        shared.metrics.record_dropped(n);
     }
 }
 
@@ -815,7 +846,12 @@ async fn closed_user(
         session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
         session.run_task(&shared, endpoint, None).await;
         let wait = think_time(shared.endpoints[endpoint].think, began.elapsed(), &mut rng);
-        if !wait.is_zero() && sleep_or_stop(wait, &mut stop).await {
+        if wait.is_zero() {
+            // A task that fails before sending (a template over its budget, say) awaits
+            // nothing: without this the loop would keep its worker thread from the run's
+            // clock and signal handling for good.
+            tokio::task::yield_now().await;
+        } else if sleep_or_stop(wait, &mut stop).await {
             return;
         }
         if control.stopping.load(Ordering::Relaxed) {

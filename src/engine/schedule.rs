@@ -48,11 +48,13 @@ impl Arrivals {
         }
     }
 
-    /// Due time of the k-th arrival (0-based), or `None` if the rate is zero forever after.
-    pub fn time_of(&self, k: u64) -> Option<Duration> {
-        // Arrival k is due when the integral of the rate reaches k.
-        let goal = k as f64;
-        let mut done = 0.0f64;
+    /// Walks the rate's ramps: `piece(start, length, rate at start, rate at end)` for each
+    /// stage with a length, until it returns a value; otherwise the end of the last ramp and
+    /// the rate held after it.
+    fn walk<T>(
+        &self,
+        mut piece: impl FnMut(f64, f64, f64, f64) -> Option<T>,
+    ) -> Result<T, (f64, f64)> {
         let mut t0 = 0.0f64;
         let mut r0 = match self.stages.first() {
             Some(&(r, d)) if d.is_zero() => r,
@@ -61,27 +63,62 @@ impl Arrivals {
         for &(r1, d) in &self.stages {
             let len = d.as_secs_f64();
             if len > 0.0 {
-                let area = (r0 + r1) / 2.0 * len;
-                if done + area >= goal {
-                    let need = goal - done;
-                    let slope = (r1 - r0) / len;
-                    // Solve r0·x + slope·x²/2 = need for x in [0, len].
-                    let x = if slope.abs() < 1e-12 {
-                        need / r0.max(1e-12)
-                    } else {
-                        (-r0 + (r0 * r0 + 2.0 * slope * need).max(0.0).sqrt()) / slope
-                    };
-                    return Some(Duration::from_secs_f64(t0 + x.clamp(0.0, len)));
+                if let Some(v) = piece(t0, len, r0, r1) {
+                    return Ok(v);
                 }
-                done += area;
                 t0 += len;
             }
             r0 = r1;
         }
-        if r0 <= 0.0 {
-            return None;
+        Err((t0, r0))
+    }
+
+    /// How many arrivals are due before `t`: arrival k is due when the integral of the rate
+    /// reaches k, so this is the integral rounded up (less a rounding error's worth, so that
+    /// an arrival due exactly at `t` is not counted).
+    pub fn due_before(&self, t: Duration) -> u64 {
+        let t = t.as_secs_f64();
+        let mut area = 0.0f64;
+        let walked = self.walk(|t0, len, r0, r1| -> Option<()> {
+            let x = (t - t0).clamp(0.0, len);
+            // The rate ramps from r0 to r1 over the stage: the area up to x is a trapezoid.
+            area += r0 * x + (r1 - r0) / len * x * x / 2.0;
+            None
+        });
+        if let Err((t0, r0)) = walked {
+            area += r0 * (t - t0).max(0.0);
         }
-        Some(Duration::from_secs_f64(t0 + (goal - done) / r0))
+        // `as` saturates: a rate high enough for the count to leave u64 is all of them.
+        (area - 1e-6).ceil().max(0.0) as u64
+    }
+
+    /// Due time of the k-th arrival (0-based), or `None` if the rate is zero forever after.
+    pub fn time_of(&self, k: u64) -> Option<Duration> {
+        // Arrival k is due when the integral of the rate reaches k.
+        let goal = k as f64;
+        let mut done = 0.0f64;
+        let walked = self.walk(|t0, len, r0, r1| {
+            let area = (r0 + r1) / 2.0 * len;
+            if done + area < goal {
+                done += area;
+                return None;
+            }
+            let need = goal - done;
+            let slope = (r1 - r0) / len;
+            // Solve r0·x + slope·x²/2 = need for x in [0, len].
+            let x = if slope.abs() < 1e-12 {
+                need / r0.max(1e-12)
+            } else {
+                (-r0 + (r0 * r0 + 2.0 * slope * need).max(0.0).sqrt()) / slope
+            };
+            Some(Duration::from_secs_f64(t0 + x.clamp(0.0, len)))
+        });
+        match walked {
+            Ok(t) => Some(t),
+            Err((_, r0)) if r0 <= 0.0 => None,
+            // A rate small enough puts the next arrival past any clock: there is none.
+            Err((t0, r0)) => Duration::try_from_secs_f64(t0 + (goal - done) / r0).ok(),
+        }
     }
 }
 
@@ -135,6 +172,16 @@ mod tests {
     fn ramped_rate_integrates() {
         // 0 → 10/s over 10 s is 50 arrivals; then 10/s.
         let a = Arrivals::new(&[(10.0, s(10.0))]);
+        // The count due by t agrees with the due times, ramps included.
+        for k in [1u64, 7, 49, 50, 51, 300] {
+            let t = a.time_of(k).unwrap();
+            assert_eq!(
+                a.due_before(t + Duration::from_micros(1)),
+                k + 1,
+                "{k} at {t:?}"
+            );
+            assert_eq!(a.due_before(t), k, "{k} at {t:?}");
+        }
         let t50 = a.time_of(50).unwrap().as_secs_f64();
         assert!((t50 - 10.0).abs() < 1e-9, "{t50}");
         let t60 = a.time_of(60).unwrap().as_secs_f64();

@@ -326,7 +326,13 @@ impl Session {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, headers, query)
             .inspect_err(|f| self.record(shared, p, None, Some(f), (0, 0, 0), (0, 1)))?;
-        match super::http::send(
+        let in_flight = InFlight {
+            shared,
+            row: p.row,
+            start,
+            bytes_out,
+        };
+        let sent = super::http::send(
             &mut self.transport,
             req,
             p.timeout,
@@ -334,8 +340,9 @@ impl Session {
             start,
             self.timer.as_mut(),
         )
-        .await
-        {
+        .await;
+        std::mem::forget(in_flight);
+        match sent {
             Ok(answer) => Ok((answer, bytes_out)),
             Err(e) => {
                 let f = Failure {
@@ -592,4 +599,28 @@ fn expiry(
             why.join(", and ")
         ),
     })
+}
+
+/// A request on the wire. Dropped before its answer, it is recorded as a timeout of its row:
+/// the graceful stop ended and the user's task was cancelled, and a request that never ends
+/// must still count, or an endpoint that hangs would pass for lack of data.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    row: usize,
+    start: Instant,
+    bytes_out: u64,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.shared.counters.cut.fetch_add(1, Ordering::Relaxed);
+        self.shared.metrics.record(&crate::metrics::Sample {
+            failure: Some((
+                FailureKind::Timeout,
+                "still in flight when the graceful stop ended",
+            )),
+            bytes_out: self.bytes_out,
+            ..crate::metrics::Sample::ok(self.row, self.start.elapsed())
+        });
+    }
 }

@@ -399,6 +399,8 @@ struct Compiler<'a> {
     feeders: Vec<String>,
     loaded_feeders: Vec<Feeder>,
     env_reads: Vec<EnvRead>,
+    /// What templates see before any user runs, to try the ones that read nothing else.
+    globals: minijinja::Value,
 }
 
 /// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
@@ -417,6 +419,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         feeders: plan.data.keys().cloned().collect(),
         loaded_feeders: Vec::new(),
         env_reads: Vec::new(),
+        globals: crate::template::globals(&plan.variables),
     };
     c.loaded_feeders = plan
         .data
@@ -985,6 +988,14 @@ impl Compiler<'_> {
                     fallback: self.templates.env_has_fallback(&text, name),
                 });
             }
+        }
+        if let Some(problem) = self.templates.static_budget_error(&text, &self.globals) {
+            self.r.value(
+                at,
+                &format!("template: {problem}"),
+                "templates are bounded per render (docs/security.md): loop over less, or \
+                 move large data to a CSV feeder",
+            );
         }
         text
     }

@@ -15,6 +15,7 @@ pub mod units;
 pub mod validate;
 pub mod yaml;
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 pub use compile::CompiledPlan;
@@ -119,33 +120,17 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<CompiledPlan, Vec<Dia
             hint: Some(hint.to_owned()),
         }]
     };
-    // Refuse oversized files by their metadata, before reading them into memory.
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return Err(at_start(
-                "this is a folder, not a plan file".into(),
-                "name a `.yaml` file",
-            ));
-        }
-        Ok(m) if m.len() > yaml::MAX_FILE_BYTES => {
-            return Err(at_start(
-                format!(
-                    "the file is {} bytes; plans are limited to {} bytes (4 MiB)",
-                    m.len(),
-                    yaml::MAX_FILE_BYTES
-                ),
-                "split the plan, or move large data into CSV feeders under `data:`",
-            ));
-        }
-        Err(e) => {
-            return Err(at_start(
-                format!("cannot read the plan: {e}"),
-                "check the path",
-            ));
-        }
-        Ok(_) => {}
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(at_start(
+            "this is a folder, not a plan file".into(),
+            "name a `.yaml` file",
+        ));
     }
-    let bytes = std::fs::read(path)
+    // Read at most one byte past the limit, whatever the file is: a device (`/dev/zero`)
+    // or a pipe says nothing true about its size in its metadata.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(yaml::MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| at_start(format!("cannot read the plan: {e}"), "check the path"))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     load_bytes(&file, &dir, &bytes, overrides)

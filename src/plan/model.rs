@@ -178,7 +178,11 @@ pub struct Target {
     /// counted but discarded. Default `10MiB`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_body: Option<ByteSize>,
-    /// How many redirects to follow; `0` never follows. Default `10`.
+    /// How many redirects to follow; `0` never follows. Default `10`. A redirect to another
+    /// origin (scheme, host, port) does not carry the credentials: `Authorization`,
+    /// `Cookie`, every header `auth.apply` sets and every `target.headers` value read from
+    /// `env` are dropped. With `connections: shared` or a `proxy`, a redirect to another
+    /// origin is not followed when the plan sends such headers (the 3xx answer is the result).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_redirects: Option<u32>,
     /// Connections: `per_user` (each virtual user keeps its own keep-alive connections,

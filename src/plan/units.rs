@@ -87,7 +87,7 @@ unit_type!(
     "duration",
     DURATION_PATTERN,
     "A length of time: a number with a unit (`us`, `ms`, `s`, `m`, `h`), parts may be \
-     combined. Examples: `500ms`, `30s`, `2m`, `1m30s`.",
+     combined; at most `8760h` (a year). Examples: `500ms`, `30s`, `2m`, `1m30s`.",
     ["500ms", "30s", "2m", "1m30s"],
     parse_duration
 );
@@ -181,8 +181,19 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         total += number * seconds;
         rest = rest[unit_len..].trim_start();
     }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
+    let d = Duration::try_from_secs_f64(total).map_err(|_| bad())?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "`{text}` is longer than 8760h (a year), the longest duration a plan may give"
+        ));
+    }
+    Ok(d)
 }
+
+/// The longest duration a plan may give: a year. Longer means "never" in a load test, and
+/// with every duration below it the engine adds durations to clock readings, sums stages and
+/// multiplies think times without overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn number_before(text: &str, suffix_start: usize, what: &str) -> Result<f64, String> {
     text[..suffix_start]
@@ -259,6 +270,12 @@ mod tests {
             1500
         );
         assert!("30".parse::<HumanDuration>().is_err());
+        assert_eq!(
+            "8760h".parse::<HumanDuration>().unwrap().get(),
+            MAX_DURATION
+        );
+        let e = "2562047788015215h".parse::<HumanDuration>().unwrap_err();
+        assert!(e.contains("longer than 8760h"), "{e}");
         assert!("30 sec".parse::<HumanDuration>().is_err());
         assert!("".parse::<HumanDuration>().is_err());
     }

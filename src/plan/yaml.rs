@@ -111,11 +111,7 @@ pub fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
     };
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(at_start(
-            format!(
-                "the file is {} bytes; plans are limited to {} bytes (4 MiB)",
-                bytes.len(),
-                MAX_FILE_BYTES
-            ),
+            format!("the file is over {MAX_FILE_BYTES} bytes (4 MiB), the most a plan may be"),
             "split the plan, or move large data into CSV feeders under `data:`",
         ));
     }

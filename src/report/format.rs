@@ -127,12 +127,21 @@ pub fn notices(summary: &super::Summary) -> Vec<String> {
             }
         ));
     }
-    if run.cut_users > 0 {
+    if run.cut_requests > 0 {
         notes.push(format!(
-            "{} user{} still waiting on a request when the graceful stop ended; \
-             those requests are not counted",
-            run.cut_users,
-            if run.cut_users == 1 { " was" } else { "s were" }
+            "{} request{} still in flight when the graceful stop ended; \
+             {} as timeouts",
+            run.cut_requests,
+            if run.cut_requests == 1 {
+                " was"
+            } else {
+                "s were"
+            },
+            if run.cut_requests == 1 {
+                "it counts"
+            } else {
+                "they count"
+            }
         ));
     }
     let renewed: u64 = summary.rows.iter().map(|r| r.renewals_on_status).sum();

@@ -146,8 +146,9 @@ pub struct RunInfo {
     pub login_failures: BTreeMap<String, u64>,
     /// Open-model iterations that were due but not started.
     pub dropped_iterations: u64,
-    /// Users still waiting on a request when the graceful stop ended.
-    pub cut_users: u64,
+    /// Requests still in flight when the graceful stop ended, each counted as a `timeout`
+    /// failure of its row.
+    pub cut_requests: u64,
 }
 
 /// Statistics of one row, one endpoint or all requests.
@@ -354,7 +355,7 @@ impl Summary {
                 refreshes: outcome.refreshes,
                 login_failures: outcome.login_failures.clone(),
                 dropped_iterations: m.dropped_iterations,
-                cut_users: outcome.cut as u64,
+                cut_requests: outcome.cut,
             },
             load: plan.plan.load.clone(),
             sla: plan.plan.sla.clone(),

@@ -447,14 +447,14 @@ fn notices_reach_the_terminal_and_markdown() {
     assert!(super::format::notices(&clean).is_empty());
     let mut s = fixture();
     s.run.dropped_iterations = 490;
-    s.run.cut_users = 2;
+    s.run.cut_requests = 2;
     s.run.login_failures.insert("HTTP 401".into(), 3);
     s.rows[0].renewals_on_status = 4;
     let terminal = super::terminal::summary(&s, false);
     let markdown = super::markdown::render(&s);
     for expected in [
         "490 iterations were dropped",
-        "2 users were still waiting on a request",
+        "2 requests were still in flight when the graceful stop ended",
         "4 requests were refused for expired credentials",
         "3 logins failed (4 succeeded): 3× HTTP 401",
     ] {

@@ -846,11 +846,14 @@ fn requests_cut_by_the_graceful_stop_are_reported() {
         &[],
     );
     assert_eq!(
-        r.summary.as_ref().unwrap()["run"]["cut_users"],
+        r.summary.as_ref().unwrap()["run"]["cut_requests"],
         2,
         "{}",
         stderr(&r.output)
     );
+    // Each counts as a timeout of its row: a hung endpoint can never pass for lack of data.
+    let row = r.row("get_dashboard");
+    assert_eq!(row["failures_by_kind"]["timeout"], 2, "{row}");
     assert!(r.summary.is_some(), "results are written");
 }
 

@@ -5,6 +5,7 @@
 mod cli;
 mod engine;
 mod health;
+mod hostile;
 mod leaks;
 mod plans;
 mod props;

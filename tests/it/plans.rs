@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use loadplan::plan::diagnostic::{self, DiagnosticFormat};
 
-use crate::support::{loadplan_in, root, stderr};
+use crate::support::{loadplan, loadplan_in, root, stderr};
 
 fn fixtures(kind: &str) -> PathBuf {
     root().join("tests/fixtures/plans").join(kind)
@@ -104,8 +104,8 @@ fn schema_accepts_every_shipped_plan() {
     }
 }
 
-/// A plan over 4 MiB is refused by its size, before it is read. The file is sparse, so
-/// the test writes almost nothing to disk.
+/// A plan over 4 MiB is refused after reading one byte past the limit. The file is sparse,
+/// so the test writes almost nothing to disk.
 #[test]
 fn oversized_plan_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,14 +119,14 @@ fn oversized_plan_is_refused() {
     assert_eq!((diags[0].line, diags[0].col), (1, 1));
     assert_eq!(
         diags[0].message,
-        "the file is 4194305 bytes; plans are limited to 4194304 bytes (4 MiB)"
+        "the file is over 4194304 bytes (4 MiB), the most a plan may be"
     );
 
     let out = loadplan_in(dir.path(), &["validate", "huge.yaml"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("huge.yaml:1:1: the file is 4194305 bytes"),
+        err.contains("huge.yaml:1:1: the file is over 4194304 bytes"),
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
@@ -135,4 +135,18 @@ fn oversized_plan_is_refused() {
     let bytes = vec![b' '; 4 * 1024 * 1024 + 1];
     let diags = loadplan::plan::load_bytes("mem.yaml", dir.path(), &bytes, &[]).unwrap_err();
     assert!(diags[0].message.contains("(4 MiB)"), "{diags:?}");
+}
+
+/// Issue 11: a plan path that never ends (`/dev/zero`; a pipe is the same) is read only up
+/// to the limit, not until memory runs out.
+#[cfg(unix)]
+#[test]
+fn an_endless_plan_file_is_read_up_to_the_limit() {
+    let out = loadplan(&["validate", "/dev/zero"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/zero:1:1: the file is over 4194304 bytes"),
+        "{err}"
+    );
 }

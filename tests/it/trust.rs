@@ -364,7 +364,7 @@ fn a_second_ctrl_c_skips_the_graceful_wait_but_writes_the_summary() {
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["verdict"], "INTERRUPTED");
-    assert_eq!(summary["run"]["cut_users"], 2, "{}", summary["run"]);
+    assert_eq!(summary["run"]["cut_requests"], 2, "{}", summary["run"]);
 }
 
 /// `loadplan health` hears Ctrl-C: exit 130, and its files are written.

@@ -1,0 +1,354 @@
+//! Hardening (issue 11): plans and servers that try to make a run hang, panic, pass for lack
+//! of data or leak credentials. Each server here is a few lines of std networking on an
+//! ephemeral loopback port, so the test shows exactly what the hostile side does.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::support::{loadplan, run_plan, stderr, stdout};
+
+/// A server that answers every request with `answer(request head)`, or never when it is
+/// `None`; it keeps every request head it read.
+struct Server {
+    url: String,
+    heads: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(answer: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (seen, answer) = (heads.clone(), Arc::new(answer));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let (seen, answer) = (seen.clone(), answer.clone());
+                std::thread::spawn(move || serve(stream.unwrap(), &seen, &*answer));
+            }
+        });
+        Server { url, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, seen: &Mutex<Vec<String>>, answer: &dyn Fn(&str) -> Option<String>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let length = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+            .unwrap_or(0usize);
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        seen.lock().unwrap().push(head.clone());
+        match answer(&head) {
+            Some(a) => {
+                if stream.write_all(a.as_bytes()).is_err() {
+                    return;
+                }
+            }
+            // Never answer: hold the connection until the client gives up.
+            None => {
+                let _ = reader.read(&mut [0; 1]);
+                return;
+            }
+        }
+    }
+}
+
+fn json(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// Writes a plan into a temporary folder; the folder lives as long as the returned value.
+fn plan_file(yaml: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let path = path.to_str().unwrap().to_owned();
+    (dir, path)
+}
+
+/// A plan whose one request renders a template that would loop 10^10 times, reading the
+/// user (so `validate` cannot try it), with this `load`.
+fn bomb_plan(load: &str) -> (tempfile::TempDir, String) {
+    plan_file(&format!(
+        r#"version: 1
+name: bomb
+target: {{ base_url: "http://127.0.0.1:1" }}
+load: {{ {load} }}
+endpoints:
+  - name: bomb
+    request:
+      path: /
+      body: "{{% for i in range(100000) %}}{{% for j in range(100000) %}}{{{{ user_id }}}}{{% endfor %}}{{% endfor %}}"
+"#
+    ))
+}
+
+/// Issue 11: a template that would loop 10^10 times is a `template` failure of its row at
+/// run time (the check at `validate` cannot render it: it reads the user), and the run ends
+/// on time instead of hanging.
+#[test]
+fn a_template_bomb_at_run_time_is_a_template_failure() {
+    let server = Server::start(|_| Some(json("200 OK", "{}")));
+    let (_dir, plan) = bomb_plan("users: 2, duration: 1s");
+    let began = Instant::now();
+    let r = run_plan(&plan, &server.url, &["-q"], &[]);
+    assert!(
+        began.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        began.elapsed()
+    );
+    let row = r.row("bomb");
+    assert!(row["requests"].as_u64().unwrap() >= 1, "{row}");
+    assert_eq!(row["requests"], row["failures"], "{row}");
+    let failures = r.summary.as_ref().unwrap()["failures"].to_string();
+    assert!(
+        failures.contains("more work than one render may"),
+        "{failures}"
+    );
+    assert!(server.heads().is_empty(), "nothing is sent");
+}
+
+/// Issue 11: while users render a template bomb, SIGTERM still ends the run at once.
+#[cfg(unix)]
+#[test]
+fn sigterm_is_heard_during_a_template_bomb() {
+    let (dir, plan) = bomb_plan("users: 4, duration: 10m, graceful_stop: 0s");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .args(["run", &plan, "--out", dir.path().to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("running") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "no `running` line");
+    }
+    let sent = Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let code = child.wait().unwrap().code();
+    let took = sent.elapsed();
+    assert_eq!(code, Some(143));
+    // A render is bounded to milliseconds in release builds; a debug build renders about
+    // fifty times slower, and the summary is written after the stop.
+    assert!(took < Duration::from_secs(5), "exit {took:?} after SIGTERM");
+}
+
+/// Issue 11: durations at the top of the accepted range run without an overflow, one a
+/// site: the request timeout, the renewal period and the graceful stop.
+#[test]
+fn the_longest_durations_run_without_overflow() {
+    let server = Server::start(|head| {
+        Some(if head.starts_with("POST") {
+            json("200 OK", r#"{"access": "a"}"#)
+        } else {
+            json("200 OK", "{}")
+        })
+    });
+    let (_dir, plan) = plan_file(
+        r#"version: 1
+name: long
+target: { base_url: "http://127.0.0.1:1" }
+auth:
+  login: { method: POST, path: /login }
+  extract: { access: $.access }
+  apply: { headers: { Authorization: "Bearer {{ auth.access }}" } }
+load: { users: 1, iterations: 3 }
+endpoints:
+  - name: item
+    request: { path: /item }
+"#,
+    );
+    for set in [
+        "target.timeout=8760h",
+        "auth.refresh.every=8760h",
+        "load.graceful_stop=8760h",
+    ] {
+        let r = run_plan(&plan, &server.url, &["-q", "--set", set], &[]);
+        assert_eq!(r.code(), Some(0), "{set}: {}", stderr(&r.output));
+        assert_eq!(r.row("item")["requests"], 3, "{set}");
+    }
+}
+
+/// Issue 11: a duration past the accepted range is a plan error naming the limit, not a
+/// panic at run time.
+#[test]
+fn a_duration_past_a_year_is_refused() {
+    let r = loadplan(&[
+        "validate",
+        "plans/demo.yaml",
+        "--set",
+        "target.timeout=2562047788015215h",
+    ]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    assert!(stderr(&r).contains("longer than 8760h"), "{}", stderr(&r));
+}
+
+/// Issue 11: an endpoint that never answers, with a timeout longer than the run, fails the
+/// run: each request still in flight at the end of the graceful stop is a timeout.
+#[test]
+fn an_endpoint_that_never_answers_fails_the_run() {
+    let server = Server::start(|_| None);
+    let (_dir, plan) = plan_file(
+        r#"version: 1
+name: hung
+target: { base_url: "http://127.0.0.1:1", timeout: 1h }
+load: { users: 3, duration: 500ms, graceful_stop: 200ms }
+endpoints:
+  - name: hung
+    request: { path: /never }
+sla:
+  - { metric: error_rate, at_most: 5% }
+"#,
+    );
+    let r = run_plan(&plan, &server.url, &[], &[]);
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
+    let row = r.row("hung");
+    assert_eq!(row["requests"], 3, "{row}");
+    assert_eq!(row["failures"], 3, "{row}");
+    let failures = r.summary.as_ref().unwrap()["failures"].to_string();
+    assert!(
+        failures.contains("still in flight when the graceful stop ended"),
+        "{failures}"
+    );
+    assert!(
+        stdout(&r.output).contains(
+            "note: 3 requests were still in flight when the graceful stop ended; they count as timeouts"
+        ),
+        "{}",
+        stdout(&r.output)
+    );
+    // Their latency is the time they waited: at least the run and its graceful stop.
+    assert!(row["latency"]["max_ms"].as_f64().unwrap() >= 600.0, "{row}");
+}
+
+/// Issue 11: on a redirect to another origin, the headers `auth.apply` adds and the
+/// `target.headers` read from the environment stay behind, with `Authorization`.
+#[test]
+fn credentials_stay_with_their_origin_on_a_redirect() {
+    let elsewhere = Server::start(|_| Some(json("200 OK", "{}")));
+    let to = elsewhere.url.clone();
+    let origin = Server::start(move |head| {
+        Some(if head.starts_with("POST") {
+            json("200 OK", r#"{"access": "token-1"}"#)
+        } else if head.starts_with("GET /start") {
+            format!("HTTP/1.1 302 Found\r\nlocation: {to}/landed\r\ncontent-length: 0\r\n\r\n")
+        } else {
+            json("200 OK", "{}")
+        })
+    });
+    let (_dir, plan) = plan_file(
+        r#"version: 1
+name: redirect
+target:
+  base_url: "http://127.0.0.1:1"
+  headers:
+    x-api-key: "{{ env.API_KEY }}"
+    x-trace: plain
+auth:
+  login: { method: POST, path: /login }
+  extract: { access: $.access }
+  apply:
+    headers:
+      Authorization: "Bearer {{ auth.access }}"
+      x-auth-token: "{{ auth.access }}"
+load: { users: 1, iterations: 1 }
+endpoints:
+  - name: start
+    request: { path: /start }
+"#,
+    );
+    for connections in ["per_user", "shared"] {
+        let r = run_plan(
+            &plan,
+            &origin.url,
+            &["-q", "--set", &format!("target.connections={connections}")],
+            &[("API_KEY", "key-1")],
+        );
+        assert_eq!(r.code(), Some(0), "{connections}: {}", stderr(&r.output));
+    }
+    let sent_origin = origin.heads().join("");
+    assert!(sent_origin.contains("x-api-key: key-1"), "{sent_origin}");
+    assert!(
+        sent_origin.contains("x-auth-token: token-1"),
+        "{sent_origin}"
+    );
+    let sent_elsewhere = elsewhere.heads().join("");
+    // The per-user transport follows the redirect without them; the shared pool (reqwest,
+    // which cannot be told which headers to drop) does not follow it.
+    assert_eq!(elsewhere.heads().len(), 1, "{sent_elsewhere}");
+    assert!(
+        sent_elsewhere.contains("x-trace: plain"),
+        "{sent_elsewhere}"
+    );
+    for secret in ["key-1", "token-1", "authorization"] {
+        assert!(
+            !sent_elsewhere.to_ascii_lowercase().contains(secret),
+            "{secret} went to another origin: {sent_elsewhere}"
+        );
+    }
+}
+
+/// Issue 11: an arrival rate far above what can start ends on time and counts every
+/// iteration it could not start as dropped.
+#[test]
+fn a_billion_arrivals_a_second_end_on_time_and_are_all_counted() {
+    let server = Server::start(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        Some(json("200 OK", "{}"))
+    });
+    let began = Instant::now();
+    let r = run_plan(
+        "tests/fixtures/engine/open.yaml",
+        &server.url,
+        &[
+            "-q",
+            "--set",
+            "load.arrival_rate=1000000000/s",
+            "--set",
+            "load.max_concurrency=4",
+            "--set",
+            "load.duration=1s",
+        ],
+        &[],
+    );
+    let took = began.elapsed();
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let s = r.summary.as_ref().unwrap();
+    let started = s["total"]["requests"].as_u64().unwrap();
+    let dropped = s["run"]["dropped_iterations"].as_u64().unwrap();
+    // Every arrival due in the second is either started or dropped.
+    assert_eq!(started + dropped, 1_000_000_000, "{started} + {dropped}");
+}
