@@ -4,6 +4,7 @@
 //! → [`validate`] → [`compile`] → [`compile::CompiledPlan`]. Every problem on the way is a
 //! [`Diagnostic`] with `file:line:col`, and all of them are reported together.
 
+pub mod capacity;
 pub mod compile;
 pub mod diagnostic;
 pub mod model;

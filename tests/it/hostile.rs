@@ -352,3 +352,29 @@ fn a_billion_arrivals_a_second_end_on_time_and_are_all_counted() {
     // Every arrival due in the second is either started or dropped.
     assert_eq!(started + dropped, 1_000_000_000, "{started} + {dropped}");
 }
+
+/// Issue 11: more users than this machine can hold are refused by `validate`, with the
+/// estimate, instead of aborting gigabytes into the run.
+#[cfg(target_os = "linux")]
+#[test]
+fn more_users_than_memory_are_refused_with_the_estimate() {
+    let r = loadplan(&[
+        "validate",
+        "plans/demo.yaml",
+        "--set",
+        "load.users=10000000",
+    ]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("10000000 users and 12 request rows need about 305.2 GiB"),
+        "{err}"
+    );
+    assert!(
+        err.contains("more than this machine has available"),
+        "{err}"
+    );
+    // The reference load is far below it.
+    let r = loadplan(&["validate", "plans/demo.yaml", "--set", "load.users=1000"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+}
