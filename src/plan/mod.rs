@@ -11,6 +11,7 @@ pub mod model;
 pub mod overrides;
 pub mod reference;
 pub mod schema;
+pub mod table;
 pub mod threshold;
 pub mod units;
 pub mod validate;
