@@ -171,12 +171,12 @@ pub struct Shared {
     feeders: Vec<FeederState>,
 }
 
-/// A data feeder's rows as template values, and its position for sequential order.
+/// A data feeder's rows, and its position for sequential order.
 #[derive(Debug)]
 struct FeederState {
     name: String,
     order: crate::plan::model::FeederOrder,
-    rows: Vec<Ctx>,
+    table: Arc<crate::plan::table::Table>,
     next: AtomicU64,
 }
 
@@ -207,14 +207,18 @@ impl Shared {
             .feeders
             .iter()
             .map(|f| {
-                let n = f.rows.len() as u64;
+                let n = f.table.len() as u64;
                 let i = match f.order {
                     FeederOrder::Sequential => f.next.fetch_add(1, Ordering::Relaxed) % n,
                     FeederOrder::Random => rng.random_range(0..n),
                     // One row per user for the whole run; validation made sure there are enough.
                     FeederOrder::Unique => (user_id - 1) % n,
                 };
-                (f.name.as_str(), f.rows[i as usize].clone())
+                let row = crate::plan::table::Row {
+                    table: f.table.clone(),
+                    index: i as usize,
+                };
+                (f.name.as_str(), Ctx::from_object(row))
             })
             .collect();
         Ctx::from(map)
@@ -364,7 +368,7 @@ fn prepare(
             .map(|f| FeederState {
                 name: f.name.clone(),
                 order: f.order,
-                rows: f.rows.iter().map(crate::template::to_value).collect(),
+                table: f.table.clone(),
                 next: AtomicU64::new(0),
             })
             .collect(),

@@ -17,6 +17,7 @@ use super::model::{
     self, ArrivalRate, Capture, Expectations, HealthPhase, Method, Plan, Request, ThinkRule,
     ThinkText, ThinkTime,
 };
+use super::table::Table;
 use super::validate::capture_names;
 use super::yaml::escape_segment;
 use crate::template::{GLOBALS, Templates, Text};
@@ -81,10 +82,8 @@ pub struct Feeder {
     pub name: String,
     /// Row order.
     pub order: model::FeederOrder,
-    /// Column names.
-    pub columns: Vec<String>,
-    /// Rows as column → value.
-    pub rows: Arc<Vec<indexmap::IndexMap<String, String>>>,
+    /// Its rows and column names.
+    pub table: Arc<Table>,
 }
 
 /// A request ready to render.
@@ -1036,7 +1035,8 @@ impl Compiler<'_> {
                 Some(m) => {
                     let column = full.split('.').nth(2)?;
                     let feeder = self.loaded_feeders.iter().find(|f| f.name == m)?;
-                    let known: Vec<&str> = feeder.columns.iter().map(String::as_str).collect();
+                    let known: Vec<&str> =
+                        feeder.table.columns().iter().map(String::as_str).collect();
                     (!known.contains(&column)).then(|| {
                         (
                             format!("`data.{m}.{column}`: the CSV file has no column `{column}`"),
@@ -1095,10 +1095,11 @@ fn read_feeder(
     let at = format!("/data/{}/file", escape_segment(name));
     let path = dir.join(&f.file);
     // A missing file is already reported by the checks of meaning.
-    let bytes = read_regular_file(&path).ok()?;
+    // Streamed: the table is the only copy of the file in memory.
+    let file = open_regular_file(&path).ok()?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(&bytes[..]);
+        .from_reader(std::io::BufReader::new(file));
     let columns: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect(),
         Err(e) => {
@@ -1110,16 +1111,22 @@ fn read_feeder(
             return None;
         }
     };
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(rec) => rows.push(
-                columns
-                    .iter()
-                    .cloned()
-                    .zip(rec.iter().map(str::to_owned))
-                    .collect(),
-            ),
+    let mut table = Table::new(columns);
+    // One record buffer for every row: the table copies its cells, so nothing is kept per row.
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                if table.push_row(record.iter()).is_err() {
+                    r.value(
+                        &at,
+                        &format!("`{}` holds over 4 GiB of cells", f.file.display()),
+                        "split the file",
+                    );
+                    return None;
+                }
+            }
             Err(e) => {
                 r.value(
                     &at,
@@ -1130,7 +1137,7 @@ fn read_feeder(
             }
         }
     }
-    if rows.is_empty() {
+    if table.is_empty() {
         r.value(
             &at,
             &format!("`{}` has no rows below its header line", f.file.display()),
@@ -1141,8 +1148,7 @@ fn read_feeder(
     Some(Feeder {
         name: name.to_owned(),
         order: f.order,
-        columns,
-        rows: Arc::new(rows),
+        table: Arc::new(table),
     })
 }
 
@@ -1171,13 +1177,13 @@ fn check_unique_feeders(feeders: &[Feeder], load: &LoadShape, r: &mut Reporter) 
         .iter()
         .filter(|f| f.order == model::FeederOrder::Unique)
     {
-        if (f.rows.len() as u64) < users {
+        if (f.table.len() as u64) < users {
             r.value(
                 &format!("/data/{}/order", escape_segment(&f.name)),
                 &format!(
                     "`{}` is `unique` with {} rows, but the load has up to {users} users",
                     f.name,
-                    f.rows.len()
+                    f.table.len()
                 ),
                 "add rows, lower the users, or use `sequential`/`random`",
             );
@@ -1188,12 +1194,19 @@ fn check_unique_feeders(feeders: &[Feeder], load: &LoadShape, r: &mut Reporter) 
 /// Reads a file to upload. Only regular files: `validate` reads them too, and a device
 /// (`/dev/zero`) or a FIFO would never end or would fill memory.
 fn read_regular_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut open_regular_file(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Opens a file that `validate` may read to its end: only a regular file.
+fn open_regular_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     if !std::fs::metadata(path)?.is_file() {
         return Err(std::io::Error::other(
             "not a regular file (folders, devices and pipes cannot be uploaded)",
         ));
     }
-    std::fs::read(path)
+    std::fs::File::open(path)
 }
 
 fn has_template(t: &JsonTemplate) -> bool {

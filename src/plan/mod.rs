@@ -4,12 +4,14 @@
 //! → [`validate`] → [`compile`] → [`compile::CompiledPlan`]. Every problem on the way is a
 //! [`Diagnostic`] with `file:line:col`, and all of them are reported together.
 
+pub mod capacity;
 pub mod compile;
 pub mod diagnostic;
 pub mod model;
 pub mod overrides;
 pub mod reference;
 pub mod schema;
+pub mod table;
 pub mod threshold;
 pub mod units;
 pub mod validate;

@@ -33,6 +33,7 @@ pub fn check(plan: &Plan, dir: &Path, r: &mut Reporter) {
     check_endpoints(plan, r);
     check_variables(plan, r);
     check_load(plan, r);
+    super::capacity::check(plan, r);
     check_sla(plan, r);
     check_health(plan, r);
     check_auth(plan, r);

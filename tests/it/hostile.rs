@@ -352,3 +352,73 @@ fn a_billion_arrivals_a_second_end_on_time_and_are_all_counted() {
     // Every arrival due in the second is either started or dropped.
     assert_eq!(started + dropped, 1_000_000_000, "{started} + {dropped}");
 }
+
+/// Issue 11: more users than this machine can hold are refused by `validate`, with the
+/// estimate, instead of aborting gigabytes into the run.
+#[cfg(target_os = "linux")]
+#[test]
+fn more_users_than_memory_are_refused_with_the_estimate() {
+    let r = loadplan(&[
+        "validate",
+        "plans/demo.yaml",
+        "--set",
+        "load.users=10000000",
+    ]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("10000000 users and 12 request rows need about 305.2 GiB"),
+        "{err}"
+    );
+    assert!(
+        err.contains("more than this machine has available"),
+        "{err}"
+    );
+    // The reference load is far below it.
+    let r = loadplan(&["validate", "plans/demo.yaml", "--set", "load.users=1000"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+}
+
+/// Issue 11: a server that sets 20 new cookies on every answer, and one too big to keep,
+/// does not grow the `Cookie` header past a browser's limits (RFC 6265 §6.1: 50 a domain,
+/// 4096 bytes a cookie).
+#[test]
+fn cookie_jars_keep_browser_limits() {
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = Server::start(move |_| {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut answer = String::from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n");
+        for j in 0..20 {
+            answer.push_str(&format!("set-cookie: c{i}x{j}={}\r\n", "v".repeat(100)));
+        }
+        answer.push_str(&format!(
+            "set-cookie: big{i}={}\r\n\r\n{{}}",
+            "b".repeat(5000)
+        ));
+        Some(answer)
+    });
+    let (_dir, plan) = plan_file(
+        r#"version: 1
+name: cookies
+target: { base_url: "http://127.0.0.1:1" }
+load: { users: 1, iterations: 10 }
+endpoints:
+  - name: item
+    request: { path: /item }
+"#,
+    );
+    let r = run_plan(&plan, &server.url, &["-q"], &[]);
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let heads = server.heads();
+    assert_eq!(heads.len(), 10);
+    let cookie = |head: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix("cookie: ").map(str::to_owned))
+            .unwrap_or_default()
+    };
+    // The second request sends the first answer's 20; from the fourth on, 50 at most.
+    assert_eq!(cookie(&heads[1]).split("; ").count(), 20, "{}", heads[1]);
+    let last = cookie(&heads[9]);
+    assert_eq!(last.split("; ").count(), 50, "{last}");
+    assert!(!last.contains("big"), "a 5 KB cookie was kept");
+}

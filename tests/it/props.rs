@@ -1,9 +1,11 @@
-//! Property tests of the plan loader: whatever the bytes, `load_bytes` returns `Ok` or
-//! `Err` and never panics. Four generators: raw bytes; YAML-ish lines from a small grammar
+//! Property tests of the plan loader and the template renderer. The loader: whatever the
+//! bytes, `load_bytes` returns `Ok` or `Err` and never panics. Four generators: raw bytes; YAML-ish lines from a small grammar
 //! of plan keys, values and indentation; plan-shaped YAML trees; and the starter plan with
 //! random edits (the last two get past the YAML stage into the schema, the checks of meaning
 //! and template compilation). Bounded so the suite stays fast in debug builds: 256 cases
-//! each, inputs up to 4 KiB.
+//! each, inputs up to 4 KiB. The renderer: templates built from loops, string repetition
+//! and joins over large ranges render or fail within their budget, never hang, never panic
+//! and never produce more than the output cap.
 
 use std::path::Path;
 
@@ -342,5 +344,47 @@ proptest! {
     #[test]
     fn edited_starter_never_panics(bytes in mutated_starter()) {
         load(&bytes);
+    }
+}
+
+/// A template made of nested loops, repetitions and joins whose sizes go from nothing to
+/// far past any budget.
+fn template() -> impl Strategy<Value = String> {
+    let size = prop::sample::select(vec![0usize, 1, 7, 1000, 100_000, 10_000_000]);
+    let leaf = prop_oneof![
+        Just("x".to_owned()),
+        Just("{{ user_id }}".to_owned()),
+        Just("{{ xs | random }}".to_owned()),
+        size.clone().prop_map(|n| format!("{{{{ \"ab\" * {n} }}}}")),
+        (size.clone(), size.clone())
+            .prop_map(|(n, m)| format!("{{{{ range({n})|join(\"y\" * {m}) }}}}")),
+        size.clone()
+            .prop_map(|n| format!("{{{{ range({n})|list|length }}}}")),
+    ];
+    leaf.prop_recursive(3, 16, 3, move |inner| {
+        prop_oneof![
+            (size.clone(), inner.clone())
+                .prop_map(|(n, body)| format!("{{% for i in range({n}) %}}{body}{{% endfor %}}")),
+            prop::collection::vec(inner.clone(), 1..3).prop_map(|parts| parts.concat()),
+            inner.prop_map(|body| format!("{{% set s %}}{body}{{% endset %}}{{{{ s ~ s }}}}")),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn templates_render_within_their_budget(source in template()) {
+        let mut t = loadplan::template::Templates::new();
+        let text = t.add("/t", &source).unwrap();
+        let ctx = minijinja::context! { user_id => 7, xs => vec![1, 2, 3] };
+        let began = std::time::Instant::now();
+        let rendered = t.render(&text, &ctx);
+        // Debug builds render about fifty times slower than release ones.
+        prop_assert!(began.elapsed() < std::time::Duration::from_secs(5), "{source}");
+        if let Ok(out) = rendered {
+            prop_assert!(out.len() <= loadplan::template::MAX_OUTPUT, "{source}");
+        }
     }
 }
