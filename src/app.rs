@@ -114,6 +114,8 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     for path in &args.paths {
         if path.is_dir() {
             collect_plans(path, &mut files, &mut skipped)?;
+        } else if args.plans_only && !is_plan(path) {
+            skipped.push(path.clone());
         } else {
             files.push(path.clone());
         }
@@ -154,7 +156,8 @@ fn validate(args: &ValidateArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             if all.len() == 1 { "" } else { "s" }
         )?;
     }
-    if files.is_empty() {
+    // A commit that touches only other YAML (workflows, compose files) has nothing to check.
+    if files.is_empty() && !args.plans_only {
         writeln!(
             err,
             "no plans found (plans start with `{SCHEMA_MODELINE}…`)"
@@ -182,14 +185,7 @@ fn collect_plans(
         if path.is_dir() {
             collect_plans(&path, plans, skipped)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            let head = std::fs::read(&path)
-                .map(|b| b.into_iter().take(4096).collect::<Vec<u8>>())
-                .unwrap_or_default();
-            if String::from_utf8_lossy(&head)
-                .lines()
-                .take(5)
-                .any(|l| l.starts_with(SCHEMA_MODELINE))
-            {
+            if is_plan(&path) {
                 plans.push(path);
             } else {
                 skipped.push(path);
@@ -197,6 +193,17 @@ fn collect_plans(
         }
     }
     Ok(())
+}
+
+/// Whether a file is a plan: the plan-schema modeline is among its first five lines.
+fn is_plan(path: &Path) -> bool {
+    let head = std::fs::read(path)
+        .map(|b| b.into_iter().take(4096).collect::<Vec<u8>>())
+        .unwrap_or_default();
+    String::from_utf8_lossy(&head)
+        .lines()
+        .take(5)
+        .any(|l| l.starts_with(SCHEMA_MODELINE))
 }
 
 fn schema(args: &SchemaArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {

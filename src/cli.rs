@@ -186,6 +186,11 @@ pub struct ValidateArgs {
     /// are validated without secrets).
     #[arg(long)]
     pub env: bool,
+    /// Check only the named files that start with the plan-schema modeline, as in a folder,
+    /// and list the others as skipped; pass when none is a plan (the pre-commit hook hands
+    /// every changed YAML file over).
+    #[arg(long)]
+    pub plans_only: bool,
     /// Plan overrides.
     #[command(flatten)]
     pub plan: PlanOptions,

@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
+use schemars::Schema;
 use schemars::generate::SchemaSettings;
+use schemars::transform::RecursiveTransform;
 use serde_json::Value;
 
 use super::diagnostic::suggest;
@@ -20,13 +22,26 @@ use super::yaml::{Pos, Positions};
 pub const PLAN_SCHEMA: &str = include_str!("../../schema/plan.schema.json");
 
 /// Generates the plan schema from the plan types, as pretty JSON with a final newline.
+///
+/// Draft-07 ignores every keyword beside a `$ref`, so schemars' draft-07 settings already
+/// move a `$ref` that has siblings into `allOf: [{ $ref }]` (a test keeps it that way).
 pub fn generate() -> String {
     let schema = SchemaSettings::draft07()
+        .with_transform(RecursiveTransform(add_markdown_description))
         .into_generator()
         .into_root_schema_for::<Plan>();
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// Our descriptions are Markdown (backticks around keys and values). Editors that render
+/// hovers as Markdown (VS Code's YAML extension) read `markdownDescription` and show
+/// `description` as plain text, so every described node carries the same text in both.
+fn add_markdown_description(schema: &mut Schema) {
+    if let Some(text) = schema.get("description").cloned() {
+        schema.insert("markdownDescription".to_owned(), text);
+    }
 }
 
 fn schema() -> &'static (Value, Validator) {

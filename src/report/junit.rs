@@ -1,6 +1,8 @@
 //! `junit.xml` (quick-junit): one test suite of SLA verdicts and one of health checks, so CI
 //! systems show each assertion as a test. A failure's message holds the measured value and
-//! the threshold. No timestamps: the file renders the same from a saved summary.
+//! the threshold. No timestamps: the file renders the same from a saved summary. Both JUnit
+//! files (this one and `health-junit.xml`) go through [`to_xml`], which keeps them valid
+//! against Jenkins' `junit-4.xsd`, the schema CI test views follow.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
@@ -46,7 +48,9 @@ pub fn render(summary: &Summary) -> anyhow::Result<String> {
             }
             Status::Skipped => {
                 let mut s = TestCaseStatus::skipped();
-                s.set_message(v.note.clone().unwrap_or_else(|| "skipped".into()));
+                // The reason is the element's text: junit-4.xsd types `<skipped>` as a plain
+                // string, so a `message` attribute would not validate.
+                s.set_description(v.note.clone().unwrap_or_else(|| "skipped".into()));
                 s
             }
         };
@@ -101,5 +105,69 @@ pub fn render(summary: &Summary) -> anyhow::Result<String> {
         health.add_test_case(case);
     }
     report.add_test_suite(health);
-    Ok(report.to_string()?)
+    to_xml(&report)
+}
+
+/// Serializes a JUnit report so that it validates against Jenkins' `junit-4.xsd`.
+pub fn to_xml(report: &Report) -> anyhow::Result<String> {
+    Ok(without_root_skipped(report.to_string()?))
+}
+
+/// Removes the `skipped="N"` attribute of the root `<testsuites>` element. quick-junit 0.8
+/// always writes it and has no option to leave it out, but junit-4.xsd allows `skipped` only
+/// on `<testsuite>`, where quick-junit writes it too, so no count is lost. quick-xml escapes
+/// `"` and `>` in attribute values, so the first `>` ends the root tag and ` skipped="` inside
+/// it can only be that attribute.
+fn without_root_skipped(mut xml: String) -> String {
+    const ATTRIBUTE: &str = " skipped=\"";
+    let Some(start) = xml.find("<testsuites") else {
+        return xml;
+    };
+    let end = xml[start..].find('>').map_or(xml.len(), |i| start + i);
+    if let Some(at) = xml[start..end].find(ATTRIBUTE) {
+        let at = start + at;
+        let value = at + ATTRIBUTE.len();
+        if let Some(close) = xml[value..end].find('"') {
+            xml.replace_range(at..=value + close, "");
+        }
+    }
+    xml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The root tag of a serialized report.
+    fn root_tag(xml: &str) -> &str {
+        let start = xml.find("<testsuites").expect("a <testsuites> element");
+        &xml[start..start + xml[start..].find('>').expect("a closed tag")]
+    }
+
+    #[test]
+    fn testsuites_carries_no_skipped_attribute_but_each_testsuite_keeps_its_count() {
+        let mut suite = TestSuite::new("sla");
+        let mut skipped = TestCaseStatus::skipped();
+        skipped.set_description("no samples");
+        suite.add_test_case(TestCase::new("p95 [list_reports]", skipped));
+        suite.add_test_case(TestCase::new(
+            "p95 [list_claims]",
+            TestCaseStatus::success(),
+        ));
+        // A name that looks like the attribute must survive: it is escaped, not matched.
+        let mut report = Report::new(r#"plan skipped="1" <x>"#);
+        report.add_test_suite(suite);
+
+        let xml = to_xml(&report).unwrap();
+        assert_eq!(
+            root_tag(&xml),
+            r#"<testsuites name="plan skipped=&quot;1&quot; &lt;x&gt;" tests="2" failures="0" errors="0""#,
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<testsuite name="sla" tests="2" skipped="1""#),
+            "{xml}"
+        );
+        assert!(xml.contains("<skipped>no samples</skipped>"), "{xml}");
+    }
 }

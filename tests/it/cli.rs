@@ -198,6 +198,44 @@ fn validate_dir_skips_files_without_the_modeline() {
     );
 }
 
+/// Issue 15: the pre-commit hook hands every changed YAML file to `validate --plans-only`;
+/// files without the modeline are skipped, plans are still checked, and a commit with no
+/// plan passes.
+#[test]
+fn validate_plans_only_skips_named_files_without_the_modeline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("compose.yml"), "services: {}\n").unwrap();
+    let starter = std::fs::read_to_string(root().join("examples/starter.yaml")).unwrap();
+    std::fs::write(dir.path().join("plan.yaml"), &starter).unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        starter.replacen("version: 1", "version: 2", 1),
+    )
+    .unwrap();
+
+    let out = loadplan_in(dir.path(), &["validate", "--plans-only", "compose.yml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped compose.yml"),
+        "{}",
+        stderr(&out)
+    );
+    let out = loadplan_in(
+        dir.path(),
+        &["validate", "--plans-only", "compose.yml", "plan.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = loadplan_in(
+        dir.path(),
+        &["validate", "--plans-only", "compose.yml", "broken.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("broken.yaml:"), "{}", stderr(&out));
+    // Without the flag a named file is a plan, whatever it starts with.
+    let out = loadplan_in(dir.path(), &["validate", "compose.yml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
 #[test]
 fn init_writes_a_plan_that_validates_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,6 +104,51 @@ fn schema_accepts_every_shipped_plan() {
     }
 }
 
+/// Issue 15: editors show a key's own description only if no `$ref` has siblings (draft-07
+/// ignores them) and render Markdown only from `markdownDescription`.
+#[test]
+fn schema_has_no_ref_siblings_and_every_description_in_markdown_too() {
+    fn walk(node: &serde_json::Value, pointer: &str, problems: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if map.contains_key("$ref") && map.len() > 1 {
+                    let keys: Vec<&String> = map.keys().collect();
+                    problems.push(format!("{pointer}: `$ref` beside other keywords {keys:?}"));
+                }
+                if let Some(text) = map.get("description").and_then(|d| d.as_str())
+                    && map.get("markdownDescription").and_then(|d| d.as_str()) != Some(text)
+                {
+                    problems.push(format!(
+                        "{pointer}: no `markdownDescription` equal to its description"
+                    ));
+                }
+                for (key, value) in map {
+                    walk(value, &format!("{pointer}/{key}"), problems);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{pointer}/{i}"), problems);
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    walk(&schema, "", &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The walk saw the wrapped form, so the assertion above is not vacuous.
+    assert!(
+        schema["properties"]["load"]["allOf"][0]["$ref"].is_string(),
+        "{}",
+        schema["properties"]["load"]
+    );
+}
+
 /// A plan over 4 MiB is refused after reading one byte past the limit. The file is sparse,
 /// so the test writes almost nothing to disk.
 #[test]
