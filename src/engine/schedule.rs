@@ -89,7 +89,10 @@ impl Arrivals {
             area += r0 * (t - t0).max(0.0);
         }
         // `as` saturates: a rate high enough for the count to leave u64 is all of them.
-        (area - 1e-6).ceil().max(0.0) as u64
+        let n = (area - 1e-6).ceil().max(0.0) as u64;
+        // Arrival 0 is due at the start, however small the rate.
+        let first = self.time_of(0).is_some_and(|at| at.as_secs_f64() < t);
+        n.max(u64::from(first))
     }
 
     /// Due time of the k-th arrival (0-based), or `None` if the rate is zero forever after.
@@ -166,6 +169,15 @@ mod tests {
     fn constant_rate_is_evenly_spaced() {
         let a: Vec<Duration> = Arrivals::new(&[(4.0, Duration::ZERO)]).take(5).collect();
         assert_eq!(a, vec![s(0.0), s(0.25), s(0.5), s(0.75), s(1.0)]);
+    }
+
+    #[test]
+    fn an_arrival_past_any_clock_is_none() {
+        // Once a second per 10^300 seconds: the second arrival would overflow a Duration.
+        let a = Arrivals::new(&[(1e-300, Duration::ZERO)]);
+        assert_eq!(a.time_of(0), Some(Duration::ZERO));
+        assert_eq!(a.time_of(1), None);
+        assert_eq!(a.due_before(Duration::from_secs(1)), 1);
     }
 
     #[test]
