@@ -30,6 +30,10 @@ pub fn stages_length<T>(stages: &[(T, Duration)]) -> Duration {
     stages.iter().map(|s| s.1).sum()
 }
 
+/// Arrivals due this late never come: the run's clock (an `Instant`, seconds in an `i64`)
+/// could not be read that far, and no run lasts 35,000 years.
+const NEVER: Duration = Duration::from_secs(1 << 40);
+
 /// Due times of open-model iterations: the rate ramps linearly within each stage from the
 /// previous rate (the first stage starts at its own target when its ramp is zero, i.e. a
 /// constant rate; otherwise at 0), then holds the last rate.
@@ -120,7 +124,9 @@ impl Arrivals {
             Ok(t) => Some(t),
             Err((_, r0)) if r0 <= 0.0 => None,
             // A rate small enough puts the next arrival past any clock: there is none.
-            Err((t0, r0)) => Duration::try_from_secs_f64(t0 + (goal - done) / r0).ok(),
+            Err((t0, r0)) => Duration::try_from_secs_f64(t0 + (goal - done) / r0)
+                .ok()
+                .filter(|at| *at < NEVER),
         }
     }
 }
@@ -173,10 +179,12 @@ mod tests {
 
     #[test]
     fn an_arrival_past_any_clock_is_none() {
-        // Once a second per 10^300 seconds: the second arrival would overflow a Duration.
+        // Once per 10^300 seconds: the second arrival would overflow a Duration; once per
+        // 10^19 seconds, the run's clock.
         let a = Arrivals::new(&[(1e-300, Duration::ZERO)]);
         assert_eq!(a.time_of(0), Some(Duration::ZERO));
         assert_eq!(a.time_of(1), None);
+        assert_eq!(Arrivals::new(&[(1e-19, Duration::ZERO)]).time_of(1), None);
         assert_eq!(a.due_before(Duration::from_secs(1)), 1);
     }
 
