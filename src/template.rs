@@ -396,6 +396,38 @@ mod tests {
     }
 
     #[test]
+    fn renders_are_bounded_in_work_and_output() {
+        let mut t = Templates::new();
+        let bomb = t
+            .add(
+                "/a",
+                "{% for i in range(100000) %}{{ user_id }}{% endfor %}",
+            )
+            .unwrap();
+        let err = t.render(&bomb, &context! { user_id => 1 }).unwrap_err();
+        assert!(err.contains("100000 fuel"), "{err}");
+        // Cheap in fuel (bytes cost 1/64 of an instruction) but over the output cap.
+        let wide = t.add("/b", "{{ 'x' * 2000000 }}").unwrap();
+        let err = t.render(&wide, &context! {}).unwrap_err();
+        assert!(err.contains("produced 2000000 bytes"), "{err}");
+        let fine = t.add("/c", "{{ 'x' * 1000 }}").unwrap();
+        assert_eq!(t.render(&fine, &context! {}).unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn only_templates_without_run_time_values_are_tried_statically() {
+        let mut t = Templates::new();
+        let globals = globals(&indexmap::IndexMap::new());
+        let loop_over = |body: &str| format!("{{% for i in range(100000) %}}{body}{{% endfor %}}");
+        let fixed = t.add("/a", &loop_over("x")).unwrap();
+        assert!(t.static_budget_error(&fixed, &globals).is_some());
+        let per_user = t.add("/b", &loop_over("{{ user_id }}")).unwrap();
+        assert_eq!(t.static_budget_error(&per_user, &globals), None);
+        let small = t.add("/c", "{{ range(10) | join(',') }}").unwrap();
+        assert_eq!(t.static_budget_error(&small, &globals), None);
+    }
+
+    #[test]
     fn syntax_errors_have_a_line() {
         let mut t = Templates::new();
         let e = t.add("/a", "ok\n{{ x ").unwrap_err();

@@ -30,6 +30,10 @@ pub fn stages_length<T>(stages: &[(T, Duration)]) -> Duration {
     stages.iter().map(|s| s.1).sum()
 }
 
+/// Arrivals due this late never come: the run's clock (an `Instant`, seconds in an `i64`)
+/// could not be read that far, and no run lasts 35,000 years.
+const NEVER: Duration = Duration::from_secs(1 << 40);
+
 /// Due times of open-model iterations: the rate ramps linearly within each stage from the
 /// previous rate (the first stage starts at its own target when its ramp is zero, i.e. a
 /// constant rate; otherwise at 0), then holds the last rate.
@@ -89,7 +93,10 @@ impl Arrivals {
             area += r0 * (t - t0).max(0.0);
         }
         // `as` saturates: a rate high enough for the count to leave u64 is all of them.
-        (area - 1e-6).ceil().max(0.0) as u64
+        let n = (area - 1e-6).ceil().max(0.0) as u64;
+        // Arrival 0 is due at the start, however small the rate.
+        let first = self.time_of(0).is_some_and(|at| at.as_secs_f64() < t);
+        n.max(u64::from(first))
     }
 
     /// Due time of the k-th arrival (0-based), or `None` if the rate is zero forever after.
@@ -117,7 +124,9 @@ impl Arrivals {
             Ok(t) => Some(t),
             Err((_, r0)) if r0 <= 0.0 => None,
             // A rate small enough puts the next arrival past any clock: there is none.
-            Err((t0, r0)) => Duration::try_from_secs_f64(t0 + (goal - done) / r0).ok(),
+            Err((t0, r0)) => Duration::try_from_secs_f64(t0 + (goal - done) / r0)
+                .ok()
+                .filter(|at| *at < NEVER),
         }
     }
 }
@@ -166,6 +175,17 @@ mod tests {
     fn constant_rate_is_evenly_spaced() {
         let a: Vec<Duration> = Arrivals::new(&[(4.0, Duration::ZERO)]).take(5).collect();
         assert_eq!(a, vec![s(0.0), s(0.25), s(0.5), s(0.75), s(1.0)]);
+    }
+
+    #[test]
+    fn an_arrival_past_any_clock_is_none() {
+        // Once per 10^300 seconds: the second arrival would overflow a Duration; once per
+        // 10^19 seconds, the run's clock.
+        let a = Arrivals::new(&[(1e-300, Duration::ZERO)]);
+        assert_eq!(a.time_of(0), Some(Duration::ZERO));
+        assert_eq!(a.time_of(1), None);
+        assert_eq!(Arrivals::new(&[(1e-19, Duration::ZERO)]).time_of(1), None);
+        assert_eq!(a.due_before(Duration::from_secs(1)), 1);
     }
 
     #[test]
