@@ -402,11 +402,6 @@ impl Summary {
         Ok(summary)
     }
 
-    /// Whether the run passed: every verdict and health check, and a normal stop.
-    pub fn passed(&self) -> bool {
-        self.exit() == Exit::Passed
-    }
-
     /// The exit code the stored results call for.
     pub fn exit(&self) -> Exit {
         let stop = match self.run.stop {
