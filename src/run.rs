@@ -168,7 +168,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy
     // health results count as failures there).
     let csv_prefix = args.csv_prefix.as_deref();
-    let (_, mut exit) = crate::report::finish_run(
+    let mut exit = crate::report::finish_run(
         &compiled, &report, &results, csv_prefix, args.quiet, out, err,
     );
     if let StopReason::NoLogin(reason) = &report.outcome.stop {

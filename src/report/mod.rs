@@ -149,8 +149,8 @@ pub fn append_step_summary(summary: &Summary) -> anyhow::Result<()> {
 /// The end of `loadplan run`: evaluates the SLA and the implicit gates, builds the summary,
 /// writes every report into `dir` and the step summary, then prints the terminal summary
 /// (only the verdict when `quiet`). Files come before printing, and printing never fails
-/// the run: a closed terminal cannot lose the results. Returns the summary and the exit code
-/// (a report that cannot be written is a tool error, after the others were tried).
+/// the run: a closed terminal cannot lose the results. Returns the exit code (a report that
+/// cannot be written is a tool error, after the others were tried).
 pub fn finish_run(
     plan: &CompiledPlan,
     report: &Report,
@@ -159,7 +159,7 @@ pub fn finish_run(
     quiet: bool,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
-) -> (Summary, Exit) {
+) -> Exit {
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
     let metrics = &report.outcome.metrics;
     let mut verdicts = crate::sla::verdicts(&plan.plan.sla, &endpoints, metrics, &report.health);
@@ -202,5 +202,5 @@ pub fn finish_run(
                 .join(", ")
         );
     }
-    (summary, exit)
+    exit
 }
