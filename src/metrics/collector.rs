@@ -7,7 +7,7 @@ use super::messages::MessageLog;
 use super::registry::{Registry, Shard, new_rows};
 use super::reported;
 use super::sample::RowKey;
-use super::series::{RowPoint, SeriesPoint, per_second};
+use super::series::{ActiveRow, RowPoint, SeriesPoint, per_second};
 use super::stats::{RowStats, RunMetrics};
 use super::tally::{Interval, Tally};
 use std::sync::Arc;
@@ -184,11 +184,16 @@ impl Collector {
     fn push_point(&mut self, elapsed: Duration) -> &SeriesPoint {
         let interval_s = elapsed.saturating_sub(self.last_elapsed).as_secs_f64();
         self.interval_all.reset();
-        let mut rows = Vec::with_capacity(self.interval.len());
-        for (interval, total) in self.interval.iter().zip(&mut self.totals) {
+        let mut rows = Vec::new();
+        for (row, (interval, total)) in self.interval.iter().zip(&mut self.totals).enumerate() {
             total.absorb(interval);
             self.interval_all.absorb(interval);
-            rows.push(RowPoint::of(interval, total, interval_s));
+            if interval.counters.requests > 0 {
+                rows.push(ActiveRow {
+                    row,
+                    point: RowPoint::of(interval, total, interval_s),
+                });
+            }
         }
         self.total_all.absorb(&self.interval_all);
         let total = RowPoint::of(&self.interval_all, &self.total_all, interval_s);

@@ -22,7 +22,7 @@ pub use collector::{Collector, Progress};
 pub use messages::{FailureMessage, MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_ROW, OVERFLOW_MESSAGE};
 pub use registry::Registry;
 pub use sample::{Event, FailureKind, RowKey, Sample};
-pub use series::{Cumulative, Percentiles, RowPoint, SERIES_QUANTILES, SeriesPoint};
+pub use series::{ActiveRow, Cumulative, Percentiles, RowPoint, SERIES_QUANTILES, SeriesPoint};
 pub use stats::{RowStats, RunMetrics};
 
 use hdrhistogram::Histogram;
@@ -36,8 +36,13 @@ pub const HIGHEST_MICROS: u64 = 3_600_000_000;
 /// Significant decimal digits kept for every value: at most 0.1% relative error.
 pub const SIGNIFICANT_DIGITS: u8 = 3;
 
-/// An empty latency histogram with the bounds above and auto-resize off, so its memory is
-/// fixed at creation (no growth on the hot path) and all histograms merge index by index.
+/// An empty latency histogram with the precision above. It starts at its smallest (2,048
+/// counts, 16 KiB) and grows to cover the largest latency recorded in it, at most
+/// [`HIGHEST_MICROS`] (23 × 1,024 counts, 184 KiB), so a row's memory follows the latencies
+/// it sees: a row answering in 10 ms holds 5 × 1,024 counts, an idle row the minimum. Growth
+/// happens at most once per power of two, so the hot path almost never allocates. The
+/// bucket layout depends only on the lowest value and the precision, so histograms of any
+/// size merge and encode alike.
 pub fn new_histogram() -> Histogram<u64> {
     new_counts()
 }
@@ -45,9 +50,11 @@ pub fn new_histogram() -> Histogram<u64> {
 /// [`new_histogram`] with counts of any width: a second's worth of samples fits in 32 bits,
 /// which halves the memory of the per-second histograms.
 pub(crate) fn new_counts<C: hdrhistogram::Counter>() -> Histogram<C> {
-    match Histogram::new_with_bounds(LOWEST_MICROS, HIGHEST_MICROS, SIGNIFICANT_DIGITS) {
-        // `new_with_bounds` leaves auto-resize off.
-        Ok(histogram) => histogram,
+    match Histogram::new_with_bounds(LOWEST_MICROS, 2 * LOWEST_MICROS, SIGNIFICANT_DIGITS) {
+        Ok(mut histogram) => {
+            histogram.auto(true);
+            histogram
+        }
         // The bounds are constants that `tests::bounds_are_valid` checks.
         Err(err) => unreachable!("constant histogram bounds are invalid: {err:?}"),
     }
@@ -56,6 +63,17 @@ pub(crate) fn new_counts<C: hdrhistogram::Counter>() -> Histogram<C> {
 /// A latency as histogram microseconds, clamped to [`HIGHEST_MICROS`].
 pub(crate) fn to_micros(latency: Duration) -> u64 {
     u64::try_from(latency.as_micros()).map_or(HIGHEST_MICROS, |us| us.min(HIGHEST_MICROS))
+}
+
+/// Records `count` latencies of `micros`, clamped to [`HIGHEST_MICROS`]; the histogram grows
+/// to hold them (hdrhistogram's `saturating_record` would clamp to its current size instead).
+pub(crate) fn record_n<C: hdrhistogram::Counter>(h: &mut Histogram<C>, micros: u64, count: C) {
+    let micros = micros.min(HIGHEST_MICROS);
+    // Growing fails only where `usize` cannot index the counts (never on 64 bits); clamping
+    // to the current size still counts the sample.
+    if h.record_n(micros, count).is_err() {
+        h.saturating_record_n(micros, count);
+    }
 }
 
 /// A value read back from a histogram, capped at [`HIGHEST_MICROS`]: the top bucket reaches
@@ -72,7 +90,8 @@ pub(crate) fn micros_to_ms(micros: u64) -> f64 {
 
 /// Adds `src` into `dst`, value by value: histograms of different count widths cannot be
 /// added index by index, and walking only recorded values skips the empty top of the range.
-/// A value out of `dst`'s range (a decoded histogram from elsewhere) is clamped, not lost.
+/// A value above [`HIGHEST_MICROS`] (a decoded histogram from elsewhere) is clamped, not
+/// lost, so `dst` never grows past its ceiling.
 pub(crate) fn merge_into<D: hdrhistogram::Counter, S: hdrhistogram::Counter>(
     dst: &mut Histogram<D>,
     src: &Histogram<S>,
@@ -84,7 +103,7 @@ pub(crate) fn merge_into<D: hdrhistogram::Counter, S: hdrhistogram::Counter>(
         // Merges only ever widen (32 into 64 bits); a count too wide is clamped.
         let n = value.count_at_value().as_u64();
         if let Some(count) = D::from_u64(n).or_else(|| D::from_u32(u32::MAX)) {
-            dst.saturating_record_n(value.value_iterated_to(), count);
+            record_n(dst, value.value_iterated_to(), count);
         }
     }
 }

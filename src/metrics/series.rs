@@ -1,7 +1,8 @@
 //! One point of the per-second time series: what each row and the whole run did in the
 //! interval that just ended, plus running totals. Serialized as is for `metrics.ndjson`
 //! lines and `stats_history.csv` rows, so fields are plain numbers (milliseconds, seconds).
-//! A point holds no histogram, only computed figures: about 200 bytes per row.
+//! A point holds no histogram, only computed figures, and only for the rows that had
+//! requests in its interval: about 400 bytes of JSON per active row, nothing per idle one.
 
 use super::micros_to_ms;
 use super::tally::{Interval, Tally};
@@ -25,17 +26,25 @@ pub struct SeriesPoint {
     pub users: u64,
     /// Open-model iterations dropped during the interval.
     pub dropped_iterations: u64,
-    /// One entry per row, in row order (names are in [`RunMetrics::rows`], not repeated in
-    /// every point).
-    ///
-    /// [`RunMetrics::rows`]: super::RunMetrics::rows
-    pub rows: Vec<RowPoint>,
+    /// One entry per row that completed requests in the interval, in row order; a row
+    /// without any is left out (its running totals are those of its last entry).
+    pub rows: Vec<ActiveRow>,
     /// All rows together ("Aggregated").
     pub total: RowPoint,
 }
 
-/// What one row (or all rows) did during one interval.
+/// A row's point in a [`SeriesPoint`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ActiveRow {
+    /// The row's index in the summary's `rows` (names are not repeated in every point).
+    pub row: usize,
+    /// What the row did.
+    #[serde(flatten)]
+    pub point: RowPoint,
+}
+
+/// What one row (or all rows) did during one interval.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RowPoint {
     /// Requests completed in the interval.
     pub requests: u64,
@@ -155,6 +164,14 @@ impl Cumulative {
 }
 
 impl RowPoint {
+    /// The point of an interval without requests after this one: the same running totals.
+    pub fn idle(&self) -> Self {
+        Self {
+            cumulative: self.cumulative,
+            ..Self::default()
+        }
+    }
+
     /// The point of one row from its interval data and running total.
     pub(crate) fn of(interval: &Interval, total: &Tally, interval_s: f64) -> Self {
         let c = &interval.counters;

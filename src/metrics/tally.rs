@@ -4,7 +4,7 @@
 
 use super::messages::MessageLog;
 use super::sample::{Event, FailureKind, Sample};
-use super::{merge_into, new_counts, to_micros};
+use super::{merge_into, new_counts, record_n, to_micros};
 use hdrhistogram::{Counter, Histogram};
 use std::time::Duration;
 
@@ -68,9 +68,8 @@ impl<C: Counter> Tally<C> {
 
     /// Records one sample; `at` (time since the registry started) dates a failure message.
     pub(crate) fn record(&mut self, sample: &Sample<'_>, at: Duration) {
-        // Clamped, never an error: a request slower than the histogram's range still counts.
         if let Some(latency) = sample.latency {
-            self.histogram.saturating_record(to_micros(latency));
+            record_n(&mut self.histogram, to_micros(latency), C::one());
         }
         let c = &mut self.counters;
         c.requests += 1;

@@ -109,15 +109,24 @@ fn record_inputs(registry: &Registry, thread: usize) {
 }
 
 #[test]
-fn bounds_are_valid_and_a_histogram_costs_184_kib() {
-    let h = new_histogram();
-    assert!(!h.is_auto_resize());
+fn bounds_are_valid_and_a_histogram_grows_with_its_latencies_up_to_184_kib() {
+    let kib = |h: &hdrhistogram::Histogram<u64>| h.distinct_values() * 8 / 1024;
+    let mut h = new_histogram();
+    assert!(h.is_auto_resize());
     assert_eq!((h.low(), h.sigfig()), (LOWEST_MICROS, SIGNIFICANT_DIGITS));
-    assert!(h.high() >= HIGHEST_MICROS);
     // The counts array dominates a histogram's memory: this is the per-row cost of a shard.
-    let bytes = h.distinct_values() * std::mem::size_of::<u64>();
-    assert_eq!(bytes, 23 * 1024 * 8);
-    assert_eq!(bytes / 1024, 184);
+    assert_eq!(kib(&h), 16);
+    record_n(&mut h, 10_000, 1);
+    assert_eq!(kib(&h), 40);
+    record_n(&mut h, to_micros(Duration::from_secs(86_400)), 1);
+    assert!(h.high() >= HIGHEST_MICROS);
+    assert_eq!(kib(&h), 184);
+    // The ceiling holds for merged values too (a decoded histogram from elsewhere).
+    let mut wide = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    wide.record(HIGHEST_MICROS * 100).unwrap();
+    let mut dst = new_histogram();
+    crate::metrics::merge_into(&mut dst, &wide);
+    assert_eq!((kib(&dst), dst.len()), (184, 1));
 }
 
 #[test]
@@ -213,16 +222,26 @@ fn distributions_from_several_threads_match_exact_figures() {
     assert_eq!(point.total.requests, total.requests);
     assert_eq!((point.users, point.dropped_iterations), (THREADS as u64, 3));
     assert_eq!(point.total.rps, total.requests as f64);
-    let p95 = (point.rows[1].percentiles.p95.unwrap() * 1000.0).round() as u64;
+    let p95 = (row_at(&point, 1).percentiles.p95.unwrap() * 1000.0).round() as u64;
     assert_within_precision(p95, exact_quantile(&all_of(1), 0.95), "p95");
     // Content size is the decoded body, as Locust counts it.
-    assert_eq!(point.rows[0].cumulative.avg_content_size, Some(300.0));
+    assert_eq!(row_at(&point, 0).cumulative.avg_content_size, Some(300.0));
     let last = &metrics.series[1];
     assert_eq!((last.total.requests, last.interval_s), (0, 0.5));
     assert_eq!(last.total.percentiles, Percentiles::default());
     assert_eq!(last.total.cumulative.requests, total.requests);
+    // Idle rows take no room in a point.
+    assert!(last.rows.is_empty(), "{:?}", last.rows);
     assert_eq!(metrics.dropped_iterations, 3);
     assert_eq!(metrics.duration, ms(1500));
+}
+
+/// The point of `row` in a series point, which must have it.
+fn row_at(point: &SeriesPoint, row: usize) -> &RowPoint {
+    let active = point.rows.iter().find(|r| r.row == row);
+    &active
+        .unwrap_or_else(|| panic!("row {row} is not in {point:?}"))
+        .point
 }
 
 /// Sorted inputs of one row across all threads.
@@ -291,11 +310,17 @@ fn series_sums_equal_totals_when_ticking_while_threads_record() {
     assert_eq!(series_requests, want);
     assert_eq!(series_failures, metrics.total.failed());
     for (row, stats) in metrics.rows.iter().enumerate() {
-        let sum: u64 = metrics.series.iter().map(|p| p.rows[row].requests).sum();
+        let sum: u64 = metrics
+            .series
+            .iter()
+            .filter_map(|p| p.rows.iter().find(|r| r.row == row))
+            .map(|r| r.point.requests)
+            .sum();
         assert_eq!(sum, stats.requests);
     }
     for point in &metrics.series {
-        let rows: u64 = point.rows.iter().map(|r| r.requests).sum();
+        let rows: u64 = point.rows.iter().map(|r| r.point.requests).sum();
+        assert!(point.rows.iter().all(|r| r.point.requests > 0));
         assert_eq!(rows, point.total.requests);
         assert_eq!(
             point.total.percentiles.p50.is_some(),

@@ -157,10 +157,21 @@ pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     });
     let mut w = writer();
     header(&mut w, HISTORY_HEADER)?;
+    // Every row's point of the current second: a row the point leaves out was idle, with
+    // the running totals of its last point.
+    let mut current = vec![RowPoint::default(); summary.rows.len()];
     for point in &summary.series {
         let timestamp = (start + point.elapsed_s).floor() as u64;
+        for p in &mut current {
+            *p = p.idle();
+        }
+        for active in &point.rows {
+            if let Some(p) = current.get_mut(active.row) {
+                p.clone_from(&active.point);
+            }
+        }
         for &i in &order {
-            let Some(p) = point.rows.get(i) else { continue };
+            let p = &current[i];
             if p.cumulative.requests == 0 {
                 continue;
             }

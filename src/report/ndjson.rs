@@ -20,17 +20,18 @@ fn row_value(name: &str, method: &str, p: &RowPoint) -> Value {
     v
 }
 
-/// One line (with its newline) for a series point; `rows` names the point's rows in order.
+/// One line (with its newline) for a series point: the rows that had requests in it, named
+/// from `rows` (every row of the run, in index order), then the total.
 pub fn line(rows: &[RowKey], point: &SeriesPoint) -> String {
     let value = json!({
         "elapsed_s": point.elapsed_s,
         "interval_s": point.interval_s,
         "users": point.users,
         "dropped_iterations": point.dropped_iterations,
-        "rows": rows
+        "rows": point
+            .rows
             .iter()
-            .zip(&point.rows)
-            .map(|(k, p)| row_value(&k.name, &k.method, p))
+            .filter_map(|a| rows.get(a.row).map(|k| row_value(&k.name, &k.method, &a.point)))
             .collect::<Vec<_>>(),
         "total": row_value("Aggregated", "", &point.total),
     });
