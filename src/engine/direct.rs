@@ -21,11 +21,13 @@ use http_body_util::Full;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use reqwest::cookie::CookieStore as _;
+
+use super::cookies::Jar;
 use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::http::{Answer, Failed, Outgoing, classify, read_capped};
+use super::http::{Answer, Failed, Outgoing, classify, cookie_values, read_capped};
 use crate::metrics::FailureKind;
 use crate::plan::model::HttpVersion;
 
@@ -52,7 +54,7 @@ const MAX_OPEN: usize = 8;
 pub struct Direct {
     config: Arc<Config>,
     open: Vec<Open>,
-    jar: Option<reqwest::cookie::Jar>,
+    jar: Option<Jar>,
     // The jar is consulted (which parses the URL) only once an answer has set a cookie.
     cookies_seen: bool,
 }
@@ -178,7 +180,7 @@ impl Direct {
         Direct {
             config,
             open: Vec::new(),
-            jar: cookies.then(reqwest::cookie::Jar::default),
+            jar: cookies.then(Jar::default),
             cookies_seen: false,
         }
     }
@@ -195,9 +197,11 @@ impl Direct {
         let mut request = request;
         let mut bytes_in = 0;
         let mut hops = 0;
+        let mut cookies = Vec::new();
         loop {
             let (status, headers, body, n) = self.once(&request, max_body).await?;
             bytes_in += n;
+            cookies.extend(cookie_values(&headers));
             if let Some(next) = self.redirect(status, &headers, &request)? {
                 if hops == self.config.max_redirects {
                     return Err((
@@ -226,6 +230,7 @@ impl Direct {
                 body,
                 bytes_in,
                 truncated,
+                cookies,
             });
         }
     }
@@ -310,7 +315,7 @@ impl Direct {
             // The URL parsed for the request's own cookies, when there was one.
             let url = cookie_url.or_else(|| url::Url::parse(&request.uri.to_string()).ok());
             if let Some(url) = url {
-                store_cookies(jar, headers.get_all(header::SET_COOKIE), &url);
+                jar.set_cookies(&mut headers.get_all(header::SET_COOKIE).iter(), &url);
             }
             self.cookies_seen = true;
         }
@@ -395,44 +400,6 @@ impl Direct {
         out.uri = uri;
         Ok(Some(out))
     }
-}
-
-/// The most a cookie may be, name, value and attributes (what RFC 6265 §6.1 asks a browser
-/// to keep at least): a bigger one is ignored.
-const MAX_COOKIE_BYTES: usize = 4096;
-
-/// The most cookies the jar sends to one URL (RFC 6265 §6.1 asks for 50 a domain): a cookie
-/// with a new name is ignored once there are this many, so a server that sets new cookies on
-/// every answer cannot grow the `Cookie` header of every request without end.
-const MAX_COOKIES: usize = 50;
-
-/// Keeps the cookies an answer sets, within the limits above.
-fn store_cookies(jar: &reqwest::cookie::Jar, set: header::GetAll<'_, HeaderValue>, url: &url::Url) {
-    let name = |cookie: &[u8]| -> Vec<u8> {
-        let end = cookie.iter().position(|&b| b == b'=' || b == b';');
-        cookie[..end.unwrap_or(cookie.len())].trim_ascii().to_vec()
-    };
-    let sent = jar.cookies(url);
-    let mut names: Vec<Vec<u8>> = sent
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
-        .map(name)
-        .collect();
-    let mut kept = set.iter().filter(|v| {
-        if v.len() > MAX_COOKIE_BYTES {
-            return false;
-        }
-        let n = name(v.as_bytes());
-        if names.contains(&n) {
-            return true;
-        }
-        if names.len() >= MAX_COOKIES {
-            return false;
-        }
-        names.push(n);
-        true
-    });
-    jar.set_cookies(&mut kept, url);
 }
 
 /// Polls `work` and the connection that serves it in the same task until `work` is done.

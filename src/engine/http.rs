@@ -100,7 +100,6 @@ impl HttpSettings {
             .no_proxy()
             .connect_timeout(d.connect_timeout)
             .tcp_nodelay(true)
-            .cookie_store(cookies)
             .redirect(if d.max_redirects == 0 {
                 reqwest::redirect::Policy::none()
             } else if d.origin_bound.is_empty() {
@@ -136,6 +135,9 @@ impl HttpSettings {
         }
         if let Some(proxy) = &self.proxy {
             b = b.proxy(reqwest::Proxy::all(proxy)?);
+        }
+        if cookies {
+            b = b.cookie_provider(Arc::new(super::cookies::Jar::default()));
         }
         Ok(b.build()?)
     }
@@ -269,6 +271,23 @@ pub struct Answer {
     pub truncated: bool,
     /// From sending to the last body byte (set by [`send`]; transports leave it zero).
     pub latency: Duration,
+    /// The values of the cookies the answer set (`Set-Cookie`, on every hop of a redirect):
+    /// a login's session cookie is a credential, to be masked like a token.
+    pub cookies: Vec<String>,
+}
+
+/// The values of the `Set-Cookie` headers in `headers` (`SID` of `id=SID; Path=/`); no
+/// allocation when there are none, as in most answers.
+pub(crate) fn cookie_values(headers: &HeaderMap) -> impl Iterator<Item = String> + '_ {
+    headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| {
+            let pair = v.as_bytes().split(|&b| b == b';').next()?;
+            let value = &pair[pair.iter().position(|&b| b == b'=')? + 1..];
+            let value = String::from_utf8_lossy(value.trim_ascii());
+            (!value.is_empty()).then(|| value.into_owned())
+        })
 }
 
 /// A request that got no complete answer.
@@ -402,6 +421,7 @@ async fn via_client(
         classify(&e, false, default)
     })?;
     let status = response.status().as_u16();
+    let cookies = cookie_values(response.headers()).collect();
     let (body, bytes_in) = read_capped(http::Response::from(response).into_body(), max_body)
         .await
         .map_err(|e| classify(&e, false, FailureKind::Body))?;
@@ -411,6 +431,7 @@ async fn via_client(
         truncated: bytes_in > body.len() as u64,
         body,
         bytes_in,
+        cookies,
     })
 }
 

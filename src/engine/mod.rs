@@ -4,6 +4,7 @@
 //! duration, the iteration total, an abort or an interrupt; then gives in-flight work the
 //! graceful-stop period. Measurements go to per-thread recorders (`metrics`).
 
+pub mod cookies;
 pub mod direct;
 pub mod expiry;
 pub mod http;
@@ -189,9 +190,9 @@ impl Shared {
             .unwrap_or_else(|_| "***".into())
     }
 
-    fn add_secrets<'a>(&self, values: impl Iterator<Item = &'a serde_json::Value>) {
+    fn add_secrets<'a>(&self, values: impl Iterator<Item = &'a str>) {
         if let Ok(mut secrets) = self.secrets.lock() {
-            for v in values.filter_map(serde_json::Value::as_str) {
+            for v in values {
                 secrets.add(v);
             }
         }

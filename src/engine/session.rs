@@ -520,8 +520,14 @@ impl Session {
                 })
             }
         };
-        // Known before recording, so a failure message quoting them is masked.
-        shared.add_secrets(values.values());
+        // Known before recording, so a failure message quoting them is masked. The cookies a
+        // login or refresh answer sets are credentials too.
+        shared.add_secrets(
+            values
+                .values()
+                .filter_map(serde_json::Value::as_str)
+                .chain(answer.cookies.iter().map(String::as_str)),
+        );
         self.record(
             shared,
             p,

@@ -15,6 +15,7 @@
 
 use super::format::{parse_rfc3339, py_float};
 use super::summary::{Stats, Summary};
+use super::terminal::printable;
 use crate::metrics::{Percentiles, RowPoint};
 
 /// `stats.csv` header.
@@ -196,7 +197,9 @@ pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
 }
 
 /// `failures.csv`: one row per distinct (row, message), sorted by name, method, then most
-/// frequent first; first and last seen as RFC 3339 times in whole seconds.
+/// frequent first; first and last seen as RFC 3339 times in whole seconds. Control characters
+/// in a server's text are escaped as on the terminal: a file opened with `cat` or in a
+/// spreadsheet must not obey them.
 pub fn failures_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     let mut failures: Vec<_> = summary.failures.iter().collect();
     failures.sort_by(|a, b| {
@@ -212,8 +215,8 @@ pub fn failures_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     for f in failures {
         w.write_record([
             f.method.clone(),
-            f.name.clone(),
-            f.message.clone(),
+            printable(&f.name),
+            printable(&f.message),
             f.count.to_string(),
             seconds_after(&summary.run.started_at, f.first_seen_s),
             seconds_after(&summary.run.started_at, f.last_seen_s),

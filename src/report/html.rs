@@ -5,7 +5,9 @@
 //! rendered by minijinja with HTML auto-escaping, so names from the plan cannot inject
 //! markup.
 
-use minijinja::{AutoEscape, Environment};
+use minijinja::{AutoEscape, Environment, Value, escape_formatter};
+
+use super::terminal::printable;
 use serde::Serialize;
 
 use super::format::ms_text;
@@ -281,6 +283,14 @@ struct Page<'a> {
 pub fn render(summary: &Summary) -> anyhow::Result<String> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    // Server text may carry terminal escape sequences: shown escaped, as on the terminal, so
+    // the file is inert in a browser and under `cat` alike.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if !value.is_safe() && text.chars().any(char::is_control) => {
+            escape_formatter(out, state, &Value::from(printable(text)))
+        }
+        _ => escape_formatter(out, state, value),
+    });
     env.add_template("report.html", TEMPLATE)?;
     let series = &summary.series;
     let total = |f: fn(&crate::metrics::RowPoint) -> Option<f64>| -> Vec<Option<f64>> {

@@ -381,22 +381,9 @@ fn more_users_than_memory_are_refused_with_the_estimate() {
 
 /// Issue 11: a server that sets 20 new cookies on every answer, and one too big to keep,
 /// does not grow the `Cookie` header past a browser's limits (RFC 6265 §6.1: 50 a domain,
-/// 4096 bytes a cookie).
+/// 4096 bytes a cookie), on the direct transport and through a proxy (reqwest's).
 #[test]
 fn cookie_jars_keep_browser_limits() {
-    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let server = Server::start(move |_| {
-        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut answer = String::from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n");
-        for j in 0..20 {
-            answer.push_str(&format!("set-cookie: c{i}x{j}={}\r\n", "v".repeat(100)));
-        }
-        answer.push_str(&format!(
-            "set-cookie: big{i}={}\r\n\r\n{{}}",
-            "b".repeat(5000)
-        ));
-        Some(answer)
-    });
     let (_dir, plan) = plan_file(
         r#"version: 1
 name: cookies
@@ -407,18 +394,50 @@ endpoints:
     request: { path: /item }
 "#,
     );
-    let r = run_plan(&plan, &server.url, &["-q"], &[]);
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
-    let heads = server.heads();
-    assert_eq!(heads.len(), 10);
-    let cookie = |head: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix("cookie: ").map(str::to_owned))
-            .unwrap_or_default()
-    };
-    // The second request sends the first answer's 20; from the fourth on, 50 at most.
-    assert_eq!(cookie(&heads[1]).split("; ").count(), 20, "{}", heads[1]);
-    let last = cookie(&heads[9]);
-    assert_eq!(last.split("; ").count(), 50, "{last}");
-    assert!(!last.contains("big"), "a 5 KB cookie was kept");
+    for proxied in [false, true] {
+        let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let server = Server::start(move |_| {
+            let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut answer = String::from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n");
+            for j in 0..20 {
+                answer.push_str(&format!("set-cookie: c{i}x{j}={}\r\n", "v".repeat(100)));
+            }
+            answer.push_str(&format!(
+                "set-cookie: big{i}={}\r\n\r\n{{}}",
+                "b".repeat(5000)
+            ));
+            Some(answer)
+        });
+        // Through a proxy the server answers as the proxy, for a host that does not exist.
+        let proxy = format!("target.proxy={}", server.url);
+        let (url, args) = if proxied {
+            (
+                "http://loadplan.invalid",
+                vec!["-q", "--set", proxy.as_str()],
+            )
+        } else {
+            (server.url.as_str(), vec!["-q"])
+        };
+        let r = run_plan(&plan, url, &args, &[]);
+        assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+        let heads = server.heads();
+        assert_eq!(heads.len(), 10);
+        if proxied {
+            assert!(
+                heads[0].starts_with("GET http://loadplan.invalid/item "),
+                "{}",
+                heads[0]
+            );
+        }
+        let cookie = |head: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix("cookie: ").map(str::to_owned))
+                .unwrap_or_default()
+        };
+        // The second request sends the first answer's 20; from the fourth on, 50 at most.
+        assert_eq!(cookie(&heads[1]).split("; ").count(), 20, "{}", heads[1]);
+        let last = cookie(&heads[9]);
+        assert_eq!(last.split("; ").count(), 50, "proxied: {proxied}: {last}");
+        assert!(!last.contains("big"), "a 5 KB cookie was kept");
+    }
 }

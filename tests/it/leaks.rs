@@ -9,9 +9,13 @@ use crate::support::root;
 
 const KEY: &str = "key-Zq8pX2vL9";
 const PASSWORD: &str = r#"pw"with\quote"#;
+/// The session cookie the login sets, and the token it answers.
+const COOKIE: &str = "sess-Hq3mW7rT0kN5";
+const TOKEN: &str = "tok-Vb6yJ1cX8sD4";
 
 /// Serves each connection one answer: the request head, JSON-escaped, between an escape
 /// sequence that would retitle a terminal and Markdown that would render a link and an image.
+/// `POST /login` instead answers a token and sets a session cookie.
 fn echo_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -26,6 +30,15 @@ fn echo_server() -> String {
                     break;
                 }
                 head.push_str(&line);
+            }
+            if head.starts_with("POST /login ") {
+                let body = serde_json::json!({ "access": TOKEN }).to_string();
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nSet-Cookie: sid={COOKIE}; Path=/; HttpOnly\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                continue;
             }
             let echo = format!(
                 "\u{1b}]0;pwned\u{7}\u{1b}[2J {head} [Approve the rollback](https://evil.example/ok) ![x](https://evil.example/b.png)"
@@ -46,7 +59,7 @@ fn assert_clean(what: &str, text: &str) {
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("alice:{PASSWORD}"));
     let json_escaped = serde_json::to_string(PASSWORD).unwrap();
     let json_escaped = &json_escaped[1..json_escaped.len() - 1];
-    for secret in [KEY, PASSWORD, basic.as_str(), json_escaped] {
+    for secret in [KEY, PASSWORD, basic.as_str(), json_escaped, COOKIE, TOKEN] {
         assert!(!text.contains(secret), "{what} shows `{secret}`:\n{text}");
     }
 }
@@ -96,6 +109,11 @@ fn run_and_health_leak_no_secret_and_no_live_text() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_clean(&path.display().to_string(), &text);
+        assert!(
+            !text.contains('\u{1b}'),
+            "{} passes an escape sequence:\n{text}",
+            path.display()
+        );
     }
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
@@ -124,5 +142,40 @@ fn run_and_health_leak_no_secret_and_no_live_text() {
             name,
             &std::fs::read_to_string(health_out.join(name)).unwrap(),
         );
+    }
+}
+
+#[test]
+fn a_cookie_set_by_the_login_is_masked_where_an_answer_quotes_it() {
+    let url = echo_server();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("results");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .current_dir(root())
+        .args([
+            "run",
+            "tests/fixtures/leaks/cookie-login.yaml",
+            "-v",
+            "--base-url",
+        ])
+        .arg(&url)
+        .arg("--out")
+        .arg(&out)
+        .env("NO_COLOR", "1")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    // The echo quoted the request, cookie and token included, and both were masked.
+    let lower = stdout.to_lowercase();
+    assert!(lower.contains("sid=***"), "{stdout}");
+    assert!(lower.contains("x-token:"), "{stdout}");
+    assert_clean("stdout", &stdout);
+    assert_clean("stderr", &String::from_utf8_lossy(&o.stderr));
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_clean(&path.display().to_string(), &text);
     }
 }
