@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{loadplan, run_plan, stderr, stdout};
+use crate::support::{loadplan, root, run_plan, stderr, stdout};
 
 /// A server that answers every request with `answer(request head)`, or never when it is
 /// `None`; it keeps every request head it read.
@@ -440,4 +440,58 @@ endpoints:
         assert_eq!(last.split("; ").count(), 50, "proxied: {proxied}: {last}");
         assert!(!last.contains("big"), "a 5 KB cookie was kept");
     }
+}
+
+/// Issue 11: a signal that comes while the reports are being written still ends the run with
+/// 130, and the writing finishes. `$GITHUB_STEP_SUMMARY` is a FIFO, so the run blocks in its
+/// last report until the test reads it: the signal lands inside the writing, certainly.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_report_writing_exits_130() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("step-summary");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = dir.path().join("results");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .current_dir(root())
+        .args(["run", "plans/demo.yaml", "--demo", "-q", "--duration", "1s"])
+        .args(["--set", "load.think_time=none", "--out"])
+        .arg(&out)
+        .env("NO_COLOR", "1")
+        .env("GITHUB_STEP_SUMMARY", &fifo)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // summary.json is written before the step summary, which waits for a reader.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !out.join("summary.json").exists() {
+        assert!(Instant::now() < deadline, "no summary.json");
+        std::thread::yield_now();
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut markdown = String::new();
+    std::fs::File::open(&fifo)
+        .unwrap()
+        .read_to_string(&mut markdown)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        markdown.contains("demo"),
+        "the step summary was cut: {markdown}"
+    );
 }
