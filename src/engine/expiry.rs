@@ -68,7 +68,7 @@ pub fn renewal_due(
 ) -> bool {
     let by_expiry = match (expires, margin) {
         (Some(at), Some(margin)) => {
-            let lead = margin.min(at.saturating_duration_since(obtained) / 2);
+            let lead = margin.min(at.saturating_duration_since(obtained).div_f64(2.0));
             at.checked_sub(lead).is_none_or(|renew_at| now >= renew_at)
         }
         _ => false,

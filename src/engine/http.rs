@@ -13,6 +13,7 @@ use rustls::ClientConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
+use super::Later as _;
 use super::direct::{self, Direct};
 use crate::metrics::FailureKind;
 use crate::plan::CompiledPlan;
@@ -284,7 +285,8 @@ pub(crate) fn cookie_values(headers: &HeaderMap) -> impl Iterator<Item = String>
         .iter()
         .filter_map(|v| {
             let pair = v.as_bytes().split(|&b| b == b';').next()?;
-            let value = &pair[pair.iter().position(|&b| b == b'=')? + 1..];
+            let (_, value) = pair.split_at(pair.iter().position(|&b| b == b'=')?);
+            let value = value.get(1..)?;
             let value = String::from_utf8_lossy(value.trim_ascii());
             (!value.is_empty()).then(|| value.into_owned())
         })
@@ -358,7 +360,9 @@ pub async fn send(
     start: Instant,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
 ) -> Result<Answer, TransportError> {
-    timer.as_mut().reset(tokio::time::Instant::now() + timeout);
+    timer
+        .as_mut()
+        .reset(tokio::time::Instant::now().later(timeout));
     let outcome = {
         let exchange = async {
             match &mut *transport {
@@ -450,7 +454,7 @@ where
         let Ok(chunk) = frame?.into_data() else {
             continue;
         };
-        bytes_in += chunk.len() as u64;
+        bytes_in = bytes_in.saturating_add(chunk.len() as u64);
         let held = more.as_ref().map_or(kept.len(), Vec::len) as u64;
         let room = max.saturating_sub(held) as usize;
         if room == 0 {
@@ -461,7 +465,7 @@ where
             Some(buf) => buf.extend_from_slice(&part),
             None if kept.is_empty() => kept = part,
             None => {
-                let mut buf = Vec::with_capacity(kept.len() + part.len());
+                let mut buf = Vec::with_capacity(kept.len().saturating_add(part.len()));
                 buf.extend_from_slice(&kept);
                 buf.extend_from_slice(&part);
                 more = Some(buf);

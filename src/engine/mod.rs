@@ -3,6 +3,12 @@
 //! wall-clock schedule, dropped — never delayed — at the concurrency cap), until the
 //! duration, the iteration total, an abort or an interrupt; then gives in-flight work the
 //! graceful-stop period. Measurements go to per-thread recorders (`metrics`).
+//!
+//! No arithmetic here may panic: counts saturate, and clock arithmetic goes through
+//! [`Later`]. Every duration of a plan is at most a year (`plan::units::MAX_DURATION`) and
+//! those from servers are clamped (`expiry`), so the clock never really overflows; the lint
+//! below keeps it that way.
+#![deny(clippy::arithmetic_side_effects)]
 
 pub mod cookies;
 pub mod direct;
@@ -31,6 +37,25 @@ use crate::plan::compile::{LoadModel, Think};
 use crate::template::{Templates, Text};
 use request::Prepared;
 use session::{AuthSlot, Session};
+
+/// A point in time plus a duration, without panicking: should the sum not fit the clock, the
+/// result is the point itself (a deadline that has come, so a wait ends instead of a panic).
+pub(crate) trait Later: Sized {
+    /// `self + d`, or `self` when the sum does not fit.
+    fn later(self, d: Duration) -> Self;
+}
+
+impl Later for Instant {
+    fn later(self, d: Duration) -> Self {
+        self.checked_add(d).unwrap_or(self)
+    }
+}
+
+impl Later for tokio::time::Instant {
+    fn later(self, d: Duration) -> Self {
+        self.checked_add(d).unwrap_or(self)
+    }
+}
 
 /// Why the load stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,7 +148,8 @@ impl Counters {
     fn login_failed(&self, reason: &str) {
         self.failed.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut m) = self.failures.lock() {
-            *m.entry(reason.to_owned()).or_default() += 1;
+            let n = m.entry(reason.to_owned()).or_default();
+            *n = n.saturating_add(1);
         }
     }
 }
@@ -210,10 +236,14 @@ impl Shared {
             .map(|f| {
                 let n = f.table.len() as u64;
                 let i = match f.order {
-                    FeederOrder::Sequential => f.next.fetch_add(1, Ordering::Relaxed) % n,
+                    FeederOrder::Sequential => f
+                        .next
+                        .fetch_add(1, Ordering::Relaxed)
+                        .checked_rem(n)
+                        .unwrap_or(0),
                     FeederOrder::Random => rng.random_range(0..n),
                     // One row per user for the whole run; validation made sure there are enough.
-                    FeederOrder::Unique => (user_id - 1) % n,
+                    FeederOrder::Unique => user_id.saturating_sub(1).checked_rem(n).unwrap_or(0),
                 };
                 let row = crate::plan::table::Row {
                     table: f.table.clone(),
@@ -287,7 +317,7 @@ fn prepare(
     let mut next = |r: &crate::plan::compile::CompiledRequest| -> anyhow::Result<Prepared> {
         let p = Prepared::new(r, row, base, &plan.headers, plan.timeout)
             .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))?;
-        row += 1;
+        row = row.saturating_add(1);
         Ok(p)
     };
     let default_think = match &plan.load.model {
@@ -479,7 +509,7 @@ pub async fn run(
     let mut collector = Collector::new(registry.clone());
     let mut stop = StopReason::Completed;
     let mut ticker = tokio::time::interval_at(
-        tokio::time::Instant::now() + Duration::from_secs(1),
+        tokio::time::Instant::now().later(Duration::from_secs(1)),
         Duration::from_secs(1),
     );
     let mut scheduler = Scheduler::new(&load.model, seed);
@@ -500,7 +530,7 @@ pub async fn run(
         }
         let sleep_until = deadline.map_or(wake, |d| wake.min(d));
         tokio::select! {
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start + sleep_until)) => {}
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start.later(sleep_until))) => {}
             _ = ticker.tick() => {
                 registry.set_users(scheduler.active(&users) as u64);
                 collector.tick(start.elapsed());
@@ -666,7 +696,7 @@ impl Scheduler {
                     // time cut short); start none.
                     self.done = true;
                     control.stop();
-                    return now + Duration::from_millis(20);
+                    return now.saturating_add(Duration::from_millis(20));
                 }
                 let target = schedule::users_at(stages, *from_one, now);
                 control.target_users.store(target, Ordering::Relaxed);
@@ -675,7 +705,7 @@ impl Scheduler {
                 let mut occupied = self.slots.lock().unwrap_or_else(|e| e.into_inner());
                 for slot in 1..=target {
                     if occupied.insert(slot) {
-                        self.started += 1;
+                        self.started = self.started.saturating_add(1);
                         let user = User {
                             id: self.started,
                             slot,
@@ -687,7 +717,7 @@ impl Scheduler {
                         users.spawn(async move { closed_user(user, shared, control, stop).await });
                     }
                 }
-                now + Duration::from_millis(20)
+                now.saturating_add(Duration::from_millis(20))
             }
             LoadModel::Open {
                 max_concurrency, ..
@@ -705,14 +735,14 @@ impl Scheduler {
                         // (one at a time, a rate of 10^9/s would take the scheduler minutes a
                         // second). Counted as it happens, so abort-on-fail and progress see
                         // drops live.
-                        self.dropped += 1;
+                        self.dropped = self.dropped.saturating_add(1);
                         shared.metrics.record_dropped(1);
                         self.drop_due(now, shared, control);
                         full = true;
                     } else {
                         self.in_flight.fetch_add(1, Ordering::Relaxed);
-                        self.started += 1;
-                        let intended = start + due;
+                        self.started = self.started.saturating_add(1);
+                        let intended = start.later(due);
                         let session = self.pool.lock().ok().and_then(|mut p| p.pop());
                         let (shared, pool, in_flight) =
                             (shared.clone(), self.pool.clone(), self.in_flight.clone());
@@ -723,7 +753,7 @@ impl Scheduler {
                             in_flight.fetch_sub(1, Ordering::Relaxed);
                         });
                     }
-                    let k = self.started + self.dropped;
+                    let k = self.started.saturating_add(self.dropped);
                     self.next_arrival = self.arrivals.as_ref().and_then(|a| a.time_of(k));
                 }
                 if self.next_arrival.is_none() {
@@ -731,11 +761,11 @@ impl Scheduler {
                 }
                 let wake = self
                     .next_arrival
-                    .unwrap_or(now + Duration::from_millis(100));
+                    .unwrap_or(now.saturating_add(Duration::from_millis(100)));
                 // At the cap, arrivals due meanwhile are counted in bulk at the next step: do
                 // not spin on a rate far above what the cap lets start.
                 if full {
-                    wake.max(now + Duration::from_millis(1))
+                    wake.max(now.saturating_add(Duration::from_millis(1)))
                 } else {
                     wake
                 }
@@ -753,9 +783,9 @@ impl Scheduler {
         };
         let missed = arrivals
             .due_before(now)
-            .saturating_sub(self.started + self.dropped);
+            .saturating_sub(self.started.saturating_add(self.dropped));
         let n = control.claim_up_to(missed);
-        self.dropped += n;
+        self.dropped = self.dropped.saturating_add(n);
         shared.metrics.record_dropped(n);
     }
 }
@@ -780,7 +810,7 @@ fn pick(shared: &Shared, session: &Session, rng: &mut SmallRng) -> Option<usize>
         if x < w {
             return Some(i);
         }
-        x -= w;
+        x = x.saturating_sub(w);
     }
     None
 }
@@ -790,7 +820,9 @@ pub fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration 
     match think {
         Think::None => Duration::ZERO,
         Think::Constant(d) => d,
-        Think::Between(a, b) if b > a => a + (b - a).mul_f64(rng.random::<f64>()),
+        Think::Between(a, b) if b > a => {
+            a.saturating_add(b.saturating_sub(a).mul_f64(rng.random::<f64>()))
+        }
         Think::Between(a, _) => a,
         Think::Pacing(d) => d.saturating_sub(took),
         Think::Poisson(mean) => mean.mul_f64(-(1.0 - rng.random::<f64>()).ln()),

@@ -106,13 +106,13 @@ pub fn build_uri<'a>(
     let bare = url.trim().split('#').next().unwrap_or_default();
     let after_scheme = bare
         .find("://")
-        .map(|i| i + 3)
+        .map(|i| i.saturating_add(3))
         .ok_or_else(|| invalid(&"it has no scheme (http:// or https://)"))?;
     let split = bare[after_scheme..]
         .find(['/', '?'])
-        .map_or(bare.len(), |i| after_scheme + i);
+        .map_or(bare.len(), |i| after_scheme.saturating_add(i));
     let (origin, rest) = bare.split_at(split);
-    let mut out = String::with_capacity(url.len() + 16);
+    let mut out = String::with_capacity(url.len().saturating_add(16));
     if origin.is_ascii() {
         out.push_str(origin);
     } else {
@@ -271,7 +271,11 @@ impl Prepared {
         };
         let mut headers = Headers {
             base: Arc::clone(&self.static_headers),
-            extra: Vec::with_capacity(self.dynamic_headers.len() + extra_headers.len()),
+            extra: Vec::with_capacity(
+                self.dynamic_headers
+                    .len()
+                    .saturating_add(extra_headers.len()),
+            ),
         };
         for (name, text) in &self.dynamic_headers {
             let v = r(text)?;
@@ -454,7 +458,7 @@ impl Json {
             } => {
                 let i = match query {
                     Query::Check(j) => j,
-                    Query::Capture(c) => captures_from + c,
+                    Query::Capture(c) => captures_from.saturating_add(c),
                 };
                 found.get(i).map(|m| m.iter().collect()).unwrap_or_default()
             }
@@ -476,7 +480,7 @@ pub fn check(
     // Every failed condition is named, in the order checked; the first one's kind classifies
     // the request.
     let fail = |v: &mut Verdict, kind: FailureKind, message: String| {
-        v.failed += 1;
+        v.failed = v.failed.saturating_add(1);
         match &mut v.failure {
             None => v.failure = Some(Failure::new(kind, message)),
             Some(f) => {
@@ -494,7 +498,7 @@ pub fn check(
             );
         }
     } else if checks.status.contains(&answer.status) {
-        v.passed += 1;
+        v.passed = v.passed.saturating_add(1);
     } else {
         fail(
             &mut v,
@@ -504,7 +508,7 @@ pub fn check(
     }
     if let Some(max) = checks.max_latency {
         if answer.latency <= max {
-            v.passed += 1;
+            v.passed = v.passed.saturating_add(1);
         } else {
             fail(
                 &mut v,
@@ -517,7 +521,9 @@ pub fn check(
     }
     if let Some(text) = &checks.body_contains {
         match t.render(text, ctx) {
-            Ok(needle) if contains(&answer.body, needle.as_bytes()) => v.passed += 1,
+            Ok(needle) if contains(&answer.body, needle.as_bytes()) => {
+                v.passed = v.passed.saturating_add(1)
+            }
             Ok(needle) => fail(
                 &mut v,
                 FailureKind::Check,
@@ -539,7 +545,7 @@ pub fn check(
                 for (j, cond) in checks.json.iter().enumerate() {
                     let found = json.select(&cond.path, Query::Check(j));
                     match evaluate(&cond.test, &found, t, ctx) {
-                        Ok(None) => v.passed += 1,
+                        Ok(None) => v.passed = v.passed.saturating_add(1),
                         Ok(Some(why)) => fail(
                             &mut v,
                             FailureKind::Check,

@@ -15,11 +15,11 @@ pub fn users_at(stages: &[(u32, Duration)], from_one: bool, t: Duration) -> u32 
     };
     for &(target, length) in stages {
         let target = f64::from(target);
-        if t < start + length {
-            let progress = (t - start).as_secs_f64() / length.as_secs_f64();
+        if t < start.saturating_add(length) {
+            let progress = t.saturating_sub(start).as_secs_f64() / length.as_secs_f64();
             return (previous + (target - previous) * progress).floor().max(0.0) as u32;
         }
-        start += length;
+        start = start.saturating_add(length);
         previous = target;
     }
     previous as u32
@@ -135,7 +135,7 @@ impl Iterator for Arrivals {
     type Item = Duration;
     fn next(&mut self) -> Option<Duration> {
         let t = self.time_of(self.next)?;
-        self.next += 1;
+        self.next = self.next.saturating_add(1);
         Some(t)
     }
 }

@@ -182,7 +182,7 @@ impl Session {
         endpoint: usize,
         intended: Option<Instant>,
     ) -> TaskEnd {
-        self.iteration += 1;
+        self.iteration = self.iteration.saturating_add(1);
         let mut intended = intended;
         for prepared in &shared.endpoints[endpoint].requests {
             if !self.has(&prepared.spec.requires) {

@@ -46,7 +46,7 @@ impl Shape {
         let mut shape = Shape::default();
         for query in queries {
             shape.root.insert(&steps(query)?, shape.queries);
-            shape.queries += 1;
+            shape.queries = shape.queries.saturating_add(1);
         }
         (shape.queries > 0).then_some(shape)
     }
@@ -109,7 +109,7 @@ fn entry<'a, K: PartialEq + Clone>(list: &'a mut Vec<(K, Node)>, key: &K) -> &'a
         Some(i) => i,
         None => {
             list.push((key.clone(), Node::default()));
-            list.len() - 1
+            list.len().saturating_sub(1)
         }
     };
     &mut list[i].1
@@ -202,7 +202,7 @@ fn steps(path: &str) -> Option<Vec<Step>> {
                 }
                 None => return None,
             }
-            rest = &r[end + 1..];
+            rest = r.split_at(end).1.get(1..)?;
         } else {
             return None;
         }
@@ -280,7 +280,7 @@ impl<'de> Visitor<'de> for Stream<'_, '_> {
             if !more {
                 return Ok(());
             }
-            i += 1;
+            i = i.saturating_add(1);
         }
     }
 
