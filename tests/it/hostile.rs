@@ -495,3 +495,116 @@ fn a_signal_during_report_writing_exits_130() {
         "the step summary was cut: {markdown}"
     );
 }
+
+/// The peak resident memory of a running child, read from `/proc` until it exits; `VmHWM` only
+/// grows, so the last reading is the peak up to then.
+#[cfg(target_os = "linux")]
+fn peak_rss_kib(child: std::process::Child) -> (std::process::Output, u64) {
+    let status = format!("/proc/{}/status", child.id());
+    let peak = std::sync::atomic::AtomicU64::new(0);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let output = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let kib = std::fs::read_to_string(&status).ok().and_then(|text| {
+                    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
+                });
+                if let Some(kib) = kib {
+                    peak.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+                }
+                std::thread::yield_now();
+            }
+        });
+        let output = child.wait_with_output().unwrap();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        output
+    });
+    (output, peak.into_inner())
+}
+
+/// A login answer for the token-hostile servers below.
+fn login_plan() -> (tempfile::TempDir, String) {
+    plan_file(
+        r#"version: 1
+name: tokens
+target: { base_url: "http://127.0.0.1:1" }
+auth:
+  login: { method: POST, path: /login, json: { username: alice } }
+  extract: { access: $.access, expires_in: $.expires_in }
+  apply: { headers: { X-Token: "{{ auth.access[:12] }}" } }
+  refresh: { before_expiry: 1s }
+load: { users: 2, iterations: 100 }
+endpoints:
+  - name: item
+    request: { path: /item }
+"#,
+    )
+}
+
+/// Issue 11: a fresh 1 MiB token at every login (each expires at once) is kept for masking
+/// within the 16 MiB bound: 100 logins peak at about 116 MiB (455 MiB without the bound).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_fresh_megabyte_token_at_every_login_stays_bounded() {
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = Server::start(move |head| {
+        if !head.starts_with("POST /login ") {
+            return Some(json("200 OK", "{}"));
+        }
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("{i:012}{}", "t".repeat(1 << 20));
+        Some(json(
+            "200 OK",
+            &format!(r#"{{"access": "{token}", "expires_in": 0}}"#),
+        ))
+    });
+    let (_dir, plan) = login_plan();
+    let out = tempfile::tempdir().unwrap();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        .args(["run", &plan, "-q", "--base-url", &server.url, "--out"])
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (output, peak) = peak_rss_kib(child);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let logins = server
+        .heads()
+        .iter()
+        .filter(|h| h.starts_with("POST /login "))
+        .count();
+    assert!(logins >= 90, "{logins} logins");
+    assert!(peak < 200 << 10, "{logins} logins of 1 MiB took {peak} KiB");
+}
+
+/// Issue 11: absurd lifetimes (`1e300` seconds, past any clock) log in once, never panic.
+#[test]
+fn an_absurd_token_lifetime_logs_in_and_never_panics() {
+    for lifetime in ["1e300", "18446744073709551615", "-5"] {
+        let server = Server::start(move |head| {
+            if head.starts_with("POST /login ") {
+                let body = format!(r#"{{"access": "tok-abcdefghijkl", "expires_in": {lifetime}}}"#);
+                return Some(json("200 OK", &body));
+            }
+            Some(json("200 OK", "{}"))
+        });
+        let (_dir, plan) = login_plan();
+        let r = run_plan(
+            &plan,
+            &server.url,
+            &["-q", "--set", "load.iterations=20"],
+            &[],
+        );
+        let err = stderr(&r.output);
+        assert!(!err.contains("panicked"), "{lifetime}: {err}");
+        assert_eq!(r.code(), Some(0), "{lifetime}: {err}");
+        let logins = server
+            .heads()
+            .iter()
+            .filter(|h| h.starts_with("POST /login "))
+            .count();
+        assert!(logins >= 1, "{lifetime}: no login");
+    }
+}
