@@ -10,10 +10,11 @@ use tokio::sync::watch;
 
 use crate::app::load_plan;
 use crate::cli::RunArgs;
+use crate::conclude::{AbortCheck, RunResult};
 use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
 use crate::exit::Exit;
 use crate::health::{self, HealthResults};
-use crate::plan::model::HealthPhase;
+use crate::plan::model::{HealthPhase, OutputFormat};
 use crate::plan::{self, Override};
 
 /// Runs `loadplan run`.
@@ -110,14 +111,31 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     } else {
         health.results = before.unwrap_or_default();
         raise_open_files_limit(&compiled, err);
-        let progress =
-            crate::report::progress::Progress::new(args.quiet, &compiled, err_is_terminal());
+        let title = format!("{} ({})", compiled.plan.name, compiled.file);
+        let progress = crate::report::progress::Progress::new(
+            args.quiet,
+            &title,
+            compiled.load.duration,
+            err_is_terminal(),
+        );
         let opts = RunOptions {
             verbose: args.verbose,
             seed: args.seed,
         };
         let probes = health::Probes::start(&compiled, &base_url)?;
-        let mut live = crate::report::live::Live::new(&compiled, &args.out)?;
+        let mut ndjson = if compiled
+            .plan
+            .outputs
+            .formats
+            .contains(&OutputFormat::Ndjson)
+        {
+            let path = results.path().join(crate::report::NDJSON_FILE);
+            let writer = crate::report::ndjson::LiveWriter::create(&path, engine::rows(&compiled));
+            Some(writer.map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?)
+        } else {
+            None
+        };
+        let abort = AbortCheck::new(&compiled);
         let outcome = engine::run(
             &compiled,
             &base_url,
@@ -125,7 +143,14 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             signal_rx.clone(),
             |collector, elapsed| {
                 progress.tick(collector, elapsed);
-                live.tick(collector, elapsed)
+                // A live file is a convenience: the final render still writes it in full.
+                if ndjson
+                    .as_mut()
+                    .is_some_and(|w| w.write_new(collector.series()).is_err())
+                {
+                    ndjson = None;
+                }
+                abort.tick(collector, elapsed)
             },
         )
         .await;
@@ -149,10 +174,12 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     if let Some(server) = demo {
         server.shutdown().await;
     }
-    let mut report = crate::report::Report::new(&compiled, outcome);
-    report.health = health;
-    report.not_sent = not_sent;
-    for r in report.health.results.iter().filter(|r| !r.healthy) {
+    let result = RunResult {
+        outcome,
+        health,
+        not_sent,
+    };
+    for r in result.health.results.iter().filter(|r| !r.healthy) {
         writeln!(
             err,
             "error: health `{}` {} unhealthy: {}",
@@ -167,18 +194,19 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy
     // health results count as failures there).
-    let csv_prefix = args.csv_prefix.as_deref();
-    let mut exit = crate::report::finish_run(
-        &compiled, &report, &results, csv_prefix, args.quiet, out, err,
-    );
-    if let StopReason::NoLogin(reason) = &report.outcome.stop {
+    let mut summary = crate::conclude::conclude(&compiled, &result);
+    if let Some(prefix) = &args.csv_prefix {
+        summary.outputs.csv_prefix = Some(prefix.clone());
+    }
+    let mut exit = result.exit().worst(crate::report::publish(
+        &summary, &results, args.quiet, out, err,
+    ));
+    if let StopReason::NoLogin(reason) = &result.outcome.stop {
         writeln!(err, "error: {reason}")?;
     }
     // A signal that came while the reports were written still decides the exit code.
     if let Signal::Interrupt | Signal::Terminate = *signal_rx.borrow() {
-        exit = exit.worst(crate::report::Report::exit_for(&stop_for(
-            *signal_rx.borrow(),
-        )));
+        exit = exit.worst(crate::conclude::exit_for(&stop_for(*signal_rx.borrow())));
     }
     Ok(exit)
 }

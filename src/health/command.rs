@@ -134,9 +134,7 @@ async fn check_plan(
             "INTERRUPTED: {} of the policies ran to a verdict",
             results.results.len()
         )?;
-        exit = exit.worst(crate::report::Report::exit_for(&crate::run::stop_for(
-            signal,
-        )));
+        exit = exit.worst(crate::conclude::exit_for(&crate::run::stop_for(signal)));
     }
     if let Some(dir) = &folder
         && let Err(e) = output::write_files(dir, &plan.plan.name, &plan.file, &results)

@@ -8,67 +8,20 @@ pub mod folder;
 pub mod format;
 pub mod html;
 pub mod junit;
-pub mod live;
 pub mod markdown;
 pub mod ndjson;
 pub mod progress;
 pub mod summary;
 pub mod terminal;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::PathBuf;
 
 pub use summary::Summary;
 
-use crate::engine::{RunOutcome, StopReason};
 use crate::exit::Exit;
-use crate::plan::CompiledPlan;
 use crate::plan::model::OutputFormat;
-
-/// A finished run, as the summary is built from it.
-#[derive(Debug)]
-pub struct Report {
-    /// Plan name.
-    pub plan_name: String,
-    /// Plan file.
-    pub plan_file: String,
-    /// What the engine measured.
-    pub outcome: RunOutcome,
-    /// Health checks before, during and after the load.
-    pub health: crate::health::HealthResults,
-    /// Why no load was sent, when none was (the health gate failed, or a signal came
-    /// first): the verdicts then say so instead of judging empty statistics.
-    pub not_sent: Option<String>,
-}
-
-impl Report {
-    /// Gathers a run's results.
-    pub fn new(plan: &CompiledPlan, outcome: RunOutcome) -> Self {
-        Report {
-            plan_name: plan.plan.name.clone(),
-            plan_file: plan.file.clone(),
-            outcome,
-            health: crate::health::HealthResults::default(),
-            not_sent: None,
-        }
-    }
-
-    /// The exit code the stop reason calls for (verdicts aside: see [`Summary::exit`]).
-    pub fn exit(&self) -> Exit {
-        Self::exit_for(&self.outcome.stop)
-    }
-
-    /// The exit code a stop reason calls for.
-    pub fn exit_for(stop: &StopReason) -> Exit {
-        match stop {
-            StopReason::Completed => Exit::Passed,
-            StopReason::Interrupted => Exit::Interrupted,
-            StopReason::Terminated => Exit::Terminated,
-            StopReason::Aborted(_) | StopReason::NoLogin(_) => Exit::Failed,
-        }
-    }
-}
 
 /// Name of the summary file in `--out`.
 pub const SUMMARY_FILE: &str = "summary.json";
@@ -146,48 +99,32 @@ pub fn append_step_summary(summary: &Summary) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The end of `loadplan run`: evaluates the SLA and the implicit gates, builds the summary,
-/// writes every report into `dir` and the step summary, then prints the terminal summary
-/// (only the verdict when `quiet`). Files come before printing, and printing never fails
-/// the run: a closed terminal cannot lose the results. Returns the exit code (a report that
-/// cannot be written is a tool error, after the others were tried).
-pub fn finish_run(
-    plan: &CompiledPlan,
-    report: &Report,
+/// The end of `loadplan run` and `loadplan report`'s counterpart: writes every report of
+/// `summary` into `dir` and the step summary, then prints the terminal summary (only the
+/// verdict when `quiet`). Files come before printing, and printing never fails the run: a
+/// closed terminal cannot lose the results. Returns the exit code the summary calls for
+/// (a report that cannot be written is a tool error, after the others were tried).
+pub fn publish(
+    summary: &Summary,
     dir: &folder::ResultsDir,
-    csv_prefix: Option<&str>,
     quiet: bool,
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Exit {
-    let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
-    let metrics = &report.outcome.metrics;
-    let mut verdicts = crate::sla::verdicts(&plan.plan.sla, &endpoints, metrics, &report.health);
-    if let Some(why) = &report.not_sent {
-        // The gate or the signal is the verdict, not the empty statistics.
-        for v in &mut verdicts {
-            v.status = crate::sla::Status::Skipped;
-            v.note = Some(format!("no load was sent: {why}"));
-        }
-    }
-    let mut summary = Summary::build(plan, report, verdicts);
-    if let Some(prefix) = csv_prefix {
-        summary.outputs.csv_prefix = Some(prefix.to_owned());
-    }
-    let mut exit = report.exit().worst(summary.exit());
-    let written = write_all(&summary, dir);
+    let mut exit = summary.exit();
+    let written = write_all(summary, dir);
     if let Err(e) = &written {
         let _ = writeln!(err, "error: cannot write the reports: {e:#}");
         exit = exit.worst(Exit::ToolError);
     }
-    if let Err(e) = append_step_summary(&summary) {
+    if let Err(e) = append_step_summary(summary) {
         let _ = writeln!(err, "error: {e:#}");
         exit = exit.worst(Exit::ToolError);
     }
     let text = if quiet {
-        terminal::verdict(&summary)
+        terminal::verdict(summary)
     } else {
-        terminal::summary(&summary, terminal::use_color())
+        terminal::summary(summary, terminal::use_color())
     };
     let _ = out.write_all(text.as_bytes());
     if !quiet && let Ok(files) = &written {

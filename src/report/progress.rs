@@ -6,7 +6,6 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::metrics::Collector;
-use crate::plan::CompiledPlan;
 
 /// Progress display of one run.
 #[derive(Debug)]
@@ -17,9 +16,9 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Progress for a plan; nothing when `quiet`.
-    pub fn new(quiet: bool, plan: &CompiledPlan, terminal: bool) -> Self {
-        let total = plan.load.duration;
+    /// Progress of the run named `title`, planned to last `total` (none: until its
+    /// iterations are done); nothing when `quiet`.
+    pub fn new(quiet: bool, title: &str, total: Option<Duration>, terminal: bool) -> Self {
         let bar = (!quiet && terminal).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -29,7 +28,7 @@ impl Progress {
             bar
         });
         if !quiet && !terminal {
-            crate::console::note(format_args!("running {} ({})", plan.plan.name, plan.file));
+            crate::console::note(format_args!("running {title}"));
         }
         Progress {
             bar,
