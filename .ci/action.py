@@ -1,9 +1,10 @@
-"""The composite action's shell steps, outside GitHub: each `run:` script is shellchecked and
-must read inputs from `env:` only (an `${{ }}` in a script is pasted into the shell unquoted),
-then the key step and the loadplan step run as the runner runs them (`bash -e -o pipefail`)
-against the real binary, with their outputs read back from `$GITHUB_OUTPUT`.
+"""The composite action outside GitHub: each `run:` script of `action.yml` is shellchecked
+and must read inputs from `env:` only (an `${{ }}` in a script is pasted into the shell
+unquoted); then the key step and the loadplan step run as the runner runs them
+(`bash -e -o pipefail`) against the real binary, their outputs read back from
+`$GITHUB_OUTPUT`. Last, the README's snippets that use the action pass actionlint.
 
-usage: python .ci/action.py LOADPLAN_BINARY   (from the repository root; shellcheck on PATH)
+usage: python .ci/action.py LOADPLAN_BINARY   (from the repository root; actionlint and shellcheck on PATH)
 """
 
 import os
@@ -93,6 +94,22 @@ for inputs, expected_code, expected_summary, expected_err in cases:
     check(ok, f"{inputs}: exit {code}, outputs {outputs}" + ("" if ok else f"\n{err}"))
     if expected_summary:
         check(Path(expected_summary).is_file(), f"{expected_summary} exists")
+
+# The README's workflow snippets that use the action, each as the steps of a job (after a
+# deploy step, which the health snippet reads), pass actionlint.
+readme = Path("README.md").read_text()
+for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", readme, re.S)):
+    if "uses: OWNER/loadplan@" not in block:
+        continue
+    steps_yaml = "".join("      " + line + "\n" for line in block.splitlines())
+    workflow = work / f"readme-{i}.yml"
+    workflow.write_text(
+        "on: push\njobs:\n  job:\n    runs-on: ubuntu-latest\n    env: { URL: https://example.com }\n"
+        "    steps:\n      - id: deploy\n        run: ./deploy.sh >> \"$GITHUB_OUTPUT\"\n" + steps_yaml
+    )
+    lint = subprocess.run(["actionlint", workflow], capture_output=True, text=True)
+    first = block.strip().splitlines()[0]
+    check(lint.returncode == 0, f"README snippet `{first}`: actionlint" + ("" if lint.returncode == 0 else f"\n{lint.stdout}"))
 
 shutil.rmtree(work)
 sys.exit(1 if failures else 0)
