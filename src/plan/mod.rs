@@ -7,6 +7,7 @@
 pub mod capacity;
 pub mod compile;
 pub mod diagnostic;
+pub mod hovers;
 pub mod model;
 pub mod overrides;
 pub mod reference;

@@ -25,7 +25,7 @@ pub fn markdown() -> String {
 
 fn section(out: &mut String, name: &str, node: &Value) {
     let _ = writeln!(out, "## {name}\n");
-    if let Some(d) = node.get("description").and_then(Value::as_str) {
+    if let Some(d) = super::hovers::doc(node) {
         let _ = writeln!(out, "{}\n", d.trim());
     }
     if let Some(examples) = node.get("examples").and_then(Value::as_array) {
@@ -59,9 +59,7 @@ fn section(out: &mut String, name: &str, node: &Value) {
         if let Some(items) = node.get(key).and_then(Value::as_array) {
             out.push_str("One of:\n\n");
             for item in items {
-                let text = item
-                    .get("description")
-                    .and_then(Value::as_str)
+                let text = super::hovers::doc(item)
                     .map_or_else(|| format!("`{}`", plain(item)), |d| d.replace('\n', " "));
                 let name = item
                     .get("const")

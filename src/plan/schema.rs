@@ -11,7 +11,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use schemars::Schema;
 use schemars::generate::SchemaSettings;
-use schemars::transform::RecursiveTransform;
+use schemars::transform::{RecursiveTransform, RemoveRefSiblings, Transform as _};
 use serde_json::Value;
 
 use super::diagnostic::suggest;
@@ -23,13 +23,18 @@ pub const PLAN_SCHEMA: &str = include_str!("../../schema/plan.schema.json");
 
 /// Generates the plan schema from the plan types, as pretty JSON with a final newline.
 ///
-/// Draft-07 ignores every keyword beside a `$ref`, so schemars' draft-07 settings already
-/// move a `$ref` that has siblings into `allOf: [{ $ref }]` (a test keeps it that way).
+/// Descriptions are then laid out for editors' hovers ([`super::hovers`]). Draft-07 ignores
+/// every keyword beside a `$ref`, so a `$ref` that has siblings, from schemars or from that
+/// layout, moves into `allOf: [{ $ref }]` (a test keeps it that way).
 pub fn generate() -> String {
-    let schema = SchemaSettings::draft07()
+    let mut schema = SchemaSettings::draft07()
         .with_transform(RecursiveTransform(add_markdown_description))
         .into_generator()
-        .into_root_schema_for::<Plan>();
+        .into_root_schema_for::<Plan>()
+        .to_value();
+    super::hovers::layout(&mut schema);
+    let mut schema = Schema::try_from(schema).unwrap_or_default();
+    RemoveRefSiblings::default().transform(&mut schema);
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
@@ -443,7 +448,7 @@ fn property_names(node: Option<&Value>) -> Vec<&str> {
 }
 
 fn first_sentence(node: &Value) -> Option<String> {
-    let text = node.get("description")?.as_str()?;
+    let text = super::hovers::doc(node)?;
     let end = text.find(". ").map_or(text.len(), |i| i + 1);
     let line = text[..end].replace('\n', " ");
     Some(line.trim().to_owned())

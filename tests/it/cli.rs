@@ -60,6 +60,33 @@ fn completions_for_every_shell() {
     assert_eq!(loadplan(&["completions", "tcsh"]).status.code(), Some(2));
 }
 
+/// What the README says to install for bash works in bash: sourced (as bash-completion
+/// loads it from `~/.local/share/bash-completion/completions/`), it completes commands.
+#[test]
+fn bash_completion_completes_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("loadplan");
+    std::fs::write(&script, stdout(&loadplan(&["completions", "bash"]))).unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c"])
+        .arg(
+            r#"source "$1"; complete -p loadplan
+            COMP_WORDS=(loadplan he); COMP_CWORD=1; _loadplan loadplan he loadplan
+            printf '%s\n' "${COMPREPLY[@]}""#,
+        )
+        .arg("bash")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("-F _loadplan loadplan"),
+        "{shown}{}",
+        stderr(&out)
+    );
+    assert!(shown.lines().any(|l| l == "health"), "{shown}");
+}
+
 #[test]
 fn committed_reference_is_current() {
     let out = loadplan(&["schema", "--format", "markdown"]);

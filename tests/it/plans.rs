@@ -149,6 +149,100 @@ fn schema_has_no_ref_siblings_and_every_description_in_markdown_too() {
     );
 }
 
+/// Issue 15: yaml-language-server shows the first description among the schemas that matched
+/// a value, innermost first, so a described schema must reach no other description through
+/// `$ref`, `allOf`, `anyOf` or `oneOf` (the LSP check in `.ci/run` hovers real keys). The
+/// texts moved out of the way stay in the schema as `$comment`.
+#[test]
+fn only_the_outermost_schema_of_a_value_is_described() {
+    use serde_json::Value;
+    fn same_value<'a>(root: &'a Value, node: &'a Value) -> Vec<(String, &'a Value)> {
+        let mut out = Vec::new();
+        if let Some(r) = node.get("$ref").and_then(Value::as_str) {
+            out.push((r.to_owned(), root.pointer(&r[1..]).unwrap()));
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            for (i, sub) in node
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                out.push((format!("{key}/{i}"), sub));
+            }
+        }
+        out
+    }
+    fn inner_described(
+        root: &Value,
+        node: &Value,
+        path: &str,
+        depth: usize,
+        out: &mut Vec<String>,
+    ) {
+        for (step, sub) in same_value(root, node) {
+            let path = format!("{path} → {step}");
+            if sub.get("description").is_some() || sub.get("markdownDescription").is_some() {
+                out.push(path.clone());
+            }
+            if depth < 8 {
+                inner_described(root, sub, &path, depth + 1, out);
+            }
+        }
+    }
+    fn walk(root: &Value, node: &Value, pointer: &str, out: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                if map.contains_key("description") {
+                    inner_described(root, node, pointer, 0, out);
+                }
+                for (key, value) in map {
+                    walk(root, value, &format!("{pointer}/{key}"), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(root, item, &format!("{pointer}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schema/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut hidden = Vec::new();
+    walk(&schema, &schema, "", &mut hidden);
+    assert!(
+        hidden.is_empty(),
+        "descriptions that hide the outer one: {hidden:#?}"
+    );
+    let duration = &schema["definitions"]["Duration"];
+    assert!(
+        duration["$comment"]
+            .as_str()
+            .unwrap()
+            .starts_with("A length of time"),
+        "{duration}"
+    );
+    // A variant's one key (`between:`) reads the variant's text.
+    let think = schema["definitions"]["ThinkRule"]["oneOf"]
+        .as_array()
+        .unwrap();
+    let between = think
+        .iter()
+        .find_map(|v| v["properties"].get("between"))
+        .unwrap();
+    assert!(
+        between["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("A uniformly random wait")
+    );
+}
+
 /// A plan over 4 MiB is refused after reading one byte past the limit. The file is sparse,
 /// so the test writes almost nothing to disk.
 #[test]
