@@ -88,7 +88,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     }
     // Signals are heard from here on: during the health phases as during the load.
     let (signal_tx, mut signal_rx) = watch::channel(Signal::Run);
-    tokio::spawn(listen_for_signals(signal_tx));
+    listen_for_signals(signal_tx);
     let mut health = HealthResults::default();
     let log = (!args.quiet).then_some(&mut *err);
     let before = tokio::select! {
@@ -305,47 +305,62 @@ fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
 
 /// Ctrl-C and SIGTERM stop the run gracefully; a second signal of either kind stops
 /// waiting for requests in flight (the reports are still written); a third quits at once.
-/// The sender is never dropped, so the engine never sees a closed channel.
-pub async fn listen_for_signals(tx: watch::Sender<Signal>) {
+/// The handlers are installed before this returns, so a signal that comes before the
+/// listening task first runs is heard, not the default (which kills the process with no
+/// reports). The sender is never dropped, so the engine never sees a closed channel.
+pub fn listen_for_signals(tx: watch::Sender<Signal>) {
     #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let mut heard = 0;
-    loop {
-        #[cfg(unix)]
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => t.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminated = std::future::pending::<Option<()>>();
-        let signal = tokio::select! {
-            r = tokio::signal::ctrl_c() => match r {
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
+    tokio::spawn(async move {
+        let mut heard = 0;
+        loop {
+            #[cfg(unix)]
+            let signal = tokio::select! {
+                () = next(&mut interrupt) => Signal::Interrupt,
+                () = next(&mut terminate) => Signal::Terminate,
+            };
+            #[cfg(not(unix))]
+            let signal = match tokio::signal::ctrl_c().await {
                 Ok(()) => Signal::Interrupt,
                 // No Ctrl-C handler here: keep the channel open rather than return.
                 Err(_) => std::future::pending().await,
-            },
-            _ = terminated => Signal::Terminate,
-        };
-        heard += 1;
-        match heard {
-            1 => crate::console::note(format_args!(
-                "stopping: waiting for requests in flight; signal again to stop waiting"
-            )),
-            2 => crate::console::note(format_args!(
-                "stopping now: requests in flight are abandoned; the reports are still written (signal again to quit at once)"
-            )),
-            _ => {
-                crate::console::note(format_args!("signalled again: quitting at once"));
-                std::process::exit(if signal == Signal::Interrupt {
-                    130
-                } else {
-                    143
-                });
+            };
+            heard += 1;
+            match heard {
+                1 => crate::console::note(format_args!(
+                    "stopping: waiting for requests in flight; signal again to stop waiting"
+                )),
+                2 => crate::console::note(format_args!(
+                    "stopping now: requests in flight are abandoned; the reports are still written (signal again to quit at once)"
+                )),
+                _ => {
+                    crate::console::note(format_args!("signalled again: quitting at once"));
+                    std::process::exit(if signal == Signal::Interrupt {
+                        130
+                    } else {
+                        143
+                    });
+                }
             }
+            // Sent every time, even unchanged: the engine counts the second as "stop waiting".
+            tx.send_replace(signal);
         }
-        // Sent every time, even unchanged: the engine counts the second as "stop waiting".
-        tx.send_replace(signal);
+    });
+}
+
+/// The next delivery of a signal; never, when its handler could not be installed.
+#[cfg(unix)]
+async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(s) = signal
+        && s.recv().await.is_some()
+    {
+        return;
     }
+    std::future::pending::<()>().await;
 }

@@ -93,7 +93,7 @@ async fn check_plan(
         }
     };
     let (signal_tx, mut signals) = watch::channel(Signal::Run);
-    tokio::spawn(crate::run::listen_for_signals(signal_tx));
+    crate::run::listen_for_signals(signal_tx);
     let mut results = HealthResults::default();
     let mut interrupted = None;
     for policy in policies {
