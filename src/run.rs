@@ -130,7 +130,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             .contains(&OutputFormat::Ndjson)
         {
             let path = results.path().join(crate::report::NDJSON_FILE);
-            let writer = crate::report::ndjson::LiveWriter::create(&path, engine::rows(&compiled));
+            let writer = crate::report::ndjson::LiveWriter::create(&path, compiled.rows.clone());
             Some(writer.map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?)
         } else {
             None
@@ -229,7 +229,7 @@ fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
 /// The outcome of a run that sent no load (its `before` gate failed, or a signal came
 /// first): empty statistics and why.
 fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, stop: StopReason) -> RunOutcome {
-    let registry = std::sync::Arc::new(crate::metrics::Registry::new(engine::rows(plan)));
+    let registry = std::sync::Arc::new(crate::metrics::Registry::new(plan.rows.clone()));
     RunOutcome {
         metrics: crate::metrics::Collector::new(registry).finish(Duration::ZERO),
         stop,

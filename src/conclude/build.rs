@@ -149,7 +149,7 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
             .rows
             .iter()
             .map(|r| {
-                let endpoint = sla::endpoint_of(&r.key.name, &names).map(str::to_owned);
+                let endpoint = r.key.endpoint.and_then(|i| names.get(i)).cloned();
                 stats(r, endpoint, m.duration)
             })
             .collect(),

@@ -31,7 +31,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::metrics::{Collector, Registry, RowKey, RunMetrics};
+use crate::metrics::{Collector, Registry, RunMetrics};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{LoadModel, Think};
 use crate::template::{Templates, Text};
@@ -266,33 +266,6 @@ impl Shared {
     }
 }
 
-/// The rows of a plan's metrics: every endpoint request, then login, refresh and start steps.
-pub fn rows(plan: &CompiledPlan) -> Vec<RowKey> {
-    let mut rows: Vec<RowKey> = plan
-        .endpoints
-        .iter()
-        .flat_map(|e| &e.requests)
-        .map(|r| RowKey {
-            name: r.label.clone(),
-            method: r.method.as_str().to_owned(),
-        })
-        .collect();
-    if let Some(auth) = &plan.auth {
-        for r in auth
-            .login
-            .iter()
-            .chain(auth.refresh.as_ref().and_then(|r| r.request.as_ref()))
-            .chain(&auth.on_start)
-        {
-            rows.push(RowKey {
-                name: r.label.clone(),
-                method: r.method.as_str().to_owned(),
-            });
-        }
-    }
-    rows
-}
-
 /// A user's template context: the plan's globals, then its captures, then its own values
 /// (`auth`, `user_id`, `iteration`, `data`). minijinja's merge lets the last map win, so a
 /// capture or a built-in is never hidden by a plan variable of the same name.
@@ -313,12 +286,13 @@ fn prepare(
     http: http::HttpSettings,
     globals: Ctx,
 ) -> anyhow::Result<Shared> {
-    let mut row = 0usize;
-    let mut next = |r: &crate::plan::compile::CompiledRequest| -> anyhow::Result<Prepared> {
-        let p = Prepared::new(r, row, base, &plan.headers, plan.timeout)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))?;
-        row = row.saturating_add(1);
-        Ok(p)
+    let next = |r: &crate::plan::compile::CompiledRequest| -> anyhow::Result<Prepared> {
+        // Compile numbers every request the engine sends; one without a row is a bug there.
+        let row = r
+            .row
+            .ok_or_else(|| anyhow::anyhow!("{}: no metrics row", r.label))?;
+        Prepared::new(r, row, base, &plan.headers, plan.timeout)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))
     };
     let default_think = match &plan.load.model {
         LoadModel::Closed { think, .. } => *think,
@@ -334,25 +308,22 @@ fn prepare(
             requests: e
                 .requests
                 .iter()
-                .map(&mut next)
+                .map(&next)
                 .collect::<anyhow::Result<_>>()?,
         });
     }
     let auth = plan.auth.as_ref();
-    let login = auth
-        .and_then(|a| a.login.as_ref())
-        .map(&mut next)
-        .transpose()?;
+    let login = auth.and_then(|a| a.login.as_ref()).map(&next).transpose()?;
     let refresh_spec = auth.and_then(|a| a.refresh.as_ref());
     let refresh = refresh_spec
         .and_then(|r| r.request.as_ref())
-        .map(&mut next)
+        .map(&next)
         .transpose()?;
     let on_start = auth
         .map(|a| {
             a.on_start
                 .iter()
-                .map(&mut next)
+                .map(&next)
                 .collect::<anyhow::Result<Vec<_>>>()
         })
         .transpose()?
@@ -470,7 +441,7 @@ pub async fn run(
 ) -> anyhow::Result<RunOutcome> {
     let started_at = SystemTime::now();
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
-    let registry = Arc::new(Registry::new(rows(plan)));
+    let registry = Arc::new(Registry::new(plan.rows.clone()));
     let http = http::HttpSettings::new(
         plan,
         std::path::Path::new(&plan.file)

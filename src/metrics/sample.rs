@@ -15,14 +15,26 @@ pub struct RowKey {
     pub name: String,
     /// The HTTP method, e.g. `GET`.
     pub method: String,
+    /// The index (in plan order) of the endpoint the row belongs to; none for login,
+    /// refresh and start steps. Assigned with the row, so no name decides it.
+    pub endpoint: Option<usize>,
 }
 
 impl RowKey {
-    /// A row key from its name and method.
+    /// A row key from its name and method, of no endpoint.
     pub fn new(name: impl Into<String>, method: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             method: method.into(),
+            endpoint: None,
+        }
+    }
+
+    /// The same row, of the endpoint at `index`.
+    pub fn of_endpoint(self, index: usize) -> Self {
+        Self {
+            endpoint: Some(index),
+            ..self
         }
     }
 }

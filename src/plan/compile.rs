@@ -20,6 +20,7 @@ use super::model::{
 use super::table::Table;
 use super::validate::capture_names;
 use super::yaml::escape_segment;
+use crate::metrics::RowKey;
 use crate::template::{GLOBALS, Templates, Text};
 
 /// Request timeout when the plan sets none.
@@ -58,6 +59,9 @@ pub struct CompiledPlan {
     pub feeders: Vec<Feeder>,
     /// Every `env.NAME` a template reads, in plan order.
     pub env_reads: Vec<EnvRead>,
+    /// The rows of the run's metrics, indexed by [`CompiledRequest::row`]: every endpoint
+    /// request and step in plan order, then login, refresh and start steps.
+    pub rows: Vec<RowKey>,
 }
 
 /// One template's read of an environment variable.
@@ -109,6 +113,9 @@ pub struct CompiledRequest {
     pub captures: Vec<CompiledCapture>,
     /// Captures a flow step needs: without them it is skipped, not sent.
     pub requires: Vec<String>,
+    /// The request's row in the run's metrics ([`CompiledPlan::rows`]); none for a health
+    /// policy's request, which is measured apart.
+    pub row: Option<usize>,
 }
 
 /// Where a request goes.
@@ -441,8 +448,8 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         plan.target.headers.iter().map(|(k, v)| (k, v.to_text())),
         &base,
     );
-    let auth = plan.auth.as_ref().map(|a| c.auth(a));
-    let endpoints = plan
+    let mut auth = plan.auth.as_ref().map(|a| c.auth(a));
+    let mut endpoints: Vec<CompiledEndpoint> = plan
         .endpoints
         .iter()
         .enumerate()
@@ -539,7 +546,9 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
     let load = load_shape(&plan.load);
     let feeders = std::mem::take(&mut c.loaded_feeders);
     check_unique_feeders(&feeders, &load, c.r);
+    let rows = assign_rows(&mut endpoints, auth.as_mut());
     CompiledPlan {
+        rows,
         feeders,
         env_reads: std::mem::take(&mut c.env_reads),
         timeout: plan
@@ -563,6 +572,36 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
         load,
         plan,
     }
+}
+
+/// Numbers the measured requests — the one place rows are ordered — and returns the rows.
+fn assign_rows(endpoints: &mut [CompiledEndpoint], auth: Option<&mut CompiledAuth>) -> Vec<RowKey> {
+    let mut rows = Vec::new();
+    let mut assign = |r: &mut CompiledRequest, endpoint: Option<usize>| {
+        r.row = Some(rows.len());
+        let key = RowKey::new(r.label.clone(), r.method.as_str());
+        rows.push(match endpoint {
+            Some(i) => key.of_endpoint(i),
+            None => key,
+        });
+    };
+    for (i, e) in endpoints.iter_mut().enumerate() {
+        for r in &mut e.requests {
+            assign(r, Some(i));
+        }
+    }
+    if let Some(auth) = auth {
+        let refresh = auth.refresh.as_mut().and_then(|r| r.request.as_mut());
+        for r in auth
+            .login
+            .iter_mut()
+            .chain(refresh)
+            .chain(auth.on_start.iter_mut())
+        {
+            assign(r, None);
+        }
+    }
+    rows
 }
 
 fn think(t: &ThinkTime) -> Think {
@@ -848,6 +887,7 @@ impl Compiler<'_> {
                 })
                 .collect(),
             requires: Vec::new(),
+            row: None,
         }
     }
 

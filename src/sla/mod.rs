@@ -135,26 +135,14 @@ pub fn any_failed(verdicts: &[Verdict]) -> bool {
     verdicts.iter().any(|v| v.status == Status::Fail)
 }
 
-/// The endpoint a row belongs to: the row `name` itself, or a flow step `name/step`. Auth
-/// rows (`login`, `refresh`, `on_start/…`) belong to none; they count in the aggregate only.
-pub fn endpoint_of<'a>(row: &str, endpoints: &'a [String]) -> Option<&'a str> {
-    endpoints
-        .iter()
-        .find(|e| {
-            row == e.as_str()
-                || row
-                    .strip_prefix(e.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
-        .map(String::as_str)
-}
-
-/// An endpoint's statistics: the sum of its rows.
+/// An endpoint's statistics: the sum of its rows (each row knows its endpoint's index; auth
+/// rows belong to none and count in the aggregate only).
 pub fn endpoint_stats(name: &str, endpoints: &[String], metrics: &RunMetrics) -> RowStats {
     let mut stats = RowStats::empty(RowKey::new(name, ""));
     let mut methods: Vec<&str> = Vec::new();
+    let index = endpoints.iter().position(|e| e == name);
     for row in &metrics.rows {
-        if endpoint_of(&row.key.name, endpoints) == Some(name) {
+        if index.is_some() && row.key.endpoint == index {
             stats.absorb(row);
             if !methods.contains(&row.key.method.as_str()) {
                 methods.push(&row.key.method);
