@@ -607,7 +607,12 @@ fn interrupt_run(signal: &str) -> Interrupted {
         line.clear();
         assert!(err.read_line(&mut line).unwrap() > 0, "no `running` line");
     }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while demo.server.stats.total_requests() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fewer than 50 requests in 60 s"
+        );
         std::thread::yield_now();
     }
     let status = std::process::Command::new("kill")
@@ -662,35 +667,98 @@ fn sigterm_still_writes_the_results() {
     assert_eq!(run.summary["verdict"], "INTERRUPTED");
 }
 
-/// Every example plan runs against the demo API (drill never ran its examples).
+/// Every example plan runs against the demo API (drill never ran its examples) and does what
+/// it shows: it passes, every row it names sent requests with no failure, and the figure the
+/// example is about holds.
 #[test]
-fn every_example_runs() {
+fn every_example_runs_and_does_what_it_shows() {
+    type Check = fn(&serde_json::Value) -> Result<(), String>;
+    let row = |s: &serde_json::Value, name: &str| -> serde_json::Value {
+        s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row `{name}` in {}", s["rows"]))
+    };
+    let logins_per_user: Check = |s| {
+        (s["run"]["logins"] == s["load"]["users"])
+            .then_some(())
+            .ok_or(format!(
+                "{} logins for {} users",
+                s["run"]["logins"], s["load"]["users"]
+            ))
+    };
+    let no_check: Check = |_| Ok(());
+    let examples: [(&str, &[&str], Check); 11] = [
+        ("basic-auth", &["health"], no_check),
+        ("data-feeder", &["claims_by_payer"], logins_per_user),
+        ("flow", &["browse/list", "browse/detail"], logins_per_user),
+        ("health", &["dashboard_unauthenticated"], |s| {
+            let results = s["health"]["results"].as_array().unwrap();
+            let healthy = results.iter().filter(|r| r["healthy"] == true).count();
+            (results.len() == 2 && healthy == 2)
+                .then_some(())
+                .ok_or(format!("health before and after: {results:?}"))
+        }),
+        ("jwt-auth", &["get_dashboard"], logins_per_user),
+        ("open-model", &["health"], |s| {
+            (!s["load"]["arrival_rate"].is_null() && s["run"]["dropped_iterations"] == 0)
+                .then_some(())
+                .ok_or(format!("open model, nothing dropped: {}", s["run"]))
+        }),
+        // Four iterations, each a weighted pick among the four body kinds.
+        ("request-bodies", &[], |s| {
+            (s["total"]["requests"] == 4 && s["total"]["failures"] == 0)
+                .then_some(())
+                .ok_or(format!(
+                    "4 requests, none failed: {}",
+                    s["total"]["requests"]
+                ))
+        }),
+        ("sla", &["health"], |s| {
+            let verdicts = s["verdicts"].as_array().unwrap();
+            (verdicts.len() > 2 && verdicts.iter().all(|v| v["status"] == "PASS"))
+                .then_some(())
+                .ok_or(format!("every assertion passes: {verdicts:?}"))
+        }),
+        ("stages", &["health"], |s| {
+            (s["load"]["stages"]
+                .as_array()
+                .is_some_and(|st| !st.is_empty()))
+            .then_some(())
+            .ok_or("a staged load".to_owned())
+        }),
+        ("starter", &["health"], no_check),
+        ("think-time", &["health", "paced_health"], no_check),
+    ];
     let demo = Demo::start(DemoOptions::default());
-    let mut examples: Vec<_> = std::fs::read_dir(crate::support::root().join("examples"))
+    let mut found: Vec<String> = std::fs::read_dir(crate::support::root().join("examples"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_owned())
         .collect();
-    examples.sort();
-    assert!(examples.len() >= 10, "{examples:?}");
-    for path in examples {
-        let rel = path
-            .strip_prefix(crate::support::root())
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
+    found.sort();
+    let listed: Vec<&str> = examples.iter().map(|(name, ..)| *name).collect();
+    assert_eq!(found, listed, "every example needs its expectation here");
+    for (name, rows, check) in examples {
+        let rel = format!("examples/{name}.yaml");
         let r = run_plan(&rel, &demo.url(), &fast(&["--duration", "1s"]), &[]);
-        assert!(
-            matches!(r.code(), Some(0 | 1)),
-            "{rel}: {}",
-            stderr(&r.output)
-        );
-        let total = &r.summary.as_ref().unwrap()["total"];
-        assert!(
-            total["requests"].as_u64().unwrap() > 0,
-            "{rel} sent nothing"
-        );
+        assert_eq!(r.code(), Some(0), "{rel}: {}", stderr(&r.output));
+        let summary = r.summary.as_ref().unwrap();
+        for name in rows {
+            let row = row(summary, name);
+            assert!(
+                row["requests"].as_u64().unwrap() > 0,
+                "{rel}: `{name}` sent nothing"
+            );
+            assert_eq!(row["failures"], 0, "{rel}: `{name}` failed: {row}");
+        }
+        if let Err(why) = check(summary) {
+            panic!("{rel}: {why}");
+        }
     }
 }
 

@@ -317,10 +317,23 @@ fn mutated_starter() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Loads `bytes` as a plan: it must not panic, and a refusal must be diagnostics a user can
+/// follow — at least one, each in this file, at a line and column inside it (one past the
+/// last line at most: "the file ends here"), with a message.
 fn load(bytes: &[u8]) {
     // A folder that does not exist: file checks must fail gracefully, never read anything.
     let dir = Path::new("/nonexistent/loadplan-props");
-    let _ = loadplan::plan::load_bytes("p.yaml", dir, bytes, &[]);
+    let Err(diags) = loadplan::plan::load_bytes("p.yaml", dir, bytes, &[]) else {
+        return;
+    };
+    assert!(!diags.is_empty(), "refused without a diagnostic");
+    let lines = bytes.split(|&b| b == b'\n').count();
+    for d in &diags {
+        assert_eq!(d.file, "p.yaml", "{d:?}");
+        assert!(d.line >= 1 && d.col >= 1, "{d:?}");
+        assert!(d.line <= lines + 1, "{d:?} is past the {lines} lines");
+        assert!(!d.message.trim().is_empty(), "{d:?}");
+    }
 }
 
 proptest! {

@@ -8,10 +8,21 @@ use loadplan::sla::{ANY_SUCCESS, DEFAULT_GATE};
 
 use crate::support::{Demo, RunResult, loadplan, root, run_plan, stderr, stdout};
 
-/// A loopback port where nothing listens.
-fn dead_port() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+/// A loopback port where nothing listens, held for as long as the socket lives: bound (so no
+/// other test can take the number) but never listening, so every connect is refused.
+struct DeadPort {
+    _socket: tokio::net::TcpSocket,
+    url: String,
+}
+
+fn dead_port() -> DeadPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let url = format!("http://127.0.0.1:{}", socket.local_addr().unwrap().port());
+    DeadPort {
+        _socket: socket,
+        url,
+    }
 }
 
 fn verdict<'a>(r: &'a RunResult, name: &str, scope: &str) -> &'a serde_json::Value {
@@ -33,7 +44,8 @@ fn steady(text: &str) -> String {
 
 #[test]
 fn a_lax_error_rate_cannot_pass_a_run_where_every_request_failed() {
-    let r = run_plan("tests/fixtures/trust/lax.yaml", &dead_port(), &["-q"], &[]);
+    let dead = dead_port();
+    let r = run_plan("tests/fixtures/trust/lax.yaml", &dead.url, &["-q"], &[]);
     assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
     assert_eq!(
         verdict(&r, "error_rate at_most 100%", "aggregate")["status"],
@@ -46,7 +58,8 @@ fn a_lax_error_rate_cannot_pass_a_run_where_every_request_failed() {
 
 #[test]
 fn quiet_prints_the_verdict_and_why_only() {
-    let r = run_plan("tests/fixtures/trust/dead.yaml", &dead_port(), &["-q"], &[]);
+    let dead = dead_port();
+    let r = run_plan("tests/fixtures/trust/dead.yaml", &dead.url, &["-q"], &[]);
     assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
     insta::assert_snapshot!(steady(&stdout(&r.output)), @r"
     FAILED — X.Xs, 3 requests, 100.00% failed

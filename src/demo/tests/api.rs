@@ -110,6 +110,7 @@ async fn drift_events_filter_by_severity() {
 
 #[tokio::test]
 async fn health_is_starting_then_ok_with_the_version() {
+    let before_start = std::time::Instant::now();
     let server = start(DemoOptions {
         unhealthy_for: Duration::from_millis(150),
         version: "9.9.9".into(),
@@ -121,7 +122,12 @@ async fn health_is_starting_then_ok_with_the_version() {
         (starting.status, starting.json()),
         (503, json!({"status": "starting"}))
     );
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until("healthy", || async {
+        get(server.addr, "/api/v1/health/", None).await.status == 200
+    })
+    .await;
+    // Not before the configured time (the server started after `before_start`).
+    assert!(before_start.elapsed() >= Duration::from_millis(150));
     let ok = get(server.addr, "/api/v1/health/", None).await;
     assert_eq!(
         (ok.status, ok.json()),

@@ -80,6 +80,7 @@ async fn access_tokens_expire_and_refresh_issues_new_ones() {
         ..DemoOptions::default()
     })
     .await;
+    let issued = std::time::Instant::now();
     let tokens = login(server.addr).await;
     assert_eq!(tokens["expires_in"], 0.1, "the knob adds expires_in");
     let access = tokens["access"].as_str().expect("access");
@@ -90,7 +91,15 @@ async fn access_tokens_expire_and_refresh_issues_new_ones() {
         200
     );
 
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    until("the token expires", || async {
+        get(server.addr, "/api/v1/dashboard/", Some(access))
+            .await
+            .status
+            == 401
+    })
+    .await;
+    // Not before its lifetime (the token was issued after `issued`).
+    assert!(issued.elapsed() >= Duration::from_millis(100));
     let expired = get(server.addr, "/api/v1/dashboard/", Some(access)).await;
     assert_eq!(expired.status, 401);
     assert_eq!(

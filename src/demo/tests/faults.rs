@@ -94,8 +94,14 @@ async fn stalled_paths_never_answer_and_do_not_block_shutdown() {
 
     // Leave a stalled request in flight: shutdown must still be quick.
     let addr = server.addr;
+    let seen = server.stats.requests(Route::Health);
     let in_flight = tokio::spawn(send(addr, "GET", "/api/v1/health/", None, None));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stats = server.stats.clone();
+    until("the stalled request arrives", || {
+        let stats = stats.clone();
+        async move { stats.requests(Route::Health) > seen }
+    })
+    .await;
     tokio::time::timeout(Duration::from_secs(2), server.shutdown())
         .await
         .expect("shutdown does not wait for stalled requests");

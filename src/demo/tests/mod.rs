@@ -90,6 +90,22 @@ pub(super) async fn start(opts: DemoOptions) -> DemoServer {
         .expect("demo server starts")
 }
 
+/// Waits until `done` answers true, checking every millisecond, for at most 5 s: tests wait
+/// on the event they need, never for a fixed time.
+pub(super) async fn until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut done: impl FnMut() -> F,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 pub(super) fn credentials(password: &str) -> String {
     json!({"username": DEMO_USERNAME, "password": password}).to_string()
 }
