@@ -1,0 +1,538 @@
+//! Plan → [`CompiledPlan`]: what the engine and health checks run. Templates are compiled
+//! once here and the variables they read are checked against what will exist at run time;
+//! JSONPath queries and regular expressions are parsed once; units become `Duration`s and
+//! numbers. Nothing after this stage looks at YAML or at the plan types' optional fields.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Reporter;
+use super::Source;
+use super::diagnostic::suggest;
+use super::model::{self, ArrivalRate, Plan, ThinkRule, ThinkText, ThinkTime};
+use super::validate::capture_names;
+use super::yaml::escape_segment;
+use crate::metrics::RowKey;
+use crate::template::{GLOBALS, Templates, Text};
+
+mod feeders;
+mod request;
+mod types;
+
+use feeders::{check_unique_feeders, read_feeder};
+
+pub use types::*;
+
+/// What the templates of one part of the plan may read, and where its checks are written.
+struct Scope<'a> {
+    auth: bool,
+    captures: bool,
+    what: &'a str,
+    /// The checks are a health policy's `expect` (an endpoint's are its `check`).
+    expect: bool,
+}
+
+struct Compiler<'a> {
+    templates: Templates,
+    r: &'a mut Reporter,
+    dir: &'a std::path::Path,
+    variables: Vec<String>,
+    captures: BTreeSet<String>,
+    auth_keys: Vec<String>,
+    feeders: Vec<String>,
+    loaded_feeders: Vec<Feeder>,
+    env_reads: Vec<EnvRead>,
+    /// What templates see before any user runs, to try the ones that read nothing else.
+    globals: minijinja::Value,
+}
+
+/// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
+pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
+    let mut c = Compiler {
+        templates: Templates::new(),
+        r,
+        dir: &source.dir,
+        variables: plan.variables.keys().cloned().collect(),
+        captures: capture_names(&plan),
+        auth_keys: plan
+            .auth
+            .iter()
+            .flat_map(|a| a.extract.keys().cloned())
+            .collect(),
+        feeders: plan.data.keys().cloned().collect(),
+        loaded_feeders: Vec::new(),
+        env_reads: Vec::new(),
+        globals: crate::template::globals(&plan.variables),
+    };
+    c.loaded_feeders = plan
+        .data
+        .iter()
+        .filter_map(|(name, f)| read_feeder(name, f, &source.dir, c.r))
+        .collect();
+    let base = Scope {
+        auth: false,
+        captures: false,
+        what: "`target`",
+        expect: false,
+    };
+    let user = Scope {
+        auth: true,
+        captures: true,
+        what: "an endpoint",
+        expect: false,
+    };
+    let base_url = c.text("/target/base_url", &plan.target.base_url, &base);
+    let headers = c.pairs(
+        "/target/headers",
+        plan.target.headers.iter().map(|(k, v)| (k, v.to_text())),
+        &base,
+    );
+    let mut auth = plan.auth.as_ref().map(|a| c.auth(a));
+    let mut endpoints: Vec<CompiledEndpoint> = plan
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let at = format!("/endpoints/{i}");
+            let requests = match (&e.request, &e.steps) {
+                (Some(req), _) => vec![c.request(
+                    &e.name,
+                    req,
+                    e.check.as_ref(),
+                    &e.capture,
+                    &format!("{at}/request"),
+                    &user,
+                )],
+                (None, Some(steps)) => steps
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| CompiledRequest {
+                        requires: s.requires.clone(),
+                        ..c.request(
+                            &format!("{}/{}", e.name, s.name),
+                            &s.request,
+                            s.check.as_ref(),
+                            &s.capture,
+                            &format!("{at}/steps/{j}/request"),
+                            &user,
+                        )
+                    })
+                    .collect(),
+                (None, None) => Vec::new(),
+            };
+            CompiledEndpoint {
+                name: e.name.clone(),
+                weight: e.weight,
+                requires: e.requires.clone(),
+                think_time: e.think_time.as_ref().map(think),
+                requests,
+            }
+        })
+        .collect();
+    let health = plan
+        .health
+        .iter()
+        .map(|(name, p)| {
+            let at = format!("/health/{}", escape_segment(name));
+            let scope = Scope {
+                auth: false,
+                captures: false,
+                what: "a health policy",
+                expect: true,
+            };
+            let request = c.request(
+                name,
+                &p.request,
+                Some(&p.expect),
+                &Default::default(),
+                &format!("{at}/request"),
+                &scope,
+            );
+            let exponential = p
+                .backoff
+                .as_ref()
+                .filter(|b| b.kind == model::BackoffKind::Exponential);
+            CompiledHealth {
+                name: name.clone(),
+                request,
+                timeout: p
+                    .timeout
+                    .as_ref()
+                    .map_or(Duration::from_secs(5), |d| d.get()),
+                initial_delay: p.initial_delay.as_ref().map_or(Duration::ZERO, |d| d.get()),
+                interval: p
+                    .interval
+                    .as_ref()
+                    .map_or(Duration::from_secs(2), |d| d.get()),
+                backoff: (
+                    exponential.map_or(1.0, |b| b.factor.unwrap_or(2.0)),
+                    p.backoff
+                        .as_ref()
+                        .and_then(|b| b.max.as_ref())
+                        .map_or(Duration::from_secs(30), |d| d.get()),
+                    p.backoff
+                        .as_ref()
+                        .and_then(|b| b.jitter.as_ref())
+                        .map_or(0.0, |j| j.get()),
+                ),
+                retries: p.retries.unwrap_or(3),
+                deadline: p.deadline.as_ref().map(|d| d.get()),
+                success_threshold: p.success_threshold.unwrap_or(1),
+                failure_threshold: p.failure_threshold.unwrap_or(3),
+                run: p.run.clone(),
+            }
+        })
+        .collect();
+    let load = load_shape(&plan.load);
+    let feeders = std::mem::take(&mut c.loaded_feeders);
+    check_unique_feeders(&feeders, &load, c.r);
+    let rows = assign_rows(&mut endpoints, auth.as_mut());
+    CompiledPlan {
+        rows,
+        feeders,
+        env_reads: std::mem::take(&mut c.env_reads),
+        timeout: plan
+            .target
+            .timeout
+            .as_ref()
+            .map_or(DEFAULT_TIMEOUT, |d| d.get()),
+        max_body: plan
+            .target
+            .max_body
+            .as_ref()
+            .map_or(DEFAULT_MAX_BODY, |b| b.get()),
+        file: source.file.clone(),
+        document: source.value.clone(),
+        templates: Arc::new(c.templates),
+        base_url,
+        headers,
+        auth,
+        endpoints,
+        health,
+        load,
+        plan,
+    }
+}
+
+/// Numbers the measured requests — the one place rows are ordered — and returns the rows.
+fn assign_rows(endpoints: &mut [CompiledEndpoint], auth: Option<&mut CompiledAuth>) -> Vec<RowKey> {
+    let mut rows = Vec::new();
+    let mut assign = |r: &mut CompiledRequest, endpoint: Option<usize>| {
+        r.row = Some(rows.len());
+        let key = RowKey::new(r.label.clone(), r.method.as_str());
+        rows.push(match endpoint {
+            Some(i) => key.of_endpoint(i),
+            None => key,
+        });
+    };
+    for (i, e) in endpoints.iter_mut().enumerate() {
+        for r in &mut e.requests {
+            assign(r, Some(i));
+        }
+    }
+    if let Some(auth) = auth {
+        let refresh = auth.refresh.as_mut().and_then(|r| r.request.as_mut());
+        for r in auth
+            .login
+            .iter_mut()
+            .chain(refresh)
+            .chain(auth.on_start.iter_mut())
+        {
+            assign(r, None);
+        }
+    }
+    rows
+}
+
+fn think(t: &ThinkTime) -> Think {
+    match t {
+        ThinkTime::Text(ThinkText::None) => Think::None,
+        ThinkTime::Text(ThinkText::Constant(d)) | ThinkTime::Rule(ThinkRule::Constant(d)) => {
+            Think::Constant(d.get())
+        }
+        ThinkTime::Rule(ThinkRule::Between([a, b])) => {
+            Think::Between(a.get().min(b.get()), a.get().max(b.get()))
+        }
+        ThinkTime::Rule(ThinkRule::Pacing(d)) => Think::Pacing(d.get()),
+        ThinkTime::Rule(ThinkRule::Poisson(d)) => Think::Poisson(d.get()),
+    }
+}
+
+fn load_shape(l: &model::Load) -> LoadShape {
+    let duration = l.duration.as_ref().map(|d| d.get());
+    let model = match &l.arrival_rate {
+        Some(rate) => LoadModel::Open {
+            stages: match rate {
+                ArrivalRate::Constant(r) => vec![(r.get(), Duration::ZERO)],
+                ArrivalRate::Stages(s) => s
+                    .iter()
+                    .map(|s| (s.target.get(), s.duration.get()))
+                    .collect(),
+            },
+            max_concurrency: l.max_concurrency.unwrap_or(1000),
+        },
+        None => LoadModel::Closed {
+            stages: if l.stages.is_empty() {
+                let users = l.users.unwrap_or(1);
+                // Starting `users` at `spawn_rate` is a linear ramp of users / rate seconds.
+                let ramp = l.spawn_rate.as_ref().map_or(Duration::ZERO, |r| {
+                    Duration::from_secs_f64(f64::from(users.saturating_sub(1)) / r.get().max(1e-9))
+                });
+                vec![(users, ramp)]
+            } else {
+                l.stages
+                    .iter()
+                    .map(|s| (s.target, s.duration.get()))
+                    .collect()
+            },
+            from_one: l.stages.is_empty(),
+            think: l.think_time.as_ref().map_or(Think::None, think),
+        },
+    };
+    LoadShape {
+        model,
+        duration,
+        iterations: l.iterations,
+        graceful_stop: l
+            .graceful_stop
+            .as_ref()
+            .map_or(Duration::from_secs(10), |d| d.get()),
+        seed: l.seed,
+    }
+}
+
+impl Compiler<'_> {
+    fn auth(&mut self, a: &model::Auth) -> CompiledAuth {
+        let login_scope = Scope {
+            auth: false,
+            captures: false,
+            what: "the login request",
+            expect: false,
+        };
+        let user = Scope {
+            auth: true,
+            captures: true,
+            what: "`auth`",
+            expect: false,
+        };
+        let after_login = Scope {
+            auth: true,
+            captures: false,
+            what: "`auth`",
+            expect: false,
+        };
+        let no_checks = Default::default();
+        CompiledAuth {
+            login: a
+                .login
+                .as_ref()
+                .map(|l| self.request("login", l, None, &no_checks, "/auth/login", &login_scope)),
+            basic: a.basic.as_ref().map(|b| {
+                (
+                    self.text("/auth/basic/username", &b.username, &login_scope),
+                    self.text("/auth/basic/password", &b.password, &login_scope),
+                )
+            }),
+            extract: self.paths("/auth/extract", &a.extract),
+            expires_from: match a.refresh.as_ref().and_then(|r| r.expires_from.as_ref()) {
+                Some(name) => vec![name.clone()],
+                None => DEFAULT_EXPIRES_FROM.map(String::from).to_vec(),
+            },
+            apply_headers: a.apply.as_ref().map_or_else(Vec::new, |ap| {
+                self.pairs(
+                    "/auth/apply/headers",
+                    ap.headers.iter().map(|(k, v)| (k, v.clone())),
+                    &after_login,
+                )
+            }),
+            apply_query: a.apply.as_ref().map_or_else(Vec::new, |ap| {
+                self.pairs(
+                    "/auth/apply/query",
+                    ap.query.iter().map(|(k, v)| (k, v.clone())),
+                    &after_login,
+                )
+            }),
+            refresh: a.refresh.as_ref().map(|rf| CompiledRefresh {
+                on_status: rf.on_status.clone(),
+                before_expiry: rf.before_expiry.as_ref().map(|d| d.get()),
+                every: rf.every.as_ref().map(|d| d.get()),
+                request: rf.request.as_ref().map(|req| {
+                    self.request(
+                        "refresh",
+                        req,
+                        None,
+                        &no_checks,
+                        "/auth/refresh/request",
+                        &after_login,
+                    )
+                }),
+                extract: if rf.extract.is_empty() {
+                    self.paths("/auth/extract", &a.extract)
+                } else {
+                    self.paths("/auth/refresh/extract", &rf.extract)
+                },
+            }),
+            shared: a.scope == model::AuthScope::Shared,
+            on_start: a
+                .on_start
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    self.request(
+                        &format!("on_start/{}", s.name),
+                        &s.request,
+                        s.check.as_ref(),
+                        &s.capture,
+                        &format!("/auth/on_start/{i}/request"),
+                        &user,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn pairs(
+        &mut self,
+        at: &str,
+        items: impl Iterator<Item = (impl AsRef<str>, String)>,
+        scope: &Scope<'_>,
+    ) -> Vec<(String, Text)> {
+        items
+            .map(|(k, v)| {
+                let k = k.as_ref().to_owned();
+                let t = self.text(&format!("{at}/{}", escape_segment(&k)), &v, scope);
+                (k, t)
+            })
+            .collect()
+    }
+
+    /// Compiles one template string and checks every variable it reads.
+    fn text(&mut self, at: &str, source: &str, scope: &Scope<'_>) -> Text {
+        let text = match self.templates.add(at, source) {
+            Ok(t) => t,
+            Err(e) => {
+                let line = if e.line > 1 {
+                    format!(" (line {} of the template)", e.line)
+                } else {
+                    String::new()
+                };
+                self.r.value(
+                    at,
+                    &format!("template error{line}: {}", e.message),
+                    "minijinja syntax: `{{ name }}` for a value, `{{ xs | random }}` for a filter",
+                );
+                return Text::Static("".into());
+            }
+        };
+        for (root, full) in self.templates.variables(&text) {
+            if let Some(problem) = self.unknown_variable(&root, &full, scope) {
+                self.r.value(at, &problem.0, &problem.1);
+            }
+            if let ("env", Some(name)) = (root.as_str(), full.split('.').nth(1)) {
+                let pos = self.r.positions.value(at);
+                self.env_reads.push(EnvRead {
+                    name: name.to_owned(),
+                    pointer: at.to_owned(),
+                    line: pos.line,
+                    col: pos.col,
+                    fallback: self.templates.env_has_fallback(&text, name),
+                });
+            }
+        }
+        if let Some(problem) = self.templates.static_budget_error(&text, &self.globals) {
+            self.r.value(
+                at,
+                &format!("template: {problem}"),
+                "templates are bounded per render (docs/security.md): loop over less, or \
+                 move large data to a CSV feeder",
+            );
+        }
+        text
+    }
+
+    fn unknown_variable(
+        &self,
+        root: &str,
+        full: &str,
+        scope: &Scope<'_>,
+    ) -> Option<(String, String)> {
+        let member = full.split('.').nth(1);
+        match root {
+            "auth" if !scope.auth => Some((
+                format!(
+                    "{} cannot use `auth`: it is only known after login",
+                    scope.what
+                ),
+                "use `auth.*` in endpoints, `auth.apply` and `auth.refresh`".into(),
+            )),
+            "auth" => match member {
+                Some(m) if !self.auth_keys.iter().any(|k| k == m) => {
+                    let known: Vec<&str> = self.auth_keys.iter().map(String::as_str).collect();
+                    Some((
+                        format!("`auth.{m}` is not extracted by `auth.extract`"),
+                        suggest(m, &known),
+                    ))
+                }
+                _ => None,
+            },
+            "data" => match member {
+                Some(m) if !self.feeders.iter().any(|k| k == m) => {
+                    let known: Vec<&str> = self.feeders.iter().map(String::as_str).collect();
+                    Some((
+                        format!("`data.{m}` is not a data feeder of this plan"),
+                        suggest(m, &known),
+                    ))
+                }
+                Some(m) => {
+                    let column = full.split('.').nth(2)?;
+                    let feeder = self.loaded_feeders.iter().find(|f| f.name == m)?;
+                    let known: Vec<&str> =
+                        feeder.table.columns().iter().map(String::as_str).collect();
+                    (!known.contains(&column)).then(|| {
+                        (
+                            format!("`data.{m}.{column}`: the CSV file has no column `{column}`"),
+                            suggest(column, &known),
+                        )
+                    })
+                }
+                None => None,
+            },
+            "vars" => match member {
+                Some(m) if !self.variables.iter().any(|k| k == m) => {
+                    let known: Vec<&str> = self.variables.iter().map(String::as_str).collect();
+                    Some((
+                        format!("`vars.{m}` is not in `variables`"),
+                        suggest(m, &known),
+                    ))
+                }
+                _ => None,
+            },
+            r if GLOBALS.contains(&r) || self.variables.iter().any(|v| v == r) => None,
+            r if self.captures.contains(r) => (!scope.captures).then(|| {
+                (
+                    format!(
+                        "{} cannot use the capture `{r}`: captures belong to a user's session",
+                        scope.what
+                    ),
+                    "use a variable or `env.*` here".into(),
+                )
+            }),
+            r => {
+                let mut known: Vec<&str> = GLOBALS
+                    .iter()
+                    .copied()
+                    .filter(|g| !["range", "dict", "namespace"].contains(g))
+                    .collect();
+                known.extend(self.variables.iter().map(String::as_str));
+                if scope.captures {
+                    known.extend(self.captures.iter().map(String::as_str));
+                }
+                Some((
+                    format!("unknown template variable `{r}`"),
+                    suggest(r, &known),
+                ))
+            }
+        }
+    }
+}

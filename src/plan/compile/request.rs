@@ -1,0 +1,260 @@
+//! Requests, their checks and captures: paths, queries, headers and bodies become templates,
+//! JSONPath queries and conditions are parsed once.
+
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::feeders::read_regular_file;
+use super::types::*;
+use super::{Compiler, Scope};
+use crate::plan::model::{Capture, Expectations, Request};
+use crate::plan::yaml::escape_segment;
+use crate::template::Text;
+
+impl Compiler<'_> {
+    pub(super) fn paths(
+        &mut self,
+        at: &str,
+        map: &indexmap::IndexMap<String, String>,
+    ) -> Vec<(String, JsonPath)> {
+        map.iter()
+            .filter_map(|(k, p)| {
+                Some((
+                    k.clone(),
+                    self.json_path(&format!("{at}/{}", escape_segment(k)), p)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub(super) fn json_path(&mut self, at: &str, text: &str) -> Option<JsonPath> {
+        match JsonPath::parse(text) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.r.value(
+                    at,
+                    &format!("`{text}` is not a JSONPath query: {e}"),
+                    "JSONPath (RFC 9535) starts with `$`, e.g. `$.results[*].id`",
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn request(
+        &mut self,
+        label: &str,
+        req: &Request,
+        checks: Option<&Expectations>,
+        captures: &indexmap::IndexMap<String, Capture>,
+        at: &str,
+        scope: &Scope<'_>,
+    ) -> CompiledRequest {
+        let target = match (&req.path, &req.url) {
+            (_, Some(url)) => RequestTarget::Url(self.text(&format!("{at}/url"), url, scope)),
+            (Some(path), None) => {
+                RequestTarget::Path(self.text(&format!("{at}/path"), path, scope))
+            }
+            (None, None) => RequestTarget::Path(Text::Static("/".into())),
+        };
+        let body = if let Some(json) = &req.json {
+            Body::Json(self.json(&format!("{at}/json"), json, scope))
+        } else if let Some(form) = &req.form {
+            Body::Form(self.pairs(
+                &format!("{at}/form"),
+                form.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ))
+        } else if let Some(parts) = &req.multipart {
+            Body::Multipart(
+                parts
+                    .iter()
+                    .map(|(name, p)| {
+                        let pat = format!("{at}/multipart/{}", escape_segment(name));
+                        let part = match (&p.value, &p.file) {
+                            (_, Some(file)) => match read_regular_file(&self.dir.join(file)) {
+                                Ok(bytes) => Part::File {
+                                    name: file
+                                        .file_name()
+                                        .map(|f| f.to_string_lossy().into_owned())
+                                        .unwrap_or_default(),
+                                    bytes: bytes.into(),
+                                    content_type: p.content_type.clone(),
+                                },
+                                Err(e) => {
+                                    self.r.value(
+                                        &format!("{pat}/file"),
+                                        &format!("cannot read `{}`: {e}", file.display()),
+                                        "paths are relative to the plan file",
+                                    );
+                                    Part::Text(Text::Static("".into()))
+                                }
+                            },
+                            (Some(v), None) => {
+                                Part::Text(self.text(&format!("{pat}/value"), v, scope))
+                            }
+                            (None, None) => Part::Text(Text::Static("".into())),
+                        };
+                        (name.clone(), part)
+                    })
+                    .collect(),
+            )
+        } else if let Some(raw) = &req.body {
+            Body::Raw(self.text(&format!("{at}/body"), raw, scope))
+        } else {
+            Body::None
+        };
+        let parent = at.strip_suffix("/request").unwrap_or(at);
+        let check_at = if scope.expect {
+            format!("{parent}/expect")
+        } else {
+            format!("{parent}/check")
+        };
+        CompiledRequest {
+            label: label.to_owned(),
+            method: req.method,
+            target,
+            query: self.pairs(
+                &format!("{at}/query"),
+                req.query.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ),
+            headers: self.pairs(
+                &format!("{at}/headers"),
+                req.headers.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ),
+            body,
+            timeout: req.timeout.as_ref().map(|d| d.get()),
+            checks: checks
+                .map(|c| self.checks(&check_at, c, scope))
+                .unwrap_or_default(),
+            captures: captures
+                .iter()
+                .filter_map(|(name, cap)| {
+                    let (path, all, allow_empty) = match cap {
+                        Capture::Path(p) => (p, false, false),
+                        Capture::Spec(s) => (&s.path, s.all, s.allow_empty),
+                    };
+                    let cat = format!("{parent}/capture/{}", escape_segment(name));
+                    let cat = if matches!(cap, Capture::Spec(_)) {
+                        format!("{cat}/path")
+                    } else {
+                        cat
+                    };
+                    Some(CompiledCapture {
+                        name: name.clone(),
+                        path: self.json_path(&cat, path)?,
+                        all,
+                        allow_empty,
+                    })
+                })
+                .collect(),
+            requires: Vec::new(),
+            row: None,
+        }
+    }
+
+    pub(super) fn checks(
+        &mut self,
+        at: &str,
+        c: &Expectations,
+        scope: &Scope<'_>,
+    ) -> CompiledChecks {
+        CompiledChecks {
+            status: c.status.clone(),
+            json: c
+                .json
+                .iter()
+                .enumerate()
+                .filter_map(|(i, cond)| {
+                    let cat = format!("{at}/json/{i}");
+                    let path = self.json_path(&format!("{cat}/path"), &cond.path)?;
+                    let test = if let Some(v) = &cond.equals {
+                        ConditionTest::Equals {
+                            value: self.json(&format!("{cat}/equals"), v, scope),
+                            skip_if_empty: cond.skip_if_empty,
+                        }
+                    } else if let Some(v) = &cond.not_equals {
+                        ConditionTest::NotEquals(self.json(&format!("{cat}/not_equals"), v, scope))
+                    } else if let Some(e) = cond.exists {
+                        ConditionTest::Exists(e)
+                    } else if let Some(m) = &cond.matches {
+                        match regex::Regex::new(m) {
+                            Ok(re) => ConditionTest::Matches(re),
+                            Err(e) => {
+                                self.r.value(
+                                    &format!("{cat}/matches"),
+                                    &format!("`{m}` is not a regular expression: {e}"),
+                                    "see https://docs.rs/regex for the syntax",
+                                );
+                                return None;
+                            }
+                        }
+                    } else {
+                        ConditionTest::OneOf(cond.one_of.clone().unwrap_or_default())
+                    };
+                    Some(CompiledCondition {
+                        path_text: cond.path.clone(),
+                        path,
+                        test,
+                    })
+                })
+                .collect(),
+            body_contains: c
+                .body_contains
+                .as_ref()
+                .map(|b| self.text(&format!("{at}/body_contains"), b, scope)),
+            max_latency: c.max_latency.as_ref().map(|d| d.get()),
+        }
+    }
+
+    pub(super) fn json(&mut self, at: &str, v: &Value, scope: &Scope<'_>) -> JsonTemplate {
+        let t = self.json_inner(at, v, scope);
+        match t {
+            JsonTemplate::Leaf(v) => {
+                JsonTemplate::Static(serde_json::to_vec(&v).unwrap_or_default().into())
+            }
+            other if !has_template(&other) => {
+                JsonTemplate::Static(serde_json::to_vec(v).unwrap_or_default().into())
+            }
+            other => other,
+        }
+    }
+
+    fn json_inner(&mut self, at: &str, v: &Value, scope: &Scope<'_>) -> JsonTemplate {
+        match v {
+            Value::String(s) => match self.text(at, s, scope) {
+                Text::Static(_) => JsonTemplate::Leaf(v.clone()),
+                t => JsonTemplate::Text(t),
+            },
+            Value::Array(items) => JsonTemplate::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| self.json_inner(&format!("{at}/{i}"), x, scope))
+                    .collect(),
+            ),
+            Value::Object(map) => JsonTemplate::Object(
+                map.iter()
+                    .map(|(k, x)| {
+                        (
+                            k.clone(),
+                            self.json_inner(&format!("{at}/{}", escape_segment(k)), x, scope),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => JsonTemplate::Leaf(other.clone()),
+        }
+    }
+}
+
+fn has_template(t: &JsonTemplate) -> bool {
+    match t {
+        JsonTemplate::Text(_) => true,
+        JsonTemplate::Object(m) => m.iter().any(|(_, v)| has_template(v)),
+        JsonTemplate::Array(a) => a.iter().any(has_template),
+        JsonTemplate::Static(_) | JsonTemplate::Leaf(_) => false,
+    }
+}
