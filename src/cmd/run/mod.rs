@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::app::load_plan;
+use super::signals::{listen_for_signals, next_signal, stop_for};
+use super::{load_plan, render_base_url, require_env, start_demo};
 use crate::cli::RunArgs;
 use crate::conclude::{AbortCheck, RunResult};
 use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
@@ -17,8 +18,14 @@ use crate::health::{self, HealthResults};
 use crate::plan::model::{HealthPhase, OutputFormat};
 use crate::plan::{self, Override};
 
+mod dryrun;
+
 /// Runs `loadplan run`.
-pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
+pub(super) async fn run(
+    args: &RunArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Exit> {
     let mut overrides = args.plan.overrides();
     if let Some(users) = args.users {
         overrides.push(Override::from_flag(
@@ -45,7 +52,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         }
     }
     let demo = if args.demo {
-        Some(crate::app::start_demo(&mut overrides).await?)
+        Some(start_demo(&mut overrides).await?)
     } else {
         None
     };
@@ -54,15 +61,15 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         Err(exit) => return Ok(exit),
     };
     // Before anything is sent: every variable the run's templates need must be set.
-    if let Err(exit) = crate::app::require_env(&compiled, &plan::run_pointers(&compiled), err) {
+    if let Err(exit) = require_env(&compiled, &plan::run_pointers(&compiled), err) {
         return Ok(exit);
     }
-    let base_url = match crate::app::render_base_url(&compiled, err) {
+    let base_url = match render_base_url(&compiled, err) {
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
     if args.dry_run {
-        let rendered = crate::dryrun::print(&compiled, &base_url, out)?;
+        let rendered = dryrun::print(&compiled, &base_url, out)?;
         return Ok(if rendered {
             Exit::Passed
         } else {
@@ -242,27 +249,6 @@ fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, stop: StopReason) -> Ru
     }
 }
 
-/// Waits for the first signal.
-pub async fn next_signal(rx: &mut watch::Receiver<Signal>) -> Signal {
-    loop {
-        if rx.changed().await.is_err() {
-            return std::future::pending().await;
-        }
-        let s = *rx.borrow();
-        if s != Signal::Run {
-            return s;
-        }
-    }
-}
-
-/// The stop reason a signal stands for.
-pub fn stop_for(signal: Signal) -> StopReason {
-    match signal {
-        Signal::Terminate => StopReason::Terminated,
-        Signal::Interrupt | Signal::Run => StopReason::Interrupted,
-    }
-}
-
 fn err_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal()
@@ -301,66 +287,4 @@ fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
         .filter(|n| !args.only.contains(n))
         .map(|n| Override::new(&format!("endpoints.{n}.weight"), "0"))
         .collect())
-}
-
-/// Ctrl-C and SIGTERM stop the run gracefully; a second signal of either kind stops
-/// waiting for requests in flight (the reports are still written); a third quits at once.
-/// The handlers are installed before this returns, so a signal that comes before the
-/// listening task first runs is heard, not the default (which kills the process with no
-/// reports). The sender is never dropped, so the engine never sees a closed channel.
-pub fn listen_for_signals(tx: watch::Sender<Signal>) {
-    #[cfg(unix)]
-    let (mut interrupt, mut terminate) = {
-        use tokio::signal::unix::{SignalKind, signal};
-        (
-            signal(SignalKind::interrupt()).ok(),
-            signal(SignalKind::terminate()).ok(),
-        )
-    };
-    tokio::spawn(async move {
-        let mut heard = 0;
-        loop {
-            #[cfg(unix)]
-            let signal = tokio::select! {
-                () = next(&mut interrupt) => Signal::Interrupt,
-                () = next(&mut terminate) => Signal::Terminate,
-            };
-            #[cfg(not(unix))]
-            let signal = match tokio::signal::ctrl_c().await {
-                Ok(()) => Signal::Interrupt,
-                // No Ctrl-C handler here: keep the channel open rather than return.
-                Err(_) => std::future::pending().await,
-            };
-            heard += 1;
-            match heard {
-                1 => crate::console::note(format_args!(
-                    "stopping: waiting for requests in flight; signal again to stop waiting"
-                )),
-                2 => crate::console::note(format_args!(
-                    "stopping now: requests in flight are abandoned; the reports are still written (signal again to quit at once)"
-                )),
-                _ => {
-                    crate::console::note(format_args!("signalled again: quitting at once"));
-                    std::process::exit(if signal == Signal::Interrupt {
-                        130
-                    } else {
-                        143
-                    });
-                }
-            }
-            // Sent every time, even unchanged: the engine counts the second as "stop waiting".
-            tx.send_replace(signal);
-        }
-    });
-}
-
-/// The next delivery of a signal; never, when its handler could not be installed.
-#[cfg(unix)]
-async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
-    if let Some(s) = signal
-        && s.recv().await.is_some()
-    {
-        return;
-    }
-    std::future::pending::<()>().await;
 }

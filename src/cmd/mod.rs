@@ -10,19 +10,19 @@ use crate::exit::Exit;
 use crate::plan::Override;
 use crate::plan::{self, SCHEMA_MODELINE, diagnostic};
 
+mod health;
+mod run;
+mod signals;
+
 /// Runs a command; `out` and `err` are standard output and error.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
     let result = match cli.command {
         Command::Validate(args) => validate(&args, out, err),
         Command::Schema(args) => schema(&args, out),
         Command::Init(args) => init(&args, out, err),
-        Command::Run(args) => {
-            runtime().and_then(|rt| rt.block_on(crate::run::run(&args, out, err)))
-        }
+        Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::run(&args, out, err))),
         Command::Report(args) => report(&args, out, err),
-        Command::Health(args) => {
-            runtime().and_then(|rt| rt.block_on(crate::health::command::run(&args, out, err)))
-        }
+        Command::Health(args) => runtime().and_then(|rt| rt.block_on(health::run(&args, out, err))),
         Command::Completions(args) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(args.shell, &mut cmd, "loadplan", out);
@@ -288,7 +288,7 @@ fn man(args: &crate::cli::ManArgs, out: &mut dyn Write) -> anyhow::Result<Exit> 
 }
 
 /// The starter plan `loadplan init` writes.
-pub const STARTER_PLAN: &str = include_str!("../examples/starter.yaml");
+pub const STARTER_PLAN: &str = include_str!("../../examples/starter.yaml");
 
 fn init(args: &InitArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<Exit> {
     let file = std::fs::OpenOptions::new()
