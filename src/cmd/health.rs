@@ -24,7 +24,7 @@ pub(super) async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let mut overrides = args.plan.overrides();
+    let mut overrides = super::overrides(&args.plan);
     let demo = if args.demo {
         Some(start_demo(&mut overrides).await?)
     } else {

@@ -26,7 +26,7 @@ pub(super) async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let mut overrides = args.plan.overrides();
+    let mut overrides = super::overrides(&args.plan);
     if let Some(users) = args.users {
         overrides.push(Override::from_flag(
             "--users",
