@@ -1,10 +1,13 @@
-//! `loadplan run`: the one pipeline from plan file to exit code — load with overrides,
-//! optionally start the demo API, render the base URL, gate on the `before` health policies,
-//! run the engine with signals, progress and `during` health probes, verify the `after`
-//! policies, then print the summary, write the reports and decide the exit code.
+//! `loadplan run`: from plan file to exit code. The plan is loaded with the command line's
+//! overrides (pointed at the demo API with `--demo`), checked for what the run needs, and
+//! printed instead with `--dry-run`; otherwise the results folder is claimed and the run
+//! goes through its phases: gate (the `before` health policies), load (the engine, with
+//! progress and the `during` probes), verify (the `after` policies) and conclude (verdicts,
+//! reports, the exit code).
 
 use std::io::Write;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::watch;
 
@@ -14,18 +17,304 @@ use crate::cli::RunArgs;
 use crate::conclude::{AbortCheck, RunResult};
 use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
 use crate::exit::Exit;
-use crate::health::{self, HealthResults};
+use crate::health::{self, HealthResults, PolicyResult};
+use crate::metrics::{Collector, Registry};
 use crate::plan::model::{HealthPhase, OutputFormat};
-use crate::plan::{self, Override};
+use crate::plan::{self, CompiledPlan, Override};
+use crate::report::folder::ResultsDir;
+use crate::report::progress::Progress;
 
 mod dryrun;
 
-/// Runs `loadplan run`.
+/// Runs `loadplan run`: the plan, its checks and the results folder first, then the
+/// phases in order — gate, load (when the gate opens), verify, conclude.
 pub(super) async fn run(
     args: &RunArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
+    let mut overrides = match overrides(args) {
+        Ok(o) => o,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    let demo = if args.demo {
+        Some(start_demo(&mut overrides).await?)
+    } else {
+        None
+    };
+    let plan = match load_plan(&args.plan_file, &overrides, err) {
+        Ok(p) => p,
+        Err(exit) => return Ok(exit),
+    };
+    // Before anything is sent: every variable the run's templates need must be set.
+    if let Err(exit) = require_env(&plan, &plan::run_pointers(&plan), err) {
+        return Ok(exit);
+    }
+    let base_url = match render_base_url(&plan, err) {
+        Ok(u) => u,
+        Err(exit) => return Ok(exit),
+    };
+    if args.dry_run {
+        let rendered = dryrun::print(&plan, &base_url, out)?;
+        return Ok(if rendered {
+            Exit::Passed
+        } else {
+            Exit::Invalid
+        });
+    }
+    // Before any request: a run whose results could not be kept must not start.
+    let folder = match ResultsDir::open(&args.out) {
+        Ok(f) => f,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(Exit::ToolError);
+        }
+    };
+    // A health policy whose request cannot be built is a plan error, found before the gate
+    // sends anything rather than when its phase comes.
+    match health::preflight(&plan, &base_url) {
+        Err(e) if e.is::<health::NotRunnable>() => {
+            writeln!(err, "error: {}: {e}", plan.file)?;
+            return Ok(Exit::Invalid);
+        }
+        other => other?,
+    }
+    // Signals are heard from here on: during the health phases as during the load.
+    let (signal_tx, signals) = watch::channel(Signal::Run);
+    listen_for_signals(signal_tx);
+    let mut phases = Phases {
+        args,
+        plan: &plan,
+        base_url: &base_url,
+        folder: &folder,
+        signals,
+    };
+    let result = match phases.gate(err).await? {
+        Gate::Open(before) => {
+            let mut result = phases.load(before, err).await?;
+            phases.verify(&mut result, err).await?;
+            result
+        }
+        Gate::Closed { before, stop, why } => phases.not_run(before, stop, why),
+    };
+    if let Some(server) = demo {
+        server.shutdown().await;
+    }
+    phases.conclude(&result, out, err)
+}
+
+/// What every phase of one run reads: the command line, the plan, the rendered base URL,
+/// the claimed results folder, and the signals heard since just before the gate.
+struct Phases<'a> {
+    args: &'a RunArgs,
+    plan: &'a CompiledPlan,
+    base_url: &'a str,
+    folder: &'a ResultsDir,
+    signals: watch::Receiver<Signal>,
+}
+
+/// How the gate ended.
+enum Gate {
+    /// Every `before` policy is healthy (or there is none): the load may start. Their results.
+    Open(Vec<PolicyResult>),
+    /// No load is sent: a policy is unhealthy, or a signal came first.
+    Closed {
+        /// The `before` results so far.
+        before: Vec<PolicyResult>,
+        /// Why the run stopped.
+        stop: StopReason,
+        /// Why no load was sent, for the verdicts.
+        why: &'static str,
+    },
+}
+
+impl Phases<'_> {
+    /// Gate: the `before` policies decide whether the target may be loaded at all, so a
+    /// deployment that is not ready gets no traffic; the run still ends with reports that
+    /// say why. A signal while the gate waits ends the run there too.
+    async fn gate(&mut self, err: &mut dyn Write) -> anyhow::Result<Gate> {
+        let log = (!self.args.quiet).then_some(&mut *err);
+        let before = tokio::select! {
+            r = health::run_phase(self.plan, self.base_url, HealthPhase::Before, log) => r?,
+            s = next_signal(&mut self.signals) => {
+                return Ok(Gate::Closed {
+                    before: Vec::new(),
+                    stop: stop_for(s),
+                    why: "interrupted before the load",
+                });
+            }
+        };
+        let Some(failed) = before.iter().find(|r| !r.healthy) else {
+            return Ok(Gate::Open(before));
+        };
+        let reason = format!(
+            "health gate `{}` failed: {}",
+            failed.policy,
+            failed.reason.as_deref().unwrap_or("unknown")
+        );
+        Ok(Gate::Closed {
+            before,
+            stop: StopReason::Aborted(reason),
+            why: "the health gate failed",
+        })
+    }
+
+    /// The result of a run that sent no load: empty statistics, the `before` results so
+    /// far, why it stopped and why nothing was sent (the verdicts say so instead of judging
+    /// empty statistics).
+    fn not_run(&self, before: Vec<PolicyResult>, stop: StopReason, why: &str) -> RunResult {
+        let registry = Arc::new(Registry::new(engine::rows(self.plan)));
+        let outcome = RunOutcome {
+            metrics: Collector::new(registry).finish(Duration::ZERO),
+            stop,
+            started_at: SystemTime::now(),
+            seed: self.args.seed.or(self.plan.load.seed).unwrap_or(0),
+            login_failures: Default::default(),
+            logins: 0,
+            refreshes: 0,
+            cut: 0,
+        };
+        RunResult {
+            outcome,
+            health: HealthResults {
+                results: before,
+                probes: Vec::new(),
+            },
+            not_sent: Some(why.to_owned()),
+        }
+    }
+
+    /// Load: the engine runs the plan's users against the target, with the progress line,
+    /// the live `metrics.ndjson`, the abort-on-fail checks and the `during` probes beside it
+    /// (their own client, outside the endpoints' statistics).
+    async fn load(
+        &self,
+        before: Vec<PolicyResult>,
+        err: &mut dyn Write,
+    ) -> anyhow::Result<RunResult> {
+        let plan = self.plan;
+        raise_open_files_limit(plan, err);
+        let title = format!("{} ({})", plan.plan.name, plan.file);
+        let progress = Progress::new(
+            self.args.quiet,
+            &title,
+            plan.load.duration,
+            err_is_terminal(),
+        );
+        let opts = RunOptions {
+            verbose: self.args.verbose,
+            seed: self.args.seed,
+        };
+        let probes = health::Probes::start(plan, self.base_url)?;
+        let mut ndjson = if plan.plan.outputs.formats.contains(&OutputFormat::Ndjson) {
+            let path = self.folder.path().join(crate::report::NDJSON_FILE);
+            let writer = crate::report::ndjson::LiveWriter::create(&path, engine::rows(plan));
+            Some(writer.map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?)
+        } else {
+            None
+        };
+        let abort = AbortCheck::new(plan);
+        let outcome = engine::run(
+            plan,
+            self.base_url,
+            &opts,
+            self.signals.clone(),
+            |collector, elapsed| {
+                progress.tick(collector, elapsed);
+                // A live file is a convenience: the final render still writes it in full.
+                if ndjson
+                    .as_mut()
+                    .is_some_and(|w| w.write_new(collector.series()).is_err())
+                {
+                    ndjson = None;
+                }
+                abort.tick(collector, elapsed)
+            },
+        )
+        .await;
+        let probes = probes.stop().await;
+        let outcome = outcome?;
+        progress.finish();
+        Ok(RunResult {
+            outcome,
+            health: HealthResults {
+                results: before,
+                probes,
+            },
+            not_sent: None,
+        })
+    }
+
+    /// Verify: the `after` policies check that the target is still healthy once the load
+    /// has ended, since a load that met its SLA but left the target broken must fail the
+    /// run. Skipped when a signal stopped the load; a signal while they run stops the run.
+    async fn verify(&mut self, result: &mut RunResult, err: &mut dyn Write) -> anyhow::Result<()> {
+        if matches!(
+            result.outcome.stop,
+            StopReason::Interrupted | StopReason::Terminated
+        ) {
+            return Ok(());
+        }
+        let log = (!self.args.quiet).then_some(&mut *err);
+        tokio::select! {
+            after = health::run_phase(self.plan, self.base_url, HealthPhase::After, log) => {
+                result.health.results.extend(after?);
+            }
+            s = next_signal(&mut self.signals) => result.outcome.stop = stop_for(s),
+        }
+        Ok(())
+    }
+
+    /// Conclude: unhealthy health results as errors, then the verdicts, the terminal
+    /// summary and every report file (unhealthy results count as failures there), then the
+    /// exit code. It is decided last, so a signal that came while the reports were written
+    /// still decides it.
+    fn conclude(
+        &self,
+        result: &RunResult,
+        out: &mut dyn Write,
+        err: &mut dyn Write,
+    ) -> anyhow::Result<Exit> {
+        for r in result.health.results.iter().filter(|r| !r.healthy) {
+            writeln!(
+                err,
+                "error: health `{}` {} unhealthy: {}",
+                r.policy,
+                if r.phase == health::Phase::Before {
+                    "(before the load; no load was sent)"
+                } else {
+                    "(after the load)"
+                },
+                crate::report::terminal::printable(r.reason.as_deref().unwrap_or("unknown"))
+            )?;
+        }
+        let mut summary = crate::conclude::conclude(self.plan, result);
+        if let Some(prefix) = &self.args.csv_prefix {
+            summary.outputs.csv_prefix = Some(prefix.clone());
+        }
+        let mut exit = result.exit().worst(crate::report::publish(
+            &summary,
+            self.folder,
+            self.args.quiet,
+            out,
+            err,
+        ));
+        if let StopReason::NoLogin(reason) = &result.outcome.stop {
+            writeln!(err, "error: {reason}")?;
+        }
+        if let Signal::Interrupt | Signal::Terminate = *self.signals.borrow() {
+            exit = exit.worst(crate::conclude::exit_for(&stop_for(*self.signals.borrow())));
+        }
+        Ok(exit)
+    }
+}
+
+/// The plan overrides of `run`'s flags: `--set` and `--base-url`, then `--users`,
+/// `--duration`, `--seed` and `--only`; `Err` says why `--only` cannot be applied.
+fn overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
     let mut overrides = super::overrides(&args.plan);
     if let Some(users) = args.users {
         overrides.push(Override::from_flag(
@@ -44,178 +333,8 @@ pub(super) async fn run(
             &seed.to_string(),
         ));
     }
-    match only_overrides(args) {
-        Ok(extra) => overrides.extend(extra),
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(Exit::Invalid);
-        }
-    }
-    let demo = if args.demo {
-        Some(start_demo(&mut overrides).await?)
-    } else {
-        None
-    };
-    let compiled = match load_plan(&args.plan_file, &overrides, err) {
-        Ok(p) => p,
-        Err(exit) => return Ok(exit),
-    };
-    // Before anything is sent: every variable the run's templates need must be set.
-    if let Err(exit) = require_env(&compiled, &plan::run_pointers(&compiled), err) {
-        return Ok(exit);
-    }
-    let base_url = match render_base_url(&compiled, err) {
-        Ok(u) => u,
-        Err(exit) => return Ok(exit),
-    };
-    if args.dry_run {
-        let rendered = dryrun::print(&compiled, &base_url, out)?;
-        return Ok(if rendered {
-            Exit::Passed
-        } else {
-            Exit::Invalid
-        });
-    }
-    // Before any request: a run whose results could not be kept must not start.
-    let results = match crate::report::folder::ResultsDir::open(&args.out) {
-        Ok(r) => r,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(Exit::ToolError);
-        }
-    };
-    // Health: `before` policies gate the load, `during` ones probe beside it (their own
-    // client, outside the endpoints' statistics), `after` ones verify once it has ended.
-    match health::preflight(&compiled, &base_url) {
-        Err(e) if e.is::<health::NotRunnable>() => {
-            writeln!(err, "error: {}: {e}", compiled.file)?;
-            return Ok(Exit::Invalid);
-        }
-        other => other?,
-    }
-    // Signals are heard from here on: during the health phases as during the load.
-    let (signal_tx, mut signal_rx) = watch::channel(Signal::Run);
-    listen_for_signals(signal_tx);
-    let mut health = HealthResults::default();
-    let log = (!args.quiet).then_some(&mut *err);
-    let before = tokio::select! {
-        r = health::run_phase(&compiled, &base_url, HealthPhase::Before, log) => Ok(r?),
-        s = next_signal(&mut signal_rx) => Err(s),
-    };
-    let mut not_sent = None;
-    let outcome = if let Err(signal) = before {
-        not_sent = Some("interrupted before the load".to_owned());
-        not_run(&compiled, args.seed, stop_for(signal))
-    } else if let Some(failed) = before.iter().flatten().find(|r| !r.healthy) {
-        let reason = format!(
-            "health gate `{}` failed: {}",
-            failed.policy,
-            failed.reason.as_deref().unwrap_or("unknown")
-        );
-        not_sent = Some("the health gate failed".to_owned());
-        health.results = before.unwrap_or_default();
-        not_run(&compiled, args.seed, StopReason::Aborted(reason))
-    } else {
-        health.results = before.unwrap_or_default();
-        raise_open_files_limit(&compiled, err);
-        let title = format!("{} ({})", compiled.plan.name, compiled.file);
-        let progress = crate::report::progress::Progress::new(
-            args.quiet,
-            &title,
-            compiled.load.duration,
-            err_is_terminal(),
-        );
-        let opts = RunOptions {
-            verbose: args.verbose,
-            seed: args.seed,
-        };
-        let probes = health::Probes::start(&compiled, &base_url)?;
-        let mut ndjson = if compiled
-            .plan
-            .outputs
-            .formats
-            .contains(&OutputFormat::Ndjson)
-        {
-            let path = results.path().join(crate::report::NDJSON_FILE);
-            let writer = crate::report::ndjson::LiveWriter::create(&path, engine::rows(&compiled));
-            Some(writer.map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?)
-        } else {
-            None
-        };
-        let abort = AbortCheck::new(&compiled);
-        let outcome = engine::run(
-            &compiled,
-            &base_url,
-            &opts,
-            signal_rx.clone(),
-            |collector, elapsed| {
-                progress.tick(collector, elapsed);
-                // A live file is a convenience: the final render still writes it in full.
-                if ndjson
-                    .as_mut()
-                    .is_some_and(|w| w.write_new(collector.series()).is_err())
-                {
-                    ndjson = None;
-                }
-                abort.tick(collector, elapsed)
-            },
-        )
-        .await;
-        health.probes = probes.stop().await;
-        let mut outcome = outcome?;
-        progress.finish();
-        if !matches!(
-            outcome.stop,
-            StopReason::Interrupted | StopReason::Terminated
-        ) {
-            let log = (!args.quiet).then_some(&mut *err);
-            tokio::select! {
-                after = health::run_phase(&compiled, &base_url, HealthPhase::After, log) => {
-                    health.results.extend(after?);
-                }
-                s = next_signal(&mut signal_rx) => outcome.stop = stop_for(s),
-            }
-        }
-        outcome
-    };
-    if let Some(server) = demo {
-        server.shutdown().await;
-    }
-    let result = RunResult {
-        outcome,
-        health,
-        not_sent,
-    };
-    for r in result.health.results.iter().filter(|r| !r.healthy) {
-        writeln!(
-            err,
-            "error: health `{}` {} unhealthy: {}",
-            r.policy,
-            if r.phase == health::Phase::Before {
-                "(before the load; no load was sent)"
-            } else {
-                "(after the load)"
-            },
-            crate::report::terminal::printable(r.reason.as_deref().unwrap_or("unknown"))
-        )?;
-    }
-    // SLA verdicts, the terminal summary, every report file and the exit code (unhealthy
-    // health results count as failures there).
-    let mut summary = crate::conclude::conclude(&compiled, &result);
-    if let Some(prefix) = &args.csv_prefix {
-        summary.outputs.csv_prefix = Some(prefix.clone());
-    }
-    let mut exit = result.exit().worst(crate::report::publish(
-        &summary, &results, args.quiet, out, err,
-    ));
-    if let StopReason::NoLogin(reason) = &result.outcome.stop {
-        writeln!(err, "error: {reason}")?;
-    }
-    // A signal that came while the reports were written still decides the exit code.
-    if let Signal::Interrupt | Signal::Terminate = *signal_rx.borrow() {
-        exit = exit.worst(crate::conclude::exit_for(&stop_for(*signal_rx.borrow())));
-    }
-    Ok(exit)
+    overrides.extend(only_overrides(args)?);
+    Ok(overrides)
 }
 
 /// Each user keeps its own connections: make room for them (plus files and slack).
@@ -230,22 +349,6 @@ fn raise_open_files_limit(plan: &plan::CompiledPlan, err: &mut dyn Write) {
             );
         }
         _ => {}
-    }
-}
-
-/// The outcome of a run that sent no load (its `before` gate failed, or a signal came
-/// first): empty statistics and why.
-fn not_run(plan: &plan::CompiledPlan, seed: Option<u64>, stop: StopReason) -> RunOutcome {
-    let registry = std::sync::Arc::new(crate::metrics::Registry::new(engine::rows(plan)));
-    RunOutcome {
-        metrics: crate::metrics::Collector::new(registry).finish(Duration::ZERO),
-        stop,
-        started_at: std::time::SystemTime::now(),
-        seed: seed.or(plan.load.seed).unwrap_or(0),
-        login_failures: Default::default(),
-        logins: 0,
-        refreshes: 0,
-        cut: 0,
     }
 }
 
