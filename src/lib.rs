@@ -1,7 +1,9 @@
 //! loadplan: declarative load tests and deployment health checks from YAML plans.
 //!
 //! The pipeline runs one way: [`plan`] (load, validate, compile) → engine → metrics →
-//! verdicts → reports. `main.rs` only parses the command line and calls [`cmd::run`].
+//! verdicts → reports. `main.rs` only parses the command line ([`cli`]) and calls
+//! [`cmd::run`]; [`cmd`] holds a module per subcommand and is the only module that knows
+//! the command line (nothing below it imports `cli` or `cmd`).
 
 pub mod cli;
 pub mod cmd;
