@@ -91,17 +91,6 @@ pub struct PlanOptions {
     pub base_url: Option<String>,
 }
 
-impl PlanOptions {
-    /// Every override, `--base-url` last so it wins.
-    pub fn overrides(&self) -> Vec<Override> {
-        let mut all = self.set.clone();
-        if let Some(url) = &self.base_url {
-            all.push(Override::from_flag("--base-url", "target.base_url", url));
-        }
-        all
-    }
-}
-
 /// `loadplan run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -1,21 +1,21 @@
 //! loadplan: declarative load tests and deployment health checks from YAML plans.
 //!
 //! The pipeline runs one way: [`plan`] (load, validate, compile) → engine → metrics →
-//! verdicts → reports. `main.rs` only parses the command line and calls [`app::run`].
+//! verdicts → reports. `main.rs` only parses the command line ([`cli`]) and calls
+//! [`cmd::run`]; [`cmd`] holds a module per subcommand and is the only module that knows
+//! the command line (nothing below it imports `cli` or `cmd`).
 
-pub mod app;
 pub mod cli;
+pub mod cmd;
 pub mod conclude;
 pub mod console;
 pub mod demo;
-pub mod dryrun;
 pub mod engine;
 pub mod exit;
 pub mod health;
 pub mod metrics;
 pub mod plan;
 pub mod report;
-pub mod run;
 pub mod secrets;
 pub mod sla;
 pub mod template;

@@ -8,6 +8,6 @@ fn main() -> ExitCode {
     let cli = loadplan::cli::Cli::parse();
     let mut out = loadplan::console::Console::new(std::io::stdout());
     let mut err = loadplan::console::Console::new(std::io::stderr());
-    let exit = loadplan::app::run(cli, &mut out, &mut err);
+    let exit = loadplan::cmd::run(cli, &mut out, &mut err);
     ExitCode::from(exit.code())
 }

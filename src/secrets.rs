@@ -132,6 +132,31 @@ fn insert(list: &mut Vec<String>, value: String) {
     list.insert(at, value);
 }
 
+/// The plan's own secrets: environment values its templates read (API keys in headers,
+/// signatures in queries, passwords in logins) — except the base URL's, shown as the target,
+/// and health expectations' (an expected version must show in the verdict) — and the
+/// password of the base URL's userinfo (`http://alice:pw@…`), with its Basic form.
+pub fn plan_secrets(plan: &crate::plan::CompiledPlan, base_url: &str) -> Secrets {
+    let mut secrets = Secrets::new(
+        plan.templates
+            .env_reads(&["/target/base_url", "/health/"])
+            .into_iter()
+            .filter_map(|name| std::env::var(name).ok()),
+    );
+    if let Ok(url) = url::Url::parse(base_url.trim())
+        && let Some(password) = url.password()
+    {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        secrets.keep(password);
+        secrets.keep_basic(&decode(url.username()), &decode(password));
+    }
+    secrets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

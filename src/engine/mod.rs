@@ -362,7 +362,7 @@ fn prepare(
         metrics,
         counters: Counters::default(),
         verbose: opts.verbose,
-        secrets: Mutex::new(crate::dryrun::plan_secrets(plan, base)),
+        secrets: Mutex::new(crate::secrets::plan_secrets(plan, base)),
         shared_auth,
         feeders: plan
             .feeders

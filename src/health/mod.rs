@@ -2,9 +2,8 @@
 //! phases report, and the entry points that produce them. The loops (tries, backoff,
 //! deadline, thresholds) are in `policy`, their arithmetic in `schedule`, the HTTP try in
 //! `probe` (the engine's own HTTP, template and check code), the text and files in `output`,
-//! the `loadplan health` command in `command`.
+//! and the `loadplan health` command that runs them alone in `cmd`.
 
-pub mod command;
 pub mod output;
 pub mod policy;
 pub mod probe;

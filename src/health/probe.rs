@@ -47,7 +47,7 @@ impl Prober {
             templates: Arc::clone(&plan.templates),
             globals,
             max_body: http.max_body,
-            secrets: crate::dryrun::plan_secrets(plan, base_url),
+            secrets: crate::secrets::plan_secrets(plan, base_url),
         })
     }
 

@@ -332,3 +332,17 @@ fn a_base_url_that_is_not_a_url_is_a_plan_error() {
         );
     }
 }
+
+/// Issue 12: `run --only` on a plan with a YAML error reports the located YAML error (exit
+/// 2), not "--only names `a`, which the plan does not have".
+#[test]
+fn only_on_a_broken_plan_reports_where_the_plan_is_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("broken.yaml");
+    std::fs::write(&plan, "version: 1\nname: broken\nendpoints: [\n").unwrap();
+    let out = loadplan(&["run", plan.to_str().unwrap(), "--only", "a"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("broken.yaml:"), "{err}");
+    assert!(!err.contains("--only names"), "{err}");
+}

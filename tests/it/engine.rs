@@ -746,8 +746,15 @@ fn every_example_runs_and_does_what_it_shows() {
     for (name, rows, check) in examples {
         let rel = format!("examples/{name}.yaml");
         let r = run_plan(&rel, &demo.url(), &fast(&["--duration", "1s"]), &[]);
-        assert_eq!(r.code(), Some(0), "{rel}: {}", stderr(&r.output));
         let summary = r.summary.as_ref().unwrap();
+        assert_eq!(
+            r.code(),
+            Some(0),
+            "{rel}: {}\nverdicts: {}\nfailures: {}",
+            stderr(&r.output),
+            summary["verdicts"],
+            summary["failures"]
+        );
         for name in rows {
             let row = row(summary, name);
             assert!(

@@ -7,25 +7,26 @@ use std::io::Write;
 
 use tokio::sync::watch;
 
-use super::{HealthResults, Phase, output};
-use crate::app::load_plan;
+use super::signals::{listen_for_signals, next_signal, stop_for};
+use super::{load_plan, render_base_url, require_env, start_demo};
 use crate::cli::HealthArgs;
 use crate::engine::Signal;
 use crate::exit::Exit;
+use crate::health::{self, HealthResults, Phase, output};
 use crate::plan::Override;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::diagnostic::suggest;
 use crate::report::folder::ResultsDir;
 
 /// Runs `loadplan health`; try lines and verdicts go to `out`, errors to `err`.
-pub async fn run(
+pub(super) async fn run(
     args: &HealthArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let mut overrides = args.plan.overrides();
+    let mut overrides = super::overrides(&args.plan);
     let demo = if args.demo {
-        Some(crate::app::start_demo(&mut overrides).await?)
+        Some(start_demo(&mut overrides).await?)
     } else {
         None
     };
@@ -76,14 +77,14 @@ async fn check_plan(
             .iter()
             .map(|p| format!("/health/{}/", crate::plan::yaml::escape_segment(&p.name))),
     );
-    if let Err(exit) = crate::app::require_env(&plan, &pointers, err) {
+    if let Err(exit) = require_env(&plan, &pointers, err) {
         return Ok(exit);
     }
-    let base_url = match crate::app::render_base_url(&plan, err) {
+    let base_url = match render_base_url(&plan, err) {
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
-    let http = super::http_settings(&plan)?;
+    let http = health::http_settings(&plan)?;
     // Before the first try: a check whose results could not be kept must not start.
     let folder = match args.out.as_deref().map(ResultsDir::open).transpose() {
         Ok(f) => f,
@@ -93,28 +94,28 @@ async fn check_plan(
         }
     };
     let (signal_tx, mut signals) = watch::channel(Signal::Run);
-    crate::run::listen_for_signals(signal_tx);
+    listen_for_signals(signal_tx);
     let mut results = HealthResults::default();
     let mut interrupted = None;
     for policy in policies {
         let log = (!args.quiet).then_some(&mut *out);
         let verdict = tokio::select! {
-            v = super::check(&plan, policy, &base_url, &http, Phase::Standalone, log) => v,
-            s = crate::run::next_signal(&mut signals) => {
+            v = health::check(&plan, policy, &base_url, &http, Phase::Standalone, log) => v,
+            s = next_signal(&mut signals) => {
                 interrupted = Some(s);
                 break;
             }
         };
         let verdict = match verdict {
             Ok(v) => v,
-            Err(e) if e.is::<super::NotRunnable>() => {
+            Err(e) if e.is::<health::NotRunnable>() => {
                 writeln!(err, "error: {}: {e}", plan.file)?;
                 return Ok(Exit::Invalid);
             }
             Err(e) => return Err(e),
         };
         if args.quiet {
-            let spec = super::policy::LoopSpec::of(policy, policy.timeout);
+            let spec = health::policy::LoopSpec::of(policy, policy.timeout);
             writeln!(
                 out,
                 "{}",
@@ -134,7 +135,7 @@ async fn check_plan(
             "INTERRUPTED: {} of the policies ran to a verdict",
             results.results.len()
         )?;
-        exit = exit.worst(crate::conclude::exit_for(&crate::run::stop_for(signal)));
+        exit = exit.worst(crate::conclude::exit_for(&stop_for(signal)));
     }
     if let Some(dir) = &folder
         && let Err(e) = output::write_files(dir, &plan.plan.name, &plan.file, &results)

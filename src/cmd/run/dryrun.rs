@@ -12,47 +12,26 @@ use minijinja::{Value as Ctx, context};
 use crate::engine::request::Prepared;
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledRequest;
-use crate::secrets::Secrets;
+use crate::secrets::plan_secrets;
 
 /// Headers whose values are never printed.
-pub const SECRET_HEADERS: &[&str] = &[
+const SECRET_HEADERS: &[&str] = &[
     "authorization",
     "cookie",
     "proxy-authorization",
     "set-cookie",
 ];
 
-/// The plan's own secrets: environment values its templates read (API keys in headers,
-/// signatures in queries, passwords in logins) — except the base URL's, shown as the target,
-/// and health expectations' (an expected version must show in the verdict) — and the
-/// password of the base URL's userinfo (`http://alice:pw@…`), with its Basic form.
-pub fn plan_secrets(plan: &CompiledPlan, base_url: &str) -> Secrets {
-    let mut secrets = Secrets::new(
-        plan.templates
-            .env_reads(&["/target/base_url", "/health/"])
-            .into_iter()
-            .filter_map(|name| std::env::var(name).ok()),
-    );
-    if let Ok(url) = url::Url::parse(base_url.trim())
-        && let Some(password) = url.password()
-    {
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        secrets.keep(password);
-        secrets.keep_basic(&decode(url.username()), &decode(password));
-    }
-    secrets
-}
-
 /// What `auth.apply` adds to a request: headers and query parameters.
 type Applied = (Vec<(HeaderName, HeaderValue)>, String);
 
 /// Prints the rendered requests; returns whether every one rendered (a dry run that
 /// cannot render a request fails, as the run would).
-pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow::Result<bool> {
+pub(super) fn print(
+    plan: &CompiledPlan,
+    base_url: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<bool> {
     let secrets = plan_secrets(plan, base_url);
     let mask = |s: &str| secrets.mask(s);
     let globals = crate::engine::globals(plan);
