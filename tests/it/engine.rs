@@ -245,8 +245,15 @@ fn flows_captures_and_feeders() {
 fn open_model_keeps_its_schedule_and_drops_at_the_cap() {
     let demo = Demo::start(DemoOptions::default());
     let r = run_plan("tests/fixtures/engine/open.yaml", &demo.url(), &["-q"], &[]);
-    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
     let s = r.summary.as_ref().unwrap();
+    assert_eq!(
+        r.code(),
+        Some(0),
+        "{}\nrun: {}\nfailures: {}",
+        stderr(&r.output),
+        s["run"],
+        s["failures"]
+    );
     assert_eq!(s["total"]["requests"], 100, "50/s for 2 s");
     assert_eq!(s["run"]["dropped_iterations"], 0);
 
