@@ -81,7 +81,7 @@ pub fn print(plan: &CompiledPlan, base_url: &str, out: &mut dyn Write) -> anyhow
         .parent()
         .unwrap_or(std::path::Path::new(""));
     // Builds the TLS settings only to report an unreadable CA or client certificate.
-    crate::engine::http::HttpSettings::new(plan, dir)?;
+    crate::http::HttpSettings::new(plan, dir)?;
     let base: Arc<str> = base_url.into();
     let mut auth_headers = Vec::new();
     for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod cli;
+mod clock;
 pub mod conclude;
 pub mod console;
 pub mod demo;
@@ -12,6 +13,7 @@ pub mod dryrun;
 pub mod engine;
 pub mod exit;
 pub mod health;
+pub mod http;
 pub mod metrics;
 pub mod plan;
 pub mod report;

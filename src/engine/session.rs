@@ -74,7 +74,7 @@ pub struct Session {
     seed: u64,
     // Reused for every request's timeout (see `http::send`).
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-    transport: super::http::Transport,
+    transport: crate::http::Transport,
     auth: Arc<AuthSlot>,
     captures: BTreeMap<String, Value>,
     captures_ctx: Ctx,
@@ -104,7 +104,7 @@ impl Session {
     pub fn new(
         user_id: u64,
         seed: u64,
-        transport: super::http::Transport,
+        transport: crate::http::Transport,
         auth: Arc<AuthSlot>,
     ) -> Self {
         Session {
@@ -322,7 +322,7 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         query: &str,
         start: Instant,
-    ) -> Result<(super::http::Answer, u64), Failure> {
+    ) -> Result<(crate::http::Answer, u64), Failure> {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, headers, query)
             .inspect_err(|f| self.record(shared, p, None, Some(f), (0, 0, 0), (0, 1)))?;
@@ -332,7 +332,7 @@ impl Session {
             start,
             bytes_out,
         };
-        let sent = super::http::send(
+        let sent = crate::http::send(
             &mut self.transport,
             req,
             p.timeout,

@@ -1,7 +1,7 @@
 //! Health checks: the result types that `loadplan health` and the run's before/during/after
 //! phases report, and the entry points that produce them. The loops (tries, backoff,
 //! deadline, thresholds) are in `policy`, their arithmetic in `schedule`, the HTTP try in
-//! `probe` (the engine's own HTTP, template and check code), the text and files in `output`,
+//! `probe` (`http`, and the engine's template and check code), the text and files in `output`,
 //! the `loadplan health` command in `command`.
 
 pub mod command;
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::engine::http::HttpSettings;
+use crate::http::HttpSettings;
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::model::HealthPhase;

@@ -1,4 +1,4 @@
-//! One HTTP try of a health policy, on the engine's own stack: the policy's request prepared
+//! One HTTP try of a health policy, on the load's stack (`http`): the policy's request prepared
 //! once (`Prepared`), rendered with the plan's globals only (env and variables: no auth, no
 //! captures), sent on a fresh cookie-less connection with the try's time budget (a health check asks
 //! whether a new client can be served, so no try leans on an earlier one's connection), and judged with the
@@ -10,8 +10,8 @@ use std::time::Duration;
 use minijinja::Value as Ctx;
 
 use super::policy::TryOutcome;
-use crate::engine::http::{self, HttpSettings};
 use crate::engine::request::{self, Prepared};
+use crate::http::{self, HttpSettings};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{CompiledChecks, CompiledHealth};
 use crate::template::Templates;

@@ -27,7 +27,7 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::http::{Answer, Failed, Outgoing, classify, cookie_values, read_capped};
+use super::{Answer, Failed, Outgoing, classify, cookie_values, read_capped};
 use crate::metrics::FailureKind;
 use crate::plan::model::HttpVersion;
 

@@ -2,7 +2,7 @@
 //! the reqwest-based transport it replaced did.
 
 use super::*;
-use crate::engine::http::Headers;
+use crate::http::Headers;
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -295,12 +295,10 @@ async fn timeout_mid_body_then_next_request() {
         OK,
     ])
     .await;
-    let mut t = super::super::http::Transport::Direct(Box::new(Direct::new(
-        config(HttpVersion::Auto, 0),
-        false,
-    )));
+    let mut t =
+        crate::http::Transport::Direct(Box::new(Direct::new(config(HttpVersion::Auto, 0), false)));
     let mut timer = Box::pin(tokio::time::sleep(Duration::from_secs(1)));
-    let first = super::super::http::send(
+    let first = crate::http::send(
         &mut t,
         get(&format!("http://{addr}/x")),
         Duration::from_millis(200),
@@ -310,7 +308,7 @@ async fn timeout_mid_body_then_next_request() {
     )
     .await;
     assert_eq!(first.unwrap_err().kind, FailureKind::Timeout);
-    let second = super::super::http::send(
+    let second = crate::http::send(
         &mut t,
         get(&format!("http://{addr}/x")),
         Duration::from_secs(2),
