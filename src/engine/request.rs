@@ -11,7 +11,7 @@ use http::{Method, Uri};
 use minijinja::Value as Ctx;
 use serde_json::Value;
 
-use crate::http::{Answer, Headers, Outgoing, build_uri, join};
+use crate::http::{Answer, Failure, Headers, Outgoing, build_uri, join};
 use crate::metrics::FailureKind;
 use crate::plan::compile::{
     Body, CompiledChecks, CompiledRequest, ConditionTest, JsonTemplate, Part, RequestTarget,
@@ -44,24 +44,6 @@ pub struct Prepared {
 /// The `User-Agent` of every request (load, health checks, dry runs) unless the plan sets
 /// one.
 pub const USER_AGENT: &str = concat!("loadplan/", env!("CARGO_PKG_VERSION"));
-
-/// Why a request could not be built or did not pass.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    /// Class.
-    pub kind: FailureKind,
-    /// Reason.
-    pub message: String,
-}
-
-impl Failure {
-    fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Failure {
-            kind,
-            message: message.into(),
-        }
-    }
-}
 
 impl Prepared {
     /// Prepares a request; `headers` are the plan's default headers then the request's own

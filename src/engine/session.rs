@@ -13,7 +13,8 @@ use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::Shared;
-use super::request::{self, Failure, Prepared};
+use super::request::{self, Prepared};
+use crate::http::Failure;
 use crate::metrics::{Event, FailureKind, Sample};
 
 /// Credentials as the last login or refresh left them.
@@ -344,15 +345,11 @@ impl Session {
         std::mem::forget(in_flight);
         match sent {
             Ok(answer) => Ok((answer, bytes_out)),
-            Err(e) => {
-                let f = Failure {
-                    kind: e.kind,
-                    message: e.message,
-                };
+            Err(f) => {
                 self.record(
                     shared,
                     p,
-                    Some(e.latency),
+                    Some(start.elapsed()),
                     Some(&f),
                     (0, 0, bytes_out),
                     (0, 0),

@@ -1,6 +1,6 @@
 //! Sorting transport errors into failure classes, with the message reports show.
 
-use super::Failed;
+use super::Failure;
 use crate::metrics::FailureKind;
 
 /// Sorts an error into a failure class by what its chain says, `default` when it says
@@ -10,7 +10,7 @@ pub(crate) fn classify(
     e: &(dyn std::error::Error + 'static),
     top: bool,
     default: FailureKind,
-) -> Failed {
+) -> Failure {
     let chain = error_chain(e, top);
     let lower = chain.to_lowercase();
     let kind = if lower.contains("timed out") || lower.contains("timeout") {
@@ -36,7 +36,7 @@ pub(crate) fn classify(
     } else {
         default
     };
-    (kind, chain)
+    Failure::new(kind, chain)
 }
 
 pub(super) fn error_chain(e: &(dyn std::error::Error + 'static), top: bool) -> String {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{Answer, Failed, Outgoing, classify, cookie_values, read_capped};
+use super::{Answer, Failure, Outgoing, classify, cookie_values, read_capped};
 use crate::metrics::FailureKind;
 
 /// Sends a request on the client and reads at most `max_body` bytes of its answer's body.
@@ -11,13 +11,13 @@ pub(super) async fn exchange(
     client: &reqwest::Client,
     request: Outgoing,
     max_body: u64,
-) -> Result<Answer, Failed> {
+) -> Result<Answer, Failure> {
     let mut r = http::Request::new(request.body);
     *r.method_mut() = request.method;
     *r.uri_mut() = request.uri;
     *r.headers_mut() = request.headers.to_map();
     let request = reqwest::Request::try_from(r).map_err(|e| {
-        (
+        Failure::new(
             FailureKind::Template,
             format!(
                 "cannot build the request: {}",

@@ -113,7 +113,7 @@ async fn host_header_carries_no_userinfo() {
     let r = d
         .exchange(get(&format!("http://user:secret@{addr}/x")), 1024)
         .await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     let head = heads.lock().unwrap()[0].clone();
     assert_eq!(header_of(&head, "host"), Some(addr.to_string()), "{head}");
     // base64("user:secret")
@@ -136,7 +136,7 @@ async fn head_answer_with_gzip_encoding_is_not_a_failure() {
     let mut req = get(&format!("http://{addr}/x"));
     req.method = Method::HEAD;
     let r = d.exchange(req, 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
 }
 
 /// Same for 304 Not Modified (and 204) answers that keep `Content-Encoding: gzip`.
@@ -148,7 +148,7 @@ async fn not_modified_with_gzip_encoding_is_not_a_failure() {
     .await;
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
     let r = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(304));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(304));
 }
 
 /// a body cut short by the server is classified `connect` (hyper's text
@@ -162,7 +162,7 @@ async fn short_body_is_a_body_failure() {
     .await;
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
     let r = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-    let (kind, message) = r.unwrap_err();
+    let Failure { kind, message } = r.unwrap_err();
     assert_eq!(kind, FailureKind::Body, "{message}");
 }
 
@@ -255,7 +255,7 @@ async fn h2_connection_closed_while_idle_is_replaced() {
     });
     let mut d = Direct::new(config(HttpVersion::Http2, 0), false);
     let first = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-    assert_eq!(first.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(first.map(|r| r.status).map_err(|e| e.message), Ok(200));
     closed.recv().await.unwrap();
     // The user is idle until its connection task has seen the server go.
     tokio::time::timeout(Duration::from_secs(5), async {
@@ -281,7 +281,7 @@ async fn connection_close_then_next_request() {
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
     for _ in 0..3 {
         let r = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-        assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+        assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     }
     assert_eq!(heads.lock().unwrap().len(), 3);
 }
@@ -351,7 +351,7 @@ async fn cookie_set_on_redirect_is_sent_on_next_hop() {
     .await;
     let mut d = Direct::new(config(HttpVersion::Auto, 5), true);
     let r = d.exchange(get(&format!("http://{addr}/a")), 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     let head = heads.lock().unwrap()[1].clone();
     assert_eq!(header_of(&head, "cookie").as_deref(), Some("s=1"), "{head}");
 }
@@ -369,7 +369,7 @@ async fn a_307_keeps_the_post_body() {
     req.method = Method::POST;
     req.body = Bytes::from_static(b"hello");
     let r = d.exchange(req, 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     let head = heads.lock().unwrap()[1].clone();
     assert!(head.starts_with("POST /b "), "{head}");
     assert_eq!(
@@ -396,7 +396,7 @@ async fn head_and_304_then_reuse() {
     let r = tokio::time::timeout(Duration::from_secs(2), d.exchange(head, 1024))
         .await
         .unwrap();
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     for want in [304, 204, 200] {
         let r = tokio::time::timeout(
             Duration::from_secs(2),
@@ -404,7 +404,7 @@ async fn head_and_304_then_reuse() {
         )
         .await
         .unwrap();
-        assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(want));
+        assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(want));
     }
     assert_eq!(heads.lock().unwrap().len(), 4);
 }
@@ -430,7 +430,7 @@ async fn a_connect_timeout_is_a_connect_failure() {
         origin_bound: Vec::new(),
     });
     let mut d = Direct::new(c, false);
-    let (kind, message) = d
+    let Failure { kind, message } = d
         .exchange(get(&format!("https://{addr}/x")), 1024)
         .await
         .unwrap_err();
@@ -493,7 +493,7 @@ async fn a_connection_closed_while_idle_is_replaced_without_a_failure() {
     // The server has closed (on loopback its FIN is queued here once sent).
     closed.recv().await.unwrap();
     let second = direct.exchange(request, 1024).await;
-    assert_eq!(second.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(second.map(|r| r.status).map_err(|e| e.message), Ok(200));
     drop(close_tx);
     drop(direct);
     assert_eq!(server.await.unwrap(), 2);
@@ -522,7 +522,7 @@ fn gunzip_reports_a_broken_body_unless_it_was_cut() {
 async fn an_answer_that_is_not_http_is_a_body_failure() {
     let (addr, _) = raw_server(vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n"]).await;
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
-    let (kind, message) = d
+    let Failure { kind, message } = d
         .exchange(get(&format!("http://{addr}/x")), 1024)
         .await
         .unwrap_err();

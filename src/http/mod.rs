@@ -62,15 +62,25 @@ pub(crate) fn cookie_values(headers: &HeaderMap) -> impl Iterator<Item = String>
         })
 }
 
-/// A request that got no complete answer.
-#[derive(Debug, Clone)]
-pub struct TransportError {
-    /// Failure class.
+/// Why a request failed, as data: its class (counted by the metrics) and what happened (for
+/// reports). The one shape of a failure for the engine, health checks and dry runs, whether
+/// the request could not be built, got no complete answer, or failed a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Class.
     pub kind: FailureKind,
-    /// What happened, for reports.
+    /// What happened.
     pub message: String,
-    /// Time until the failure.
-    pub latency: Duration,
+}
+
+impl Failure {
+    /// A failure of a class.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+        }
+    }
 }
 
 /// A rendered request, as every transport takes it.
@@ -116,10 +126,8 @@ impl Headers {
     }
 }
 
-/// A failure class and its message.
-pub type Failed = (FailureKind, String);
-
-/// Sends a request and reads its answer within `timeout`, measuring from `start`. `timer`
+/// Sends a request and reads its answer within `timeout`, measuring from `start` (a failure's
+/// latency is the caller's `start.elapsed()` when this returns). `timer`
 /// is reset to the deadline and reused: a user keeps one for all its requests, since
 /// moving a registered timer costs less than registering a new one per request.
 pub async fn send(
@@ -129,7 +137,7 @@ pub async fn send(
     max_body: u64,
     start: Instant,
     mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
-) -> Result<Answer, TransportError> {
+) -> Result<Answer, Failure> {
     timer
         .as_mut()
         .reset(tokio::time::Instant::now().later(timeout));
@@ -151,21 +159,16 @@ pub async fn send(
             latency: start.elapsed(),
             ..answer
         }),
-        Some(Err((kind, message))) => Err(TransportError {
-            kind,
-            message,
-            latency: start.elapsed(),
-        }),
+        Some(Err(failure)) => Err(failure),
         None => {
             transport.abandon();
-            Err(TransportError {
-                kind: FailureKind::Timeout,
-                message: format!(
+            Err(Failure::new(
+                FailureKind::Timeout,
+                format!(
                     "timed out after {}",
                     crate::plan::units::format_duration(timeout)
                 ),
-                latency: start.elapsed(),
-            })
+            ))
         }
     }
 }
