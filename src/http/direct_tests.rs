@@ -529,3 +529,111 @@ async fn an_answer_that_is_not_http_is_a_body_failure() {
     assert_eq!(kind, FailureKind::Body, "{message}");
     assert!(message.contains("invalid"), "{message}");
 }
+
+/// A server that reads a request head, writes `answer`, then resets the connection (RST,
+/// not FIN) instead of sending the rest.
+async fn resetting_server(answer: &'static [u8]) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(answer).await;
+            s.set_zero_linger().unwrap();
+        }
+    });
+    addr
+}
+
+/// A server that writes `answer` as soon as a connection opens, then holds it.
+async fn eager_server(answer: &'static [u8]) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(answer).await;
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// A port that refuses connections: bound, never listening, so no other test can take it.
+fn refusing_port() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
+/// A connection reset in the middle of a body is a `reset`, decided by the I/O error's kind
+/// (a body read that fails otherwise is a `body` failure).
+#[tokio::test]
+async fn a_reset_connection_is_a_reset_failure() {
+    let addr = resetting_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial").await;
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let f = d
+        .exchange(get(&format!("http://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Reset, "{}", f.message);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_failure() {
+    let (_held, addr) = refusing_port();
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let f = d
+        .exchange(get(&format!("http://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+}
+
+/// A TLS handshake that fails (the server answers in plain HTTP) is a `connect` failure.
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_connect_failure() {
+    let addr = eager_server(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let f = d
+        .exchange(get(&format!("https://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+    assert!(
+        f.message.starts_with("TLS handshake failed"),
+        "{}",
+        f.message
+    );
+}
+
+/// The same failures through the reqwest transport (a proxy or a shared pool), where every
+/// class comes from `classify`.
+#[tokio::test]
+async fn the_client_transport_classifies_the_same() {
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(ClientConfig::clone(&config(HttpVersion::Auto, 0).tls))
+        .no_proxy()
+        .retry(reqwest::retry::never())
+        .build()
+        .unwrap();
+    let send = |url: String| {
+        let client = client.clone();
+        async move {
+            super::super::client::exchange(&client, get(&url), 1024)
+                .await
+                .unwrap_err()
+        }
+    };
+    let addr = resetting_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial").await;
+    let f = send(format!("http://{addr}/x")).await;
+    assert_eq!(f.kind, FailureKind::Reset, "{}", f.message);
+    let (_held, addr) = refusing_port();
+    let f = send(format!("http://{addr}/x")).await;
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+    let addr = eager_server(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+    let f = send(format!("https://{addr}/x")).await;
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+}
