@@ -61,6 +61,9 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
+    // Once for the command: the load, its health checks and probes share it (and a dry run
+    // reports an unreadable CA or client certificate as the run would).
+    let http = crate::http::HttpSettings::new(&compiled)?;
     if args.dry_run {
         let rendered = crate::dryrun::print(&compiled, &base_url, out)?;
         return Ok(if rendered {
@@ -79,7 +82,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     };
     // Health: `before` policies gate the load, `during` ones probe beside it (their own
     // client, outside the endpoints' statistics), `after` ones verify once it has ended.
-    match health::preflight(&compiled, &base_url) {
+    match health::preflight(&compiled, &base_url, &http) {
         Err(e) if e.is::<health::NotRunnable>() => {
             writeln!(err, "error: {}: {e}", compiled.file)?;
             return Ok(Exit::Invalid);
@@ -92,7 +95,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
     let mut health = HealthResults::default();
     let log = (!args.quiet).then_some(&mut *err);
     let before = tokio::select! {
-        r = health::run_phase(&compiled, &base_url, HealthPhase::Before, log) => Ok(r?),
+        r = health::run_phase(&compiled, &base_url, &http, HealthPhase::Before, log) => Ok(r?),
         s = next_signal(&mut signal_rx) => Err(s),
     };
     let mut not_sent = None;
@@ -122,7 +125,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
             verbose: args.verbose,
             seed: args.seed,
         };
-        let probes = health::Probes::start(&compiled, &base_url)?;
+        let probes = health::Probes::start(&compiled, &base_url, &http)?;
         let mut ndjson = if compiled
             .plan
             .outputs
@@ -139,6 +142,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         let outcome = engine::run(
             &compiled,
             &base_url,
+            &http,
             &opts,
             signal_rx.clone(),
             |collector, elapsed| {
@@ -163,7 +167,7 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write, err: &mut dyn Write) -> an
         ) {
             let log = (!args.quiet).then_some(&mut *err);
             tokio::select! {
-                after = health::run_phase(&compiled, &base_url, HealthPhase::After, log) => {
+                after = health::run_phase(&compiled, &base_url, &http, HealthPhase::After, log) => {
                     health.results.extend(after?);
                 }
                 s = next_signal(&mut signal_rx) => outcome.stop = stop_for(s),

@@ -438,12 +438,14 @@ impl Control {
     }
 }
 
-/// Runs a plan's load. `base_url` is the rendered base URL; `signals` carries Ctrl-C and
+/// Runs a plan's load with the command's HTTP settings. `base_url` is the rendered base URL;
+/// `signals` carries Ctrl-C and
 /// SIGTERM; `on_tick` sees each second's collector (progress, live files, abort checks)
 /// and may return a reason to abort.
 pub async fn run(
     plan: &CompiledPlan,
     base_url: &str,
+    http: &http::HttpSettings,
     opts: &RunOptions,
     mut signals: watch::Receiver<Signal>,
     mut on_tick: impl FnMut(&Collector, Duration) -> Option<String>,
@@ -451,19 +453,13 @@ pub async fn run(
     let started_at = SystemTime::now();
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(rows(plan)));
-    let http = http::HttpSettings::new(
-        plan,
-        std::path::Path::new(&plan.file)
-            .parent()
-            .unwrap_or(std::path::Path::new("")),
-    )?;
     let base: Arc<str> = base_url.trim().into();
     let shared = Arc::new(prepare(
         plan,
         &base,
         opts,
         registry.clone(),
-        http,
+        http.clone(),
         globals(plan),
     )?);
     let (stop_tx, stop_rx) = watch::channel(false);

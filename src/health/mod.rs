@@ -127,25 +127,16 @@ pub fn millis(d: Duration) -> f64 {
 #[error("{0}")]
 pub struct NotRunnable(pub String);
 
-/// The HTTP settings health checks use: the plan's TLS, proxy and limits.
-pub fn http_settings(plan: &CompiledPlan) -> anyhow::Result<HttpSettings> {
-    let dir = std::path::Path::new(&plan.file)
-        .parent()
-        .unwrap_or(std::path::Path::new(""));
-    HttpSettings::new(plan, dir)
-}
-
 /// Checks, before a run sends anything, that every policy the run will use can build its
 /// request (templates render, the URL is valid).
-pub fn preflight(plan: &CompiledPlan, base_url: &str) -> anyhow::Result<()> {
+pub fn preflight(plan: &CompiledPlan, base_url: &str, http: &HttpSettings) -> anyhow::Result<()> {
     let used: Vec<&CompiledHealth> = plan.health.iter().filter(|p| !p.run.is_empty()).collect();
     if used.is_empty() {
         return Ok(());
     }
-    let http = http_settings(plan)?;
     let globals = crate::engine::globals(plan);
     for policy in used {
-        let prober = Prober::new(plan, policy, base_url, &http, globals.clone())
+        let prober = Prober::new(plan, policy, base_url, http, globals.clone())
             .map_err(|e| NotRunnable(e.to_string()))?;
         prober
             .renders()
@@ -201,6 +192,7 @@ pub async fn check<W: Write + ?Sized>(
 pub async fn run_phase<W: Write + ?Sized>(
     plan: &CompiledPlan,
     base_url: &str,
+    http: &HttpSettings,
     phase: HealthPhase,
     mut log: Option<&mut W>,
 ) -> anyhow::Result<Vec<PolicyResult>> {
@@ -216,12 +208,11 @@ pub async fn run_phase<W: Write + ?Sized>(
     if policies.is_empty() {
         return Ok(Vec::new());
     }
-    let http = http_settings(plan)?;
     let mut results = Vec::new();
     for policy in policies {
         let log = log.as_deref_mut();
         results.push(
-            check(plan, policy, base_url, &http, as_phase, log)
+            check(plan, policy, base_url, http, as_phase, log)
                 .await?
                 .result,
         );
@@ -240,7 +231,11 @@ impl Probes {
     /// Starts a task per `during` policy (none without such policies). Probes use their own
     /// client and never touch the load's metrics, so they stay out of the endpoints'
     /// statistics.
-    pub fn start(plan: &CompiledPlan, base_url: &str) -> anyhow::Result<Probes> {
+    pub fn start(
+        plan: &CompiledPlan,
+        base_url: &str,
+        http: &HttpSettings,
+    ) -> anyhow::Result<Probes> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let during: Vec<&CompiledHealth> = plan
@@ -249,10 +244,9 @@ impl Probes {
             .filter(|p| p.run.contains(&HealthPhase::During))
             .collect();
         if !during.is_empty() {
-            let http = http_settings(plan)?;
             let globals = crate::engine::globals(plan);
             for policy in during {
-                let prober = Arc::new(Prober::new(plan, policy, base_url, &http, globals.clone())?);
+                let prober = Arc::new(Prober::new(plan, policy, base_url, http, globals.clone())?);
                 let spec = LoopSpec::of(policy, prober.timeout());
                 let name = policy.name.clone();
                 let stopped = stopped.clone();

@@ -48,10 +48,12 @@ impl Transport {
 }
 
 impl HttpSettings {
-    /// Builds the run's TLS configuration and transport settings from the plan.
-    pub fn new(plan: &CompiledPlan, plan_dir: &std::path::Path) -> anyhow::Result<Self> {
+    /// Builds the TLS configuration (loading the system's root certificates) and transport
+    /// settings from the plan: once per command, since the load, its health checks and
+    /// probes all share them.
+    pub fn new(plan: &CompiledPlan) -> anyhow::Result<Self> {
         let target = &plan.plan.target;
-        let tls = tls_config(&target.tls, target.http_version, plan_dir)?;
+        let tls = tls_config(&target.tls, target.http_version, &plan.dir)?;
         let mut settings = HttpSettings {
             direct: Arc::new(direct::Config {
                 tls: Arc::new(tls),

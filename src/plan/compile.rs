@@ -36,6 +36,8 @@ pub struct CompiledPlan {
     pub document: Value,
     /// The plan file as named on the command line.
     pub file: String,
+    /// The folder relative paths in the plan (CA and client certificates) start from.
+    pub dir: std::path::PathBuf,
     /// Every template of the plan.
     pub templates: Arc<Templates>,
     /// `target.base_url`, rendered once per run.
@@ -553,6 +555,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
             .as_ref()
             .map_or(DEFAULT_MAX_BODY, |b| b.get()),
         file: source.file.clone(),
+        dir: source.dir.clone(),
         document: source.value.clone(),
         templates: Arc::new(c.templates),
         base_url,
