@@ -6,6 +6,7 @@
 //! the command line (nothing below it imports `cli` or `cmd`).
 
 pub mod cli;
+mod clock;
 pub mod cmd;
 pub mod conclude;
 pub mod console;
@@ -13,6 +14,7 @@ pub mod demo;
 pub mod engine;
 pub mod exit;
 pub mod health;
+pub mod http;
 pub mod metrics;
 pub mod plan;
 pub mod report;

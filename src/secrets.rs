@@ -109,8 +109,7 @@ fn forms(value: &str) -> Vec<String> {
     }
     let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
     let percent =
-        percent_encoding::utf8_percent_encode(value, crate::engine::request::NOT_IN_TARGET)
-            .to_string();
+        percent_encoding::utf8_percent_encode(value, crate::http::NOT_IN_TARGET).to_string();
     let quoted = serde_json::to_string(value).unwrap_or_default();
     let json = quoted
         .strip_prefix('"')

@@ -84,7 +84,7 @@ async fn check_plan(
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
-    let http = health::http_settings(&plan)?;
+    let http = crate::http::HttpSettings::new(&plan)?;
     // Before the first try: a check whose results could not be kept must not start.
     let folder = match args.out.as_deref().map(ResultsDir::open).transpose() {
         Ok(f) => f,

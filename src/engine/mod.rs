@@ -5,15 +5,12 @@
 //! graceful-stop period. Measurements go to per-thread recorders (`metrics`).
 //!
 //! No arithmetic here may panic: counts saturate, and clock arithmetic goes through
-//! [`Later`]. Every duration of a plan is at most a year (`plan::units::MAX_DURATION`) and
+//! [`Later`](crate::clock::Later). Every duration of a plan is at most a year (`plan::units::MAX_DURATION`) and
 //! those from servers are clamped (`expiry`), so the clock never really overflows; the lint
 //! below keeps it that way.
 #![deny(clippy::arithmetic_side_effects)]
 
-pub mod cookies;
-pub mod direct;
 pub mod expiry;
-pub mod http;
 pub mod request;
 pub mod schedule;
 pub mod session;
@@ -31,31 +28,14 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::clock::Later as _;
+use crate::http;
 use crate::metrics::{Collector, Registry, RunMetrics};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{LoadModel, Think};
 use crate::template::{Templates, Text};
 use request::Prepared;
 use session::{AuthSlot, Session};
-
-/// A point in time plus a duration, without panicking: should the sum not fit the clock, the
-/// result is the point itself (a deadline that has come, so a wait ends instead of a panic).
-pub(crate) trait Later: Sized {
-    /// `self + d`, or `self` when the sum does not fit.
-    fn later(self, d: Duration) -> Self;
-}
-
-impl Later for Instant {
-    fn later(self, d: Duration) -> Self {
-        self.checked_add(d).unwrap_or(self)
-    }
-}
-
-impl Later for tokio::time::Instant {
-    fn later(self, d: Duration) -> Self {
-        self.checked_add(d).unwrap_or(self)
-    }
-}
 
 /// Why the load stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,12 +409,14 @@ impl Control {
     }
 }
 
-/// Runs a plan's load. `base_url` is the rendered base URL; `signals` carries Ctrl-C and
+/// Runs a plan's load with the command's HTTP settings. `base_url` is the rendered base URL;
+/// `signals` carries Ctrl-C and
 /// SIGTERM; `on_tick` sees each second's collector (progress, live files, abort checks)
 /// and may return a reason to abort.
 pub async fn run(
     plan: &CompiledPlan,
     base_url: &str,
+    http: &http::HttpSettings,
     opts: &RunOptions,
     mut signals: watch::Receiver<Signal>,
     mut on_tick: impl FnMut(&Collector, Duration) -> Option<String>,
@@ -442,19 +424,13 @@ pub async fn run(
     let started_at = SystemTime::now();
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(plan.rows.clone()));
-    let http = http::HttpSettings::new(
-        plan,
-        std::path::Path::new(&plan.file)
-            .parent()
-            .unwrap_or(std::path::Path::new("")),
-    )?;
     let base: Arc<str> = base_url.trim().into();
     let shared = Arc::new(prepare(
         plan,
         &base,
         opts,
         registry.clone(),
-        http,
+        http.clone(),
         globals(plan),
     )?);
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -13,7 +13,8 @@ use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
 
 use super::Shared;
-use super::request::{self, Failure, Prepared};
+use super::request::{self, Prepared};
+use crate::http::Failure;
 use crate::metrics::{Event, FailureKind, Sample};
 
 /// Credentials as the last login or refresh left them.
@@ -74,7 +75,7 @@ pub struct Session {
     seed: u64,
     // Reused for every request's timeout (see `http::send`).
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
-    transport: super::http::Transport,
+    transport: crate::http::Transport,
     auth: Arc<AuthSlot>,
     captures: BTreeMap<String, Value>,
     captures_ctx: Ctx,
@@ -104,7 +105,7 @@ impl Session {
     pub fn new(
         user_id: u64,
         seed: u64,
-        transport: super::http::Transport,
+        transport: crate::http::Transport,
         auth: Arc<AuthSlot>,
     ) -> Self {
         Session {
@@ -322,7 +323,7 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         query: &str,
         start: Instant,
-    ) -> Result<(super::http::Answer, u64), Failure> {
+    ) -> Result<(crate::http::Answer, u64), Failure> {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, headers, query)
             .inspect_err(|f| self.record(shared, p, None, Some(f), (0, 0, 0), (0, 1)))?;
@@ -332,7 +333,7 @@ impl Session {
             start,
             bytes_out,
         };
-        let sent = super::http::send(
+        let sent = crate::http::send(
             &mut self.transport,
             req,
             p.timeout,
@@ -344,15 +345,11 @@ impl Session {
         std::mem::forget(in_flight);
         match sent {
             Ok(answer) => Ok((answer, bytes_out)),
-            Err(e) => {
-                let f = Failure {
-                    kind: e.kind,
-                    message: e.message,
-                };
+            Err(f) => {
                 self.record(
                     shared,
                     p,
-                    Some(e.latency),
+                    Some(start.elapsed()),
                     Some(&f),
                     (0, 0, bytes_out),
                     (0, 0),

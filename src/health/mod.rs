@@ -1,7 +1,7 @@
 //! Health checks: the result types that `loadplan health` and the run's before/during/after
 //! phases report, and the entry points that produce them. The loops (tries, backoff,
 //! deadline, thresholds) are in `policy`, their arithmetic in `schedule`, the HTTP try in
-//! `probe` (the engine's own HTTP, template and check code), the text and files in `output`,
+//! `probe` (`http`, and the engine's template and check code), the text and files in `output`,
 //! and the `loadplan health` command that runs them alone in `cmd`.
 
 pub mod output;
@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::engine::http::HttpSettings;
+use crate::http::HttpSettings;
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::model::HealthPhase;
@@ -126,25 +126,16 @@ pub fn millis(d: Duration) -> f64 {
 #[error("{0}")]
 pub struct NotRunnable(pub String);
 
-/// The HTTP settings health checks use: the plan's TLS, proxy and limits.
-pub fn http_settings(plan: &CompiledPlan) -> anyhow::Result<HttpSettings> {
-    let dir = std::path::Path::new(&plan.file)
-        .parent()
-        .unwrap_or(std::path::Path::new(""));
-    HttpSettings::new(plan, dir)
-}
-
 /// Checks, before a run sends anything, that every policy the run will use can build its
 /// request (templates render, the URL is valid).
-pub fn preflight(plan: &CompiledPlan, base_url: &str) -> anyhow::Result<()> {
+pub fn preflight(plan: &CompiledPlan, base_url: &str, http: &HttpSettings) -> anyhow::Result<()> {
     let used: Vec<&CompiledHealth> = plan.health.iter().filter(|p| !p.run.is_empty()).collect();
     if used.is_empty() {
         return Ok(());
     }
-    let http = http_settings(plan)?;
     let globals = crate::engine::globals(plan);
     for policy in used {
-        let prober = Prober::new(plan, policy, base_url, &http, globals.clone())
+        let prober = Prober::new(plan, policy, base_url, http, globals.clone())
             .map_err(|e| NotRunnable(e.to_string()))?;
         prober
             .renders()
@@ -200,6 +191,7 @@ pub async fn check<W: Write + ?Sized>(
 pub async fn run_phase<W: Write + ?Sized>(
     plan: &CompiledPlan,
     base_url: &str,
+    http: &HttpSettings,
     phase: HealthPhase,
     mut log: Option<&mut W>,
 ) -> anyhow::Result<Vec<PolicyResult>> {
@@ -215,12 +207,11 @@ pub async fn run_phase<W: Write + ?Sized>(
     if policies.is_empty() {
         return Ok(Vec::new());
     }
-    let http = http_settings(plan)?;
     let mut results = Vec::new();
     for policy in policies {
         let log = log.as_deref_mut();
         results.push(
-            check(plan, policy, base_url, &http, as_phase, log)
+            check(plan, policy, base_url, http, as_phase, log)
                 .await?
                 .result,
         );
@@ -239,7 +230,11 @@ impl Probes {
     /// Starts a task per `during` policy (none without such policies). Probes use their own
     /// client and never touch the load's metrics, so they stay out of the endpoints'
     /// statistics.
-    pub fn start(plan: &CompiledPlan, base_url: &str) -> anyhow::Result<Probes> {
+    pub fn start(
+        plan: &CompiledPlan,
+        base_url: &str,
+        http: &HttpSettings,
+    ) -> anyhow::Result<Probes> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let during: Vec<&CompiledHealth> = plan
@@ -248,10 +243,9 @@ impl Probes {
             .filter(|p| p.run.contains(&HealthPhase::During))
             .collect();
         if !during.is_empty() {
-            let http = http_settings(plan)?;
             let globals = crate::engine::globals(plan);
             for policy in during {
-                let prober = Arc::new(Prober::new(plan, policy, base_url, &http, globals.clone())?);
+                let prober = Arc::new(Prober::new(plan, policy, base_url, http, globals.clone())?);
                 let spec = LoopSpec::of(policy, prober.timeout());
                 let name = policy.name.clone();
                 let stopped = stopped.clone();

@@ -13,6 +13,8 @@ use tokio::time::Instant;
 
 use super::schedule::{Backoff, next_sleep, try_budget};
 use super::{Attempt, Phase, PolicyResult, ProbeStats, millis};
+use crate::http::Failure;
+use crate::metrics::FailureKind;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::units::format_duration;
 
@@ -24,7 +26,7 @@ pub struct TryOutcome {
     /// Time the try took.
     pub latency: Duration,
     /// What failed, `None` when the try passed.
-    pub failure: Option<String>,
+    pub failure: Option<Failure>,
 }
 
 /// The timing and counting rules of a policy.
@@ -158,7 +160,10 @@ where
             Err(_) => TryOutcome {
                 status: None,
                 latency: budget,
-                failure: Some(format!("timed out after {}", format_duration(budget))),
+                failure: Some(Failure::new(
+                    FailureKind::Timeout,
+                    format!("timed out after {}", format_duration(budget)),
+                )),
             },
         };
         let attempt = Attempt {
@@ -166,7 +171,7 @@ where
             at_s: at.as_secs_f64(),
             status: outcome.status,
             latency_ms: millis(outcome.latency),
-            failure: outcome.failure,
+            failure: outcome.failure.map(|f| f.message),
         };
         on_attempt(&attempt);
         let passed = attempt.failure.is_none();
@@ -245,7 +250,10 @@ where
                 Err(_) => TryOutcome {
                     status: None,
                     latency: spec.timeout,
-                    failure: Some(format!("timed out after {}", format_duration(spec.timeout))),
+                    failure: Some(Failure::new(
+                        FailureKind::Timeout,
+                        format!("timed out after {}", format_duration(spec.timeout)),
+                    )),
                 },
             };
             stats.probes += 1;
@@ -266,7 +274,7 @@ where
                     if failures_in_row == spec.failure_threshold {
                         stats.outages += 1;
                     }
-                    stats.last_failure = Some(f);
+                    stats.last_failure = Some(f.message);
                 }
             }
         }
@@ -319,7 +327,8 @@ mod tests {
                 TryOutcome {
                     status: Some(if pass { 200 } else { 503 }),
                     latency: ms(took),
-                    failure: (!pass).then(|| "HTTP 503, expected 200".to_owned()),
+                    failure: (!pass)
+                        .then(|| Failure::new(FailureKind::Status, "HTTP 503, expected 200")),
                 }
             })
         }

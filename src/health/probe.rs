@@ -1,4 +1,4 @@
-//! One HTTP try of a health policy, on the engine's own stack: the policy's request prepared
+//! One HTTP try of a health policy, on the load's stack (`http`): the policy's request prepared
 //! once (`Prepared`), rendered with the plan's globals only (env and variables: no auth, no
 //! captures), sent on a fresh cookie-less connection with the try's time budget (a health check asks
 //! whether a new client can be served, so no try leans on an earlier one's connection), and judged with the
@@ -10,8 +10,9 @@ use std::time::Duration;
 use minijinja::Value as Ctx;
 
 use super::policy::TryOutcome;
-use crate::engine::http::{self, HttpSettings};
 use crate::engine::request::{self, Prepared};
+use crate::http::{self, Failure, HttpSettings};
+use crate::metrics::FailureKind;
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{CompiledChecks, CompiledHealth};
 use crate::template::Templates;
@@ -69,7 +70,10 @@ impl Prober {
     /// One try within `budget`, its failure (if any) with secrets masked.
     pub async fn try_once(&self, budget: Duration) -> TryOutcome {
         let mut outcome = self.try_unmasked(budget).await;
-        outcome.failure = outcome.failure.map(|f| self.secrets.mask(&f));
+        outcome.failure = outcome.failure.map(|f| Failure {
+            message: self.secrets.mask(&f.message),
+            ..f
+        });
         outcome
     }
 
@@ -83,7 +87,7 @@ impl Prober {
                 return TryOutcome {
                     status: None,
                     latency: Duration::ZERO,
-                    failure: Some(f.message),
+                    failure: Some(f),
                 };
             }
         };
@@ -95,7 +99,10 @@ impl Prober {
                 return TryOutcome {
                     status: None,
                     latency: Duration::ZERO,
-                    failure: Some(format!("cannot create an HTTP client: {e}")),
+                    failure: Some(Failure::new(
+                        FailureKind::Connect,
+                        format!("cannot create an HTTP client: {e}"),
+                    )),
                 };
             }
         };
@@ -112,7 +119,6 @@ impl Prober {
                         self.prepared.json_shape.as_ref(),
                     )
                     .failure
-                    .map(|f| f.message)
                 });
                 TryOutcome {
                     status: Some(answer.status),
@@ -120,10 +126,10 @@ impl Prober {
                     failure,
                 }
             }
-            Err(e) => TryOutcome {
+            Err(f) => TryOutcome {
                 status: None,
-                latency: e.latency,
-                failure: Some(e.message),
+                latency: start.elapsed(),
+                failure: Some(f),
             },
         }
     }
@@ -131,9 +137,13 @@ impl Prober {
 
 /// Health's default status check: without a `status` list an answer must be 200–399.
 /// `check` itself only refuses 400 and up (the load default), so this runs first.
-fn default_status_failure(checks: &CompiledChecks, status: u16) -> Option<String> {
-    (checks.status.is_empty() && !(200..400).contains(&status))
-        .then(|| format!("HTTP {status}, expected 200–399"))
+fn default_status_failure(checks: &CompiledChecks, status: u16) -> Option<Failure> {
+    (checks.status.is_empty() && !(200..400).contains(&status)).then(|| {
+        Failure::new(
+            FailureKind::Status,
+            format!("HTTP {status}, expected 200–399"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -146,8 +156,11 @@ mod tests {
         assert_eq!(default_status_failure(&none, 200), None);
         assert_eq!(default_status_failure(&none, 302), None);
         assert_eq!(
-            default_status_failure(&none, 503).as_deref(),
-            Some("HTTP 503, expected 200–399")
+            default_status_failure(&none, 503),
+            Some(Failure::new(
+                FailureKind::Status,
+                "HTTP 503, expected 200–399"
+            ))
         );
         assert!(default_status_failure(&none, 101).is_some());
         let listed = CompiledChecks {

@@ -370,7 +370,8 @@ async fn during_probes_count_every_probe() {
         loadplan::plan::Override::new("health.ready.interval", "20ms"),
     ];
     let plan = loadplan::plan::load(&root().join("plans/demo.yaml"), &overrides).unwrap();
-    let probes = loadplan::health::Probes::start(&plan, &server.base_url()).unwrap();
+    let http = loadplan::http::HttpSettings::new(&plan).unwrap();
+    let probes = loadplan::health::Probes::start(&plan, &server.base_url(), &http).unwrap();
     let health = loadplan::demo::Route::Health;
     let waited = Instant::now();
     while server.stats.requests(health) < 5 {

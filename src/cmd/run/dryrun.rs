@@ -56,11 +56,6 @@ pub(super) fn print(
         crate::template::to_value(&captures),
         context! { auth => crate::template::to_value(&auth_keys), user_id => 1, iteration => 1 },
     );
-    let dir = std::path::Path::new(&plan.file)
-        .parent()
-        .unwrap_or(std::path::Path::new(""));
-    // Builds the TLS settings only to report an unreadable CA or client certificate.
-    crate::engine::http::HttpSettings::new(plan, dir)?;
     let base: Arc<str> = base_url.into();
     let mut auth_headers = Vec::new();
     for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {

@@ -57,6 +57,9 @@ pub(super) async fn run(
         Ok(u) => u,
         Err(exit) => return Ok(exit),
     };
+    // Once for the command: the load, its health checks and probes share it (and a dry run
+    // reports an unreadable CA or client certificate as the run would).
+    let http = crate::http::HttpSettings::new(&plan)?;
     if args.dry_run {
         let rendered = dryrun::print(&plan, &base_url, out)?;
         return Ok(if rendered {
@@ -75,7 +78,7 @@ pub(super) async fn run(
     };
     // A health policy whose request cannot be built is a plan error, found before the gate
     // sends anything rather than when its phase comes.
-    match health::preflight(&plan, &base_url) {
+    match health::preflight(&plan, &base_url, &http) {
         Err(e) if e.is::<health::NotRunnable>() => {
             writeln!(err, "error: {}: {e}", plan.file)?;
             return Ok(Exit::Invalid);
@@ -89,6 +92,7 @@ pub(super) async fn run(
         args,
         plan: &plan,
         base_url: &base_url,
+        http: &http,
         folder: &folder,
         signals,
     };
@@ -106,12 +110,14 @@ pub(super) async fn run(
     phases.conclude(&result, out, err)
 }
 
-/// What every phase of one run reads: the command line, the plan, the rendered base URL,
+/// What every phase of one run reads: the command line, the plan, the rendered base URL, the
+/// HTTP settings built once for the command,
 /// the claimed results folder, and the signals heard since just before the gate.
 struct Phases<'a> {
     args: &'a RunArgs,
     plan: &'a CompiledPlan,
     base_url: &'a str,
+    http: &'a crate::http::HttpSettings,
     folder: &'a ResultsDir,
     signals: watch::Receiver<Signal>,
 }
@@ -138,7 +144,7 @@ impl Phases<'_> {
     async fn gate(&mut self, err: &mut dyn Write) -> anyhow::Result<Gate> {
         let log = (!self.args.quiet).then_some(&mut *err);
         let before = tokio::select! {
-            r = health::run_phase(self.plan, self.base_url, HealthPhase::Before, log) => r?,
+            r = health::run_phase(self.plan, self.base_url, self.http, HealthPhase::Before, log) => r?,
             s = next_signal(&mut self.signals) => {
                 return Ok(Gate::Closed {
                     before: Vec::new(),
@@ -208,7 +214,7 @@ impl Phases<'_> {
             verbose: self.args.verbose,
             seed: self.args.seed,
         };
-        let probes = health::Probes::start(plan, self.base_url)?;
+        let probes = health::Probes::start(plan, self.base_url, self.http)?;
         let mut ndjson = if plan.plan.outputs.formats.contains(&OutputFormat::Ndjson) {
             let path = self.folder.path().join(crate::report::NDJSON_FILE);
             let writer = crate::report::ndjson::LiveWriter::create(&path, plan.rows.clone());
@@ -220,6 +226,7 @@ impl Phases<'_> {
         let outcome = engine::run(
             plan,
             self.base_url,
+            self.http,
             &opts,
             self.signals.clone(),
             |collector, elapsed| {
@@ -260,7 +267,7 @@ impl Phases<'_> {
         }
         let log = (!self.args.quiet).then_some(&mut *err);
         tokio::select! {
-            after = health::run_phase(self.plan, self.base_url, HealthPhase::After, log) => {
+            after = health::run_phase(self.plan, self.base_url, self.http, HealthPhase::After, log) => {
                 result.health.results.extend(after?);
             }
             s = next_signal(&mut self.signals) => result.outcome.stop = stop_for(s),

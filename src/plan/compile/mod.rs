@@ -203,6 +203,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
             .as_ref()
             .map_or(DEFAULT_MAX_BODY, |b| b.get()),
         file: source.file.clone(),
+        dir: source.dir.clone(),
         document: source.value.clone(),
         templates: Arc::new(c.templates),
         base_url,

@@ -27,6 +27,8 @@ pub struct CompiledPlan {
     pub document: Value,
     /// The plan file as named on the command line.
     pub file: String,
+    /// The folder relative paths in the plan (CA and client certificates) start from.
+    pub dir: std::path::PathBuf,
     /// Every template of the plan.
     pub templates: Arc<Templates>,
     /// `target.base_url`, rendered once per run.

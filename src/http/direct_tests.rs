@@ -2,7 +2,7 @@
 //! the reqwest-based transport it replaced did.
 
 use super::*;
-use crate::engine::http::Headers;
+use crate::http::Headers;
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -113,7 +113,7 @@ async fn host_header_carries_no_userinfo() {
     let r = d
         .exchange(get(&format!("http://user:secret@{addr}/x")), 1024)
         .await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     let head = heads.lock().unwrap()[0].clone();
     assert_eq!(header_of(&head, "host"), Some(addr.to_string()), "{head}");
     // base64("user:secret")
@@ -136,7 +136,7 @@ async fn head_answer_with_gzip_encoding_is_not_a_failure() {
     let mut req = get(&format!("http://{addr}/x"));
     req.method = Method::HEAD;
     let r = d.exchange(req, 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
 }
 
 /// Same for 304 Not Modified (and 204) answers that keep `Content-Encoding: gzip`.
@@ -148,7 +148,7 @@ async fn not_modified_with_gzip_encoding_is_not_a_failure() {
     .await;
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
     let r = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(304));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(304));
 }
 
 /// a body cut short by the server is classified `connect` (hyper's text
@@ -162,7 +162,7 @@ async fn short_body_is_a_body_failure() {
     .await;
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
     let r = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-    let (kind, message) = r.unwrap_err();
+    let Failure { kind, message } = r.unwrap_err();
     assert_eq!(kind, FailureKind::Body, "{message}");
 }
 
@@ -255,7 +255,7 @@ async fn h2_connection_closed_while_idle_is_replaced() {
     });
     let mut d = Direct::new(config(HttpVersion::Http2, 0), false);
     let first = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-    assert_eq!(first.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(first.map(|r| r.status).map_err(|e| e.message), Ok(200));
     closed.recv().await.unwrap();
     // The user is idle until its connection task has seen the server go.
     tokio::time::timeout(Duration::from_secs(5), async {
@@ -281,7 +281,7 @@ async fn connection_close_then_next_request() {
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
     for _ in 0..3 {
         let r = d.exchange(get(&format!("http://{addr}/x")), 1024).await;
-        assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+        assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     }
     assert_eq!(heads.lock().unwrap().len(), 3);
 }
@@ -295,12 +295,10 @@ async fn timeout_mid_body_then_next_request() {
         OK,
     ])
     .await;
-    let mut t = super::super::http::Transport::Direct(Box::new(Direct::new(
-        config(HttpVersion::Auto, 0),
-        false,
-    )));
+    let mut t =
+        crate::http::Transport::Direct(Box::new(Direct::new(config(HttpVersion::Auto, 0), false)));
     let mut timer = Box::pin(tokio::time::sleep(Duration::from_secs(1)));
-    let first = super::super::http::send(
+    let first = crate::http::send(
         &mut t,
         get(&format!("http://{addr}/x")),
         Duration::from_millis(200),
@@ -310,7 +308,7 @@ async fn timeout_mid_body_then_next_request() {
     )
     .await;
     assert_eq!(first.unwrap_err().kind, FailureKind::Timeout);
-    let second = super::super::http::send(
+    let second = crate::http::send(
         &mut t,
         get(&format!("http://{addr}/x")),
         Duration::from_secs(2),
@@ -353,7 +351,7 @@ async fn cookie_set_on_redirect_is_sent_on_next_hop() {
     .await;
     let mut d = Direct::new(config(HttpVersion::Auto, 5), true);
     let r = d.exchange(get(&format!("http://{addr}/a")), 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     let head = heads.lock().unwrap()[1].clone();
     assert_eq!(header_of(&head, "cookie").as_deref(), Some("s=1"), "{head}");
 }
@@ -371,7 +369,7 @@ async fn a_307_keeps_the_post_body() {
     req.method = Method::POST;
     req.body = Bytes::from_static(b"hello");
     let r = d.exchange(req, 1024).await;
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     let head = heads.lock().unwrap()[1].clone();
     assert!(head.starts_with("POST /b "), "{head}");
     assert_eq!(
@@ -398,7 +396,7 @@ async fn head_and_304_then_reuse() {
     let r = tokio::time::timeout(Duration::from_secs(2), d.exchange(head, 1024))
         .await
         .unwrap();
-    assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(200));
     for want in [304, 204, 200] {
         let r = tokio::time::timeout(
             Duration::from_secs(2),
@@ -406,7 +404,7 @@ async fn head_and_304_then_reuse() {
         )
         .await
         .unwrap();
-        assert_eq!(r.map(|r| r.status).map_err(|e| e.1), Ok(want));
+        assert_eq!(r.map(|r| r.status).map_err(|e| e.message), Ok(want));
     }
     assert_eq!(heads.lock().unwrap().len(), 4);
 }
@@ -432,7 +430,7 @@ async fn a_connect_timeout_is_a_connect_failure() {
         origin_bound: Vec::new(),
     });
     let mut d = Direct::new(c, false);
-    let (kind, message) = d
+    let Failure { kind, message } = d
         .exchange(get(&format!("https://{addr}/x")), 1024)
         .await
         .unwrap_err();
@@ -495,7 +493,7 @@ async fn a_connection_closed_while_idle_is_replaced_without_a_failure() {
     // The server has closed (on loopback its FIN is queued here once sent).
     closed.recv().await.unwrap();
     let second = direct.exchange(request, 1024).await;
-    assert_eq!(second.map(|r| r.status).map_err(|e| e.1), Ok(200));
+    assert_eq!(second.map(|r| r.status).map_err(|e| e.message), Ok(200));
     drop(close_tx);
     drop(direct);
     assert_eq!(server.await.unwrap(), 2);
@@ -524,10 +522,118 @@ fn gunzip_reports_a_broken_body_unless_it_was_cut() {
 async fn an_answer_that_is_not_http_is_a_body_failure() {
     let (addr, _) = raw_server(vec![b"SSH-2.0-OpenSSH_9.6\r\n\r\n"]).await;
     let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
-    let (kind, message) = d
+    let Failure { kind, message } = d
         .exchange(get(&format!("http://{addr}/x")), 1024)
         .await
         .unwrap_err();
     assert_eq!(kind, FailureKind::Body, "{message}");
     assert!(message.contains("invalid"), "{message}");
+}
+
+/// A server that reads a request head, writes `answer`, then resets the connection (RST,
+/// not FIN) instead of sending the rest.
+async fn resetting_server(answer: &'static [u8]) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(answer).await;
+            s.set_zero_linger().unwrap();
+        }
+    });
+    addr
+}
+
+/// A server that writes `answer` as soon as a connection opens, then holds it.
+async fn eager_server(answer: &'static [u8]) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(answer).await;
+            held.push(s);
+        }
+    });
+    addr
+}
+
+/// A port that refuses connections: bound, never listening, so no other test can take it.
+fn refusing_port() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (socket, addr)
+}
+
+/// A connection reset in the middle of a body is a `reset`, decided by the I/O error's kind
+/// (a body read that fails otherwise is a `body` failure).
+#[tokio::test]
+async fn a_reset_connection_is_a_reset_failure() {
+    let addr = resetting_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial").await;
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let f = d
+        .exchange(get(&format!("http://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Reset, "{}", f.message);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_connect_failure() {
+    let (_held, addr) = refusing_port();
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let f = d
+        .exchange(get(&format!("http://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+}
+
+/// A TLS handshake that fails (the server answers in plain HTTP) is a `connect` failure.
+#[tokio::test]
+async fn a_failed_tls_handshake_is_a_connect_failure() {
+    let addr = eager_server(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+    let mut d = Direct::new(config(HttpVersion::Auto, 0), false);
+    let f = d
+        .exchange(get(&format!("https://{addr}/x")), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+    assert!(
+        f.message.starts_with("TLS handshake failed"),
+        "{}",
+        f.message
+    );
+}
+
+/// The same failures through the reqwest transport (a proxy or a shared pool), where every
+/// class comes from `classify`.
+#[tokio::test]
+async fn the_client_transport_classifies_the_same() {
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(ClientConfig::clone(&config(HttpVersion::Auto, 0).tls))
+        .no_proxy()
+        .retry(reqwest::retry::never())
+        .build()
+        .unwrap();
+    let send = |url: String| {
+        let client = client.clone();
+        async move {
+            super::super::client::exchange(&client, get(&url), 1024)
+                .await
+                .unwrap_err()
+        }
+    };
+    let addr = resetting_server(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial").await;
+    let f = send(format!("http://{addr}/x")).await;
+    assert_eq!(f.kind, FailureKind::Reset, "{}", f.message);
+    let (_held, addr) = refusing_port();
+    let f = send(format!("http://{addr}/x")).await;
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
+    let addr = eager_server(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+    let f = send(format!("https://{addr}/x")).await;
+    assert_eq!(f.kind, FailureKind::Connect, "{}", f.message);
 }

@@ -27,7 +27,7 @@ use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use super::http::{Answer, Failed, Outgoing, classify, cookie_values, read_capped};
+use super::{Answer, Failure, Outgoing, classify, cookie_values, read_capped};
 use crate::metrics::FailureKind;
 use crate::plan::model::HttpVersion;
 
@@ -82,13 +82,13 @@ struct Origin {
 }
 
 impl Origin {
-    fn of(uri: &Uri) -> Result<Origin, Failed> {
+    fn of(uri: &Uri) -> Result<Origin, Failure> {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
             other => {
                 // The URL itself may carry secrets in its query: only the scheme is named.
-                return Err((
+                return Err(Failure::new(
                     FailureKind::Template,
                     format!(
                         "`{}:` URLs cannot be sent (only http and https)",
@@ -99,7 +99,7 @@ impl Origin {
         };
         let authority = uri
             .authority()
-            .ok_or_else(|| (FailureKind::Template, "the URL names no host".to_owned()))?;
+            .ok_or_else(|| Failure::new(FailureKind::Template, "the URL names no host"))?;
         Ok(Origin {
             https,
             host: authority
@@ -171,7 +171,7 @@ impl Link {
 /// closed) may go on a new connection.
 enum ExchangeError {
     Unsent(Box<Request<Full<Bytes>>>),
-    Failed(Failed),
+    Failed(Failure),
 }
 
 impl Direct {
@@ -193,7 +193,7 @@ impl Direct {
 
     /// Sends a request, following redirects, and reads at most `max_body` bytes of the
     /// final answer's body (decompressed when it came gzipped).
-    pub async fn exchange(&mut self, request: Outgoing, max_body: u64) -> Result<Answer, Failed> {
+    pub async fn exchange(&mut self, request: Outgoing, max_body: u64) -> Result<Answer, Failure> {
         let mut request = request;
         let mut bytes_in = 0u64;
         let mut hops = 0;
@@ -204,7 +204,7 @@ impl Direct {
             cookies.extend(cookie_values(&headers));
             if let Some(next) = self.redirect(status, &headers, &request)? {
                 if hops == self.config.max_redirects {
-                    return Err((
+                    return Err(Failure::new(
                         FailureKind::Status,
                         format!("HTTP {status}: stopped after {hops} redirects"),
                     ));
@@ -240,7 +240,7 @@ impl Direct {
         &mut self,
         request: &Outgoing,
         max_body: u64,
-    ) -> Result<(u16, HeaderMap, Bytes, u64), Failed> {
+    ) -> Result<(u16, HeaderMap, Bytes, u64), Failure> {
         let origin = Origin::of(&request.uri)?;
         let mut headers = request.headers.to_map();
         if !headers.contains_key(header::ACCEPT_ENCODING) {
@@ -296,9 +296,9 @@ impl Direct {
                     r = *back;
                 }
                 Err(ExchangeError::Unsent(_)) => {
-                    break Err((
+                    break Err(Failure::new(
                         FailureKind::Reset,
-                        "connection closed before the request was sent".into(),
+                        "connection closed before the request was sent",
                     ));
                 }
                 Err(ExchangeError::Failed(f)) => break Err(f),
@@ -323,7 +323,7 @@ impl Direct {
     }
 
     /// The index of an open connection to the origin, opening one when there is none.
-    async fn link(&mut self, origin: &Origin) -> Result<usize, Failed> {
+    async fn link(&mut self, origin: &Origin) -> Result<usize, Failure> {
         // An HTTP/2 connection the server ended (GOAWAY) while idle is gone for good.
         self.open.retain(|o| !o.link.is_closed());
         if let Some(i) = self.open.iter().position(|o| o.origin == *origin) {
@@ -347,7 +347,7 @@ impl Direct {
         status: u16,
         headers: &HeaderMap,
         request: &Outgoing,
-    ) -> Result<Option<Outgoing>, Failed> {
+    ) -> Result<Option<Outgoing>, Failure> {
         if self.config.max_redirects == 0 || !matches!(status, 301 | 302 | 303 | 307 | 308) {
             return Ok(None);
         }
@@ -355,7 +355,7 @@ impl Direct {
             return Ok(None);
         };
         let invalid = |e: String| {
-            (
+            Failure::new(
                 FailureKind::Status,
                 format!("HTTP {status}: redirect to {e}"),
             )
@@ -478,13 +478,13 @@ async fn read_response(
 
 /// Opens a connection: TCP, TLS for https (HTTP/2 when the server picks it), then the
 /// HTTP handshake.
-async fn connect(config: &Config, origin: &Origin) -> Result<Link, Failed> {
+async fn connect(config: &Config, origin: &Origin) -> Result<Link, Failure> {
     let (https, bare, port) = (origin.https, origin.host.as_str(), origin.port);
     let work = async {
         let tcp = tcp_connect(bare, port).await?;
         let (stream, h2) = if https {
             let name = rustls::pki_types::ServerName::try_from(bare.to_owned()).map_err(|_| {
-                (
+                Failure::new(
                     FailureKind::Connect,
                     format!("`{bare}` is not a valid TLS server name"),
                 )
@@ -492,7 +492,9 @@ async fn connect(config: &Config, origin: &Origin) -> Result<Link, Failed> {
             let tls = tokio_rustls::TlsConnector::from(Arc::clone(&config.tls))
                 .connect(name, tcp)
                 .await
-                .map_err(|e| (FailureKind::Connect, format!("TLS handshake failed: {e}")))?;
+                .map_err(|e| {
+                    Failure::new(FailureKind::Connect, format!("TLS handshake failed: {e}"))
+                })?;
             // `http2` offers only `h2`; a server that picks nothing by ALPN still gets
             // HTTP/2 then, as without TLS, rather than a silent fall back to HTTP/1.1.
             let h2 = match tls.get_ref().1.alpn_protocol() {
@@ -525,7 +527,7 @@ async fn connect(config: &Config, origin: &Origin) -> Result<Link, Failed> {
     tokio::time::timeout(config.connect_timeout, work)
         .await
         .unwrap_or_else(|_| {
-            Err((
+            Err(Failure::new(
                 FailureKind::Connect,
                 format!(
                     "connect timed out after {}",
@@ -535,9 +537,9 @@ async fn connect(config: &Config, origin: &Origin) -> Result<Link, Failed> {
         })
 }
 
-async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Failed> {
+async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Failure> {
     let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| {
-        (
+        Failure::new(
             FailureKind::Connect,
             format!("cannot resolve `{host}`: {e}"),
         )
@@ -553,7 +555,7 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Failed> {
             Err(e) => last = Some(e),
         }
     }
-    Err((
+    Err(Failure::new(
         FailureKind::Connect,
         match last {
             Some(e) => format!("cannot connect to {host}:{port}: {e}"),
@@ -564,13 +566,13 @@ async fn tcp_connect(host: &str, port: u16) -> Result<TcpStream, Failed> {
 
 /// Decompresses a gzipped body, keeping at most `max` bytes. A body cut at the cap ends
 /// early, which is no error.
-fn gunzip(body: &Bytes, max: u64, cut: bool) -> Result<(Bytes, bool), Failed> {
+fn gunzip(body: &Bytes, max: u64, cut: bool) -> Result<(Bytes, bool), Failure> {
     let mut out = Vec::new();
     let mut decoder = flate2::read::MultiGzDecoder::new(&body[..]).take(max.saturating_add(1));
     if let Err(e) = decoder.read_to_end(&mut out)
         && !cut
     {
-        return Err((
+        return Err(Failure::new(
             FailureKind::Body,
             format!("cannot decompress the gzip body: {e}"),
         ));

@@ -17,7 +17,7 @@ const MAX_COOKIES: usize = 50;
 /// A cookie jar that keeps at most [`MAX_COOKIES`] cookies of at most [`MAX_COOKIE_BYTES`]
 /// for a URL.
 #[derive(Debug, Default)]
-pub struct Jar(reqwest::cookie::Jar);
+pub(super) struct Jar(reqwest::cookie::Jar);
 
 /// A cookie's name: what comes before `=` (or `;`) in `Cookie` and `Set-Cookie` headers.
 fn name(cookie: &[u8]) -> &[u8] {
