@@ -55,6 +55,9 @@ pub(super) fn listen_for_signals(tx: watch::Sender<Signal>) {
                 Err(_) => std::future::pending().await,
             };
             heard += 1;
+            // Sent every time, even unchanged (the engine counts the second as "stop
+            // waiting"), and before the note: whoever reads the note can rely on the state.
+            tx.send_replace(signal);
             match heard {
                 1 => crate::console::note(format_args!(
                     "stopping: waiting for requests in flight; signal again to stop waiting"
@@ -71,8 +74,6 @@ pub(super) fn listen_for_signals(tx: watch::Sender<Signal>) {
                     });
                 }
             }
-            // Sent every time, even unchanged: the engine counts the second as "stop waiting".
-            tx.send_replace(signal);
         }
     });
 }

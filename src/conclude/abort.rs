@@ -6,12 +6,12 @@ use std::time::Duration;
 use crate::health::HealthResults;
 use crate::metrics::Collector;
 use crate::plan::CompiledPlan;
-use crate::plan::model::SlaAssertion;
+use crate::plan::compile::CompiledAssertion;
 
 /// The abort-on-fail assertions of one run.
 #[derive(Debug)]
 pub struct AbortCheck {
-    sla: Vec<SlaAssertion>,
+    sla: Vec<CompiledAssertion>,
     endpoints: Vec<String>,
 }
 
@@ -20,7 +20,6 @@ impl AbortCheck {
     pub fn new(plan: &CompiledPlan) -> Self {
         Self {
             sla: plan
-                .plan
                 .sla
                 .iter()
                 .filter(|a| a.abort_on_fail)
@@ -35,7 +34,7 @@ impl AbortCheck {
         let due = self
             .sla
             .iter()
-            .any(|a| a.abort_delay.as_ref().is_none_or(|d| elapsed >= d.get()));
+            .any(|a| a.abort_delay.is_none_or(|d| elapsed >= d));
         if !due {
             return None;
         }

@@ -52,7 +52,7 @@ pub fn exit_for(stop: &StopReason) -> Exit {
 pub fn conclude(plan: &CompiledPlan, result: &RunResult) -> Summary {
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
     let metrics = &result.outcome.metrics;
-    let mut verdicts = crate::sla::verdicts(&plan.plan.sla, &endpoints, metrics, &result.health);
+    let mut verdicts = crate::sla::verdicts(&plan.sla, &endpoints, metrics, &result.health);
     if let Some(why) = &result.not_sent {
         // The gate or the signal is the verdict, not the empty statistics.
         for v in &mut verdicts {

@@ -10,59 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::health::HealthResults;
 use crate::metrics::{RowKey, RowStats, RunMetrics};
-use crate::plan::model::{NoData, Scalar, SlaAssertion, SlaMetric, SlaScope};
-use crate::plan::threshold::{Threshold, parse_threshold};
+use crate::plan::compile::CompiledAssertion;
+pub use crate::plan::compile::Operator;
+use crate::plan::model::{NoData, SlaMetric, SlaScope};
 
 #[cfg(test)]
 mod tests;
 
 /// The scope name of an assertion over all requests.
 pub const AGGREGATE: &str = "aggregate";
-
-/// How the measured value is compared with the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    /// Strictly below.
-    Below,
-    /// At most (equal passes).
-    AtMost,
-    /// Strictly above.
-    Above,
-    /// At least (equal passes).
-    AtLeast,
-}
-
-impl Operator {
-    /// The plan key, e.g. `at_most`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::Below => "below",
-            Operator::AtMost => "at_most",
-            Operator::Above => "above",
-            Operator::AtLeast => "at_least",
-        }
-    }
-
-    /// The comparison sign, e.g. `<=`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Operator::Below => "<",
-            Operator::AtMost => "<=",
-            Operator::Above => ">",
-            Operator::AtLeast => ">=",
-        }
-    }
-
-    fn holds(self, measured: f64, threshold: f64) -> bool {
-        match self {
-            Operator::Below => measured < threshold,
-            Operator::AtMost => measured <= threshold,
-            Operator::Above => measured > threshold,
-            Operator::AtLeast => measured >= threshold,
-        }
-    }
-}
 
 /// The outcome of one verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -162,32 +118,27 @@ pub const DEFAULT_GATE: &str =
 /// (a lax `error_rate at_most 100%` must not pass a dead target).
 pub const ANY_SUCCESS: &str = "some request succeeds (always checked)";
 
-fn implicit(name: &str, operator: Operator, threshold: &str) -> SlaAssertion {
-    let value = Some(Scalar::Text(threshold.to_owned()));
-    let (below, at_most) = match operator {
-        Operator::Below => (value, None),
-        _ => (None, value),
-    };
-    SlaAssertion {
-        name: Some(name.to_owned()),
+/// An implicit gate: an aggregate `error_rate` assertion that fails without data.
+fn implicit(name: &str, operator: Operator, threshold: f64, text: &str) -> CompiledAssertion {
+    CompiledAssertion {
+        name: name.to_owned(),
         metric: SlaMetric::ErrorRate,
+        operator,
+        threshold: Ok(threshold),
+        threshold_text: text.to_owned(),
         scope: SlaScope::Aggregate,
         endpoints: Vec::new(),
         policy: None,
-        below,
-        at_most,
-        above: None,
-        at_least: None,
+        on_no_data: Some(NoData::Fail),
         abort_on_fail: false,
         abort_delay: None,
-        on_no_data: Some(NoData::Fail),
     }
 }
 
 /// Evaluates every assertion of `sla` over its scopes. `endpoints` are the plan's endpoint
 /// names in plan order; `metrics` and `health` are what the run measured.
 pub fn evaluate(
-    sla: &[SlaAssertion],
+    sla: &[CompiledAssertion],
     endpoints: &[String],
     metrics: &RunMetrics,
     health: &HealthResults,
@@ -200,7 +151,7 @@ pub fn evaluate(
 /// Everything a run is judged by: the plan's assertions ([`evaluate`]), then the implicit
 /// [`gates`].
 pub fn verdicts(
-    sla: &[SlaAssertion],
+    sla: &[CompiledAssertion],
     endpoints: &[String],
     metrics: &RunMetrics,
     health: &HealthResults,
@@ -213,7 +164,11 @@ pub fn verdicts(
 /// The verdicts a run carries beside its plan's assertions: without an aggregate
 /// `error_rate` assertion, [`DEFAULT_GATE`]; with one, [`ANY_SUCCESS`] once no request
 /// succeeded. None for a plan without endpoints.
-pub fn gates(sla: &[SlaAssertion], endpoints: &[String], metrics: &RunMetrics) -> Vec<Verdict> {
+pub fn gates(
+    sla: &[CompiledAssertion],
+    endpoints: &[String],
+    metrics: &RunMetrics,
+) -> Vec<Verdict> {
     if endpoints.is_empty() {
         return Vec::new();
     }
@@ -221,9 +176,9 @@ pub fn gates(sla: &[SlaAssertion], endpoints: &[String], metrics: &RunMetrics) -
         .iter()
         .any(|a| a.metric == SlaMetric::ErrorRate && a.scope == SlaScope::Aggregate);
     let gate = if !declared {
-        implicit(DEFAULT_GATE, Operator::AtMost, "0%")
+        implicit(DEFAULT_GATE, Operator::AtMost, 0.0, "0%")
     } else if metrics.total.failed() >= metrics.total.requests {
-        implicit(ANY_SUCCESS, Operator::Below, "100%")
+        implicit(ANY_SUCCESS, Operator::Below, 1.0, "100%")
     } else {
         return Vec::new();
     };
@@ -234,14 +189,14 @@ pub fn gates(sla: &[SlaAssertion], endpoints: &[String], metrics: &RunMetrics) -
 /// data (no data never aborts: early in a run there may be no answer yet). Returns the abort
 /// reason.
 pub fn abort_reason(
-    sla: &[SlaAssertion],
+    sla: &[CompiledAssertion],
     endpoints: &[String],
     snapshot: &RunMetrics,
     health: &HealthResults,
     elapsed: Duration,
 ) -> Option<String> {
     sla.iter()
-        .filter(|a| a.abort_on_fail && a.abort_delay.as_ref().is_none_or(|d| elapsed >= d.get()))
+        .filter(|a| a.abort_on_fail && a.abort_delay.is_none_or(|d| elapsed >= d))
         .flat_map(|a| evaluate_one(a, endpoints, snapshot, health))
         .find(|v| v.status == Status::Fail && v.measured.is_some())
         .map(|v| {
@@ -253,17 +208,6 @@ pub fn abort_reason(
                 v.explain()
             )
         })
-}
-
-fn operator_and_value(a: &SlaAssertion) -> Option<(Operator, &Scalar)> {
-    [
-        (Operator::Below, &a.below),
-        (Operator::AtMost, &a.at_most),
-        (Operator::Above, &a.above),
-        (Operator::AtLeast, &a.at_least),
-    ]
-    .into_iter()
-    .find_map(|(op, v)| v.as_ref().map(|v| (op, v)))
 }
 
 /// What a metric is measured in: how raw values (ms, fractions, per second, counts) are
@@ -317,16 +261,6 @@ impl Unit {
     }
 }
 
-fn raw_threshold(t: Threshold) -> f64 {
-    match t {
-        // Microseconds / 1000, the same formula as the measured latencies, so a value
-        // exactly at the threshold compares equal.
-        Threshold::Duration(d) => d.as_micros() as f64 / 1000.0,
-        Threshold::Fraction(f) | Threshold::PerSecond(f) => f,
-        Threshold::Count(n) => n as f64,
-    }
-}
-
 fn latency_ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_nanos() as f64 / 1_000_000.0)
 }
@@ -362,24 +296,15 @@ fn availability(policy: Option<&str>, health: &HealthResults) -> Option<f64> {
 }
 
 fn evaluate_one(
-    a: &SlaAssertion,
+    a: &CompiledAssertion,
     endpoints: &[String],
     metrics: &RunMetrics,
     health: &HealthResults,
 ) -> Vec<Verdict> {
     let metric_text = String::from(a.metric.clone());
     let unit = Unit::of(&a.metric);
-    // Validation guarantees exactly one operator with a threshold of the metric's unit; a
-    // plan that skipped validation still gets a verdict rather than a panic.
-    let Some((operator, value)) = operator_and_value(a) else {
-        return Vec::new();
-    };
-    let threshold_text = value.to_text();
-    let name = a
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{metric_text} {} {threshold_text}", operator.as_str()));
-    let threshold = parse_threshold(&a.metric, value).map(raw_threshold);
+    let (name, operator, threshold_text) = (&a.name, a.operator, &a.threshold_text);
+    let threshold = &a.threshold;
     // `required`: a scope without samples fails unless the plan says otherwise (the
     // aggregate, and endpoints an assertion names); `each_endpoint` skips them.
     let verdict = |scope: &str, raw: Option<f64>, required: bool| {
@@ -398,7 +323,7 @@ fn evaluate_one(
         match (raw, &threshold) {
             (_, Err(e)) => Verdict {
                 status: Status::Fail,
-                note: Some(format!("threshold: {}", e.problem)),
+                note: Some(format!("threshold: {e}")),
                 ..base
             },
             (Some(raw), Ok(t)) => {

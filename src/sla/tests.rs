@@ -47,8 +47,10 @@ fn metrics(rows: Vec<RowStats>) -> RunMetrics {
     }
 }
 
-fn assertion(yaml: &str) -> SlaAssertion {
-    serde_saphyr::from_str(yaml).unwrap()
+/// One assertion as the plan writes it, compiled as a plan's are.
+fn assertion(yaml: &str) -> CompiledAssertion {
+    let written: crate::plan::model::SlaAssertion = serde_saphyr::from_str(yaml).unwrap();
+    CompiledAssertion::new(&written).unwrap()
 }
 
 fn eval(yaml: &str, m: &RunMetrics) -> Vec<Verdict> {
@@ -346,7 +348,8 @@ fn abort_waits_for_its_delay_and_ignores_missing_data() {
 }
 
 fn gate(plan: &str, m: &RunMetrics) -> Vec<(String, Status, String)> {
-    let sla: Vec<SlaAssertion> = serde_saphyr::from_str(plan).unwrap();
+    let written: Vec<crate::plan::model::SlaAssertion> = serde_saphyr::from_str(plan).unwrap();
+    let sla: Vec<CompiledAssertion> = written.iter().filter_map(CompiledAssertion::new).collect();
     let endpoints = vec!["a".to_owned()];
     gates(&sla, &endpoints, m)
         .into_iter()
@@ -397,6 +400,6 @@ fn a_declared_error_rate_replaces_the_gate_but_not_the_need_for_one_success() {
 
 #[test]
 fn a_plan_without_endpoints_has_no_gates() {
-    let sla: Vec<SlaAssertion> = Vec::new();
+    let sla: Vec<CompiledAssertion> = Vec::new();
     assert!(gates(&sla, &[], &metrics(Vec::new())).is_empty());
 }

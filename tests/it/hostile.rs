@@ -456,7 +456,7 @@ fn a_signal_during_report_writing_exits_130() {
         .unwrap();
     assert!(made.success());
     let out = dir.path().join("results");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
         .current_dir(root())
         .args(["run", "plans/demo.yaml", "--demo", "-q", "--duration", "1s"])
         .args(["--set", "load.think_time=none", "--out"])
@@ -478,6 +478,16 @@ fn a_signal_during_report_writing_exits_130() {
         .status()
         .unwrap();
     assert!(kill.success());
+    // The run has heard the signal once it says so; only then may the writing go on.
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("stopping") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the signal was not heard"
+        );
+    }
     let mut markdown = String::new();
     std::fs::File::open(&fifo)
         .unwrap()

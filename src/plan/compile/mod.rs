@@ -18,10 +18,12 @@ use crate::template::{GLOBALS, Templates, Text};
 
 mod feeders;
 mod request;
+mod sla;
 mod types;
 
 use feeders::{check_unique_feeders, read_feeder};
 
+pub use sla::{CompiledAssertion, Operator};
 pub use types::*;
 
 /// What the templates of one part of the plan may read, and where its checks are written.
@@ -190,6 +192,7 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
     let rows = assign_rows(&mut endpoints, auth.as_mut());
     CompiledPlan {
         rows,
+        sla: plan.sla.iter().filter_map(CompiledAssertion::new).collect(),
         feeders,
         env_reads: std::mem::take(&mut c.env_reads),
         timeout: plan

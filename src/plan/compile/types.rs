@@ -54,6 +54,8 @@ pub struct CompiledPlan {
     /// The rows of the run's metrics, indexed by [`CompiledRequest::row`]: every endpoint
     /// request and step in plan order, then login, refresh and start steps.
     pub rows: Vec<RowKey>,
+    /// The SLA assertions, in plan order.
+    pub sla: Vec<super::CompiledAssertion>,
 }
 
 /// One template's read of an environment variable.

@@ -1,0 +1,137 @@
+//! SLA assertions compiled once: the operator picked, the threshold parsed into the unit the
+//! measurements use, the name generated, the durations resolved. `sla` evaluates these on
+//! every abort-on-fail tick and at the end of the run without parsing anything again.
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::model::{NoData, Scalar, SlaAssertion, SlaMetric, SlaScope};
+use crate::plan::threshold::{Threshold, parse_threshold};
+
+/// How the measured value is compared with the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    /// Strictly below.
+    Below,
+    /// At most (equal passes).
+    AtMost,
+    /// Strictly above.
+    Above,
+    /// At least (equal passes).
+    AtLeast,
+}
+
+impl Operator {
+    /// The plan key, e.g. `at_most`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Below => "below",
+            Operator::AtMost => "at_most",
+            Operator::Above => "above",
+            Operator::AtLeast => "at_least",
+        }
+    }
+
+    /// The comparison sign, e.g. `<=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Operator::Below => "<",
+            Operator::AtMost => "<=",
+            Operator::Above => ">",
+            Operator::AtLeast => ">=",
+        }
+    }
+
+    /// Whether `measured` passes against `threshold`.
+    pub fn holds(self, measured: f64, threshold: f64) -> bool {
+        match self {
+            Operator::Below => measured < threshold,
+            Operator::AtMost => measured <= threshold,
+            Operator::Above => measured > threshold,
+            Operator::AtLeast => measured >= threshold,
+        }
+    }
+}
+
+/// An SLA assertion ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledAssertion {
+    /// The name verdicts carry: the plan's, or generated like `p95 below 500ms`.
+    pub name: String,
+    /// The metric.
+    pub metric: SlaMetric,
+    /// The comparison.
+    pub operator: Operator,
+    /// The threshold in the unit of the measured values (milliseconds, a fraction, per
+    /// second, a count), or why it cannot be read (a verdict then fails with that note).
+    pub threshold: Result<f64, String>,
+    /// The threshold as written (`500ms`, `5%`).
+    pub threshold_text: String,
+    /// Over what the metric is measured.
+    pub scope: SlaScope,
+    /// The endpoints of `scope: endpoints`.
+    pub endpoints: Vec<String>,
+    /// The health policy of `health_availability`, if one is named.
+    pub policy: Option<String>,
+    /// What a scope without samples counts as, when the plan says.
+    pub on_no_data: Option<NoData>,
+    /// Checked during the run, which stops at its first failure.
+    pub abort_on_fail: bool,
+    /// How long into the run abort-on-fail waits.
+    pub abort_delay: Option<Duration>,
+}
+
+impl CompiledAssertion {
+    /// Compiles one assertion; `None` without an operator (validation refuses that, so a plan
+    /// that skipped it gets no verdict rather than a panic).
+    pub fn new(a: &SlaAssertion) -> Option<Self> {
+        let (operator, value) = operator_and_value(a)?;
+        let threshold_text = value.to_text();
+        let name = a.name.clone().unwrap_or_else(|| {
+            format!(
+                "{} {} {threshold_text}",
+                String::from(a.metric.clone()),
+                operator.as_str()
+            )
+        });
+        Some(Self {
+            name,
+            metric: a.metric.clone(),
+            operator,
+            threshold: parse_threshold(&a.metric, value)
+                .map(raw_threshold)
+                .map_err(|e| e.problem),
+            threshold_text,
+            scope: a.scope,
+            endpoints: a.endpoints.clone(),
+            policy: a.policy.clone(),
+            on_no_data: a.on_no_data,
+            abort_on_fail: a.abort_on_fail,
+            abort_delay: a.abort_delay.as_ref().map(|d| d.get()),
+        })
+    }
+}
+
+fn operator_and_value(a: &SlaAssertion) -> Option<(Operator, &Scalar)> {
+    [
+        (Operator::Below, &a.below),
+        (Operator::AtMost, &a.at_most),
+        (Operator::Above, &a.above),
+        (Operator::AtLeast, &a.at_least),
+    ]
+    .into_iter()
+    .find_map(|(op, v)| v.as_ref().map(|v| (op, v)))
+}
+
+fn raw_threshold(t: Threshold) -> f64 {
+    match t {
+        // Microseconds / 1000, the same formula as the measured latencies, so a value
+        // exactly at the threshold compares equal.
+        Threshold::Duration(d) => d.as_micros() as f64 / 1000.0,
+        Threshold::Fraction(f) | Threshold::PerSecond(f) => f,
+        Threshold::Count(n) => n as f64,
+    }
+}
