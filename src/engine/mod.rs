@@ -25,7 +25,7 @@ mod user;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use minijinja::Value as Ctx;
@@ -36,7 +36,7 @@ use crate::clock::Later as _;
 use crate::http;
 use crate::metrics::{Collector, Registry, RunMetrics};
 use crate::plan::CompiledPlan;
-use crate::plan::compile::LoadModel;
+use crate::plan::compile::{LoadModel, LoadShape};
 use scheduler::Scheduler;
 use shared::{Control, prepare};
 pub use shared::{Counters, Endpoint, Shared};
@@ -135,24 +135,10 @@ pub async fn run(
         http.clone(),
         globals(plan),
     )?);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let control = Arc::new(Control {
-        stopping: AtomicBool::new(false),
-        stop_tx,
-        iterations_left: plan.load.iterations.map(AtomicU64::new),
-        target_users: AtomicU32::new(0),
-    });
+    let (control, stop_rx) = Control::new(plan.load.iterations);
+    let control = Arc::new(control);
     let load = &plan.load;
-    let deadline = match &load.model {
-        _ if load.duration.is_some() => load.duration,
-        LoadModel::Closed { stages, .. } if stages.len() > 1 || load.iterations.is_none() => {
-            Some(schedule::stages_length(stages)).filter(|d| !d.is_zero())
-        }
-        LoadModel::Open { stages, .. } if load.iterations.is_none() => {
-            Some(schedule::stages_length(stages)).filter(|d| !d.is_zero())
-        }
-        _ => None,
-    };
+    let deadline = deadline(load);
     let start = Instant::now();
     let mut users = JoinSet::new();
     let mut collector = Collector::new(registry.clone());
@@ -202,7 +188,72 @@ pub async fn run(
     let end = start.elapsed();
     scheduler.drop_due(deadline.map_or(end, |d| end.min(d)), &shared, &control);
     control.stop();
-    let grace = tokio::time::sleep(load.graceful_stop);
+    graceful_stop(
+        &mut users,
+        load.graceful_stop,
+        &mut signals,
+        signals_open,
+        &mut stop,
+    )
+    .await;
+    if let (StopReason::Completed, Some(reason)) = (&stop, no_login(&shared, &scheduler)) {
+        stop = StopReason::NoLogin(reason);
+    }
+    let metrics = collector.finish(start.elapsed());
+    Ok(outcome(&shared, metrics, stop, started_at, seed))
+}
+
+/// The outcome of a finished run, with the login counters the users kept.
+fn outcome(
+    shared: &Shared,
+    metrics: RunMetrics,
+    stop: StopReason,
+    started_at: SystemTime,
+    seed: u64,
+) -> RunOutcome {
+    let login_failures = shared
+        .counters
+        .failures
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    RunOutcome {
+        metrics,
+        stop,
+        started_at,
+        seed,
+        login_failures,
+        logins: shared.counters.logins_ok.load(Ordering::Relaxed),
+        refreshes: shared.counters.refreshes.load(Ordering::Relaxed),
+        cut: shared.counters.cut.load(Ordering::Relaxed),
+    }
+}
+
+/// When the load stops by the clock: the duration, else the stages' length, unless the
+/// iteration total decides (a closed model's single stage then only sets the population).
+fn deadline(load: &LoadShape) -> Option<Duration> {
+    match &load.model {
+        _ if load.duration.is_some() => load.duration,
+        LoadModel::Closed { stages, .. } if stages.len() > 1 || load.iterations.is_none() => {
+            Some(schedule::stages_length(stages)).filter(|d| !d.is_zero())
+        }
+        LoadModel::Open { stages, .. } if load.iterations.is_none() => {
+            Some(schedule::stages_length(stages)).filter(|d| !d.is_zero())
+        }
+        _ => None,
+    }
+}
+
+/// Gives in-flight work the graceful-stop `period`, then aborts what is left, and waits
+/// until every user has ended.
+async fn graceful_stop(
+    users: &mut JoinSet<()>,
+    period: Duration,
+    signals: &mut watch::Receiver<Signal>,
+    signals_open: bool,
+    stop: &mut StopReason,
+) {
+    let grace = tokio::time::sleep(period);
     tokio::pin!(grace);
     loop {
         tokio::select! {
@@ -213,8 +264,8 @@ pub async fn run(
                 // say); one on top of the signal that stopped the run ends the wait.
                 let signalled = matches!(stop, StopReason::Interrupted | StopReason::Terminated);
                 match *signals.borrow() {
-                    Signal::Interrupt => stop = StopReason::Interrupted,
-                    Signal::Terminate => stop = StopReason::Terminated,
+                    Signal::Interrupt => *stop = StopReason::Interrupted,
+                    Signal::Terminate => *stop = StopReason::Terminated,
                     Signal::Run => {}
                 }
                 if signalled {
@@ -225,26 +276,6 @@ pub async fn run(
         }
     }
     while users.join_next().await.is_some() {}
-    if let (StopReason::Completed, Some(reason)) = (&stop, no_login(&shared, &scheduler)) {
-        stop = StopReason::NoLogin(reason);
-    }
-    let metrics = collector.finish(start.elapsed());
-    let login_failures = shared
-        .counters
-        .failures
-        .lock()
-        .map(|m| m.clone())
-        .unwrap_or_default();
-    Ok(RunOutcome {
-        metrics,
-        stop,
-        started_at,
-        seed,
-        login_failures,
-        logins: shared.counters.logins_ok.load(Ordering::Relaxed),
-        refreshes: shared.counters.refreshes.load(Ordering::Relaxed),
-        cut: shared.counters.cut.load(Ordering::Relaxed),
-    })
 }
 
 /// The run stops early when every user tried to log in and none succeeded.

@@ -103,76 +103,100 @@ impl Scheduler {
                 }
                 let target = schedule::users_at(stages, *from_one, now);
                 control.target_users.store(target, Ordering::Relaxed);
-                // Slots 1..=target each hold one user; a ramp-down empties the highest
-                // slots, a ramp-up fills the empty ones with new users.
-                let mut occupied = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-                for slot in 1..=target {
-                    if occupied.insert(slot) {
-                        self.started = self.started.saturating_add(1);
-                        let user = User {
-                            id: self.started,
-                            slot,
-                            seed: self.rng.random(),
-                            slots: self.slots.clone(),
-                        };
-                        let (shared, control, stop) =
-                            (shared.clone(), control.clone(), stop.clone());
-                        users.spawn(async move { closed_user(user, shared, control, stop).await });
-                    }
-                }
+                self.fill_slots(target, shared, control, users, stop);
                 now.saturating_add(Duration::from_millis(20))
             }
             LoadModel::Open {
                 max_concurrency, ..
             } => {
                 let max = *max_concurrency;
-                let mut full = false;
-                while let Some(due) = self.next_arrival.filter(|d| *d <= now) {
-                    if !control.claim() {
-                        self.done = true;
-                        self.next_arrival = None;
-                        break;
-                    }
-                    if self.in_flight.load(Ordering::Relaxed) >= max {
-                        // Every arrival due by now finds the cap full too: drop them at once
-                        // (one at a time, a rate of 10^9/s would take the scheduler minutes a
-                        // second). Counted as it happens, so abort-on-fail and progress see
-                        // drops live.
-                        self.dropped = self.dropped.saturating_add(1);
-                        shared.metrics.record_dropped(1);
-                        self.drop_due(now, shared, control);
-                        full = true;
-                    } else {
-                        self.in_flight.fetch_add(1, Ordering::Relaxed);
-                        self.started = self.started.saturating_add(1);
-                        let intended = start.later(due);
-                        let session = self.pool.lock().ok().and_then(|mut p| p.pop());
-                        let (shared, pool, in_flight) =
-                            (shared.clone(), self.pool.clone(), self.in_flight.clone());
-                        let id = self.started;
-                        let seed = self.rng.random();
-                        users.spawn(async move {
-                            open_iteration(id, seed, session, intended, &shared, &pool).await;
-                            in_flight.fetch_sub(1, Ordering::Relaxed);
-                        });
-                    }
-                    let k = self.started.saturating_add(self.dropped);
-                    self.next_arrival = self.arrivals.as_ref().and_then(|a| a.time_of(k));
-                }
-                if self.next_arrival.is_none() {
-                    self.done = true;
-                }
-                let wake = self
-                    .next_arrival
-                    .unwrap_or(now.saturating_add(Duration::from_millis(100)));
-                // At the cap, arrivals due meanwhile are counted in bulk at the next step: do
-                // not spin on a rate far above what the cap lets start.
-                if full {
-                    wake.max(now.saturating_add(Duration::from_millis(1)))
-                } else {
-                    wake
-                }
+                self.step_open(max, now, shared, control, users, start)
             }
+        }
+    }
+
+    /// Closed model: gives every empty slot up to `target` a new user.
+    fn fill_slots(
+        &mut self,
+        target: u32,
+        shared: &Arc<Shared>,
+        control: &Arc<Control>,
+        users: &mut JoinSet<()>,
+        stop: &watch::Receiver<bool>,
+    ) {
+        // Slots 1..=target each hold one user; a ramp-down empties the highest
+        // slots, a ramp-up fills the empty ones with new users.
+        let mut occupied = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        for slot in 1..=target {
+            if occupied.insert(slot) {
+                self.started = self.started.saturating_add(1);
+                let user = User {
+                    id: self.started,
+                    slot,
+                    seed: self.rng.random(),
+                    slots: self.slots.clone(),
+                };
+                let (shared, control, stop) = (shared.clone(), control.clone(), stop.clone());
+                users.spawn(async move { closed_user(user, shared, control, stop).await });
+            }
+        }
+    }
+
+    /// Open model: starts or drops every arrival due by `now`; returns when to look again.
+    fn step_open(
+        &mut self,
+        max: u32,
+        now: Duration,
+        shared: &Arc<Shared>,
+        control: &Arc<Control>,
+        users: &mut JoinSet<()>,
+        start: Instant,
+    ) -> Duration {
+        let mut full = false;
+        while let Some(due) = self.next_arrival.filter(|d| *d <= now) {
+            if !control.claim() {
+                self.done = true;
+                self.next_arrival = None;
+                break;
+            }
+            if self.in_flight.load(Ordering::Relaxed) >= max {
+                // Every arrival due by now finds the cap full too: drop them at once
+                // (one at a time, a rate of 10^9/s would take the scheduler minutes a
+                // second). Counted as it happens, so abort-on-fail and progress see
+                // drops live.
+                self.dropped = self.dropped.saturating_add(1);
+                shared.metrics.record_dropped(1);
+                self.drop_due(now, shared, control);
+                full = true;
+            } else {
+                self.in_flight.fetch_add(1, Ordering::Relaxed);
+                self.started = self.started.saturating_add(1);
+                let intended = start.later(due);
+                let session = self.pool.lock().ok().and_then(|mut p| p.pop());
+                let (shared, pool, in_flight) =
+                    (shared.clone(), self.pool.clone(), self.in_flight.clone());
+                let id = self.started;
+                let seed = self.rng.random();
+                users.spawn(async move {
+                    open_iteration(id, seed, session, intended, &shared, &pool).await;
+                    in_flight.fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            let k = self.started.saturating_add(self.dropped);
+            self.next_arrival = self.arrivals.as_ref().and_then(|a| a.time_of(k));
+        }
+        if self.next_arrival.is_none() {
+            self.done = true;
+        }
+        let wake = self
+            .next_arrival
+            .unwrap_or(now.saturating_add(Duration::from_millis(100)));
+        // At the cap, arrivals due meanwhile are counted in bulk at the next step: do
+        // not spin on a rate far above what the cap lets start.
+        if full {
+            wake.max(now.saturating_add(Duration::from_millis(1)))
+        } else {
+            wake
         }
     }
 }

@@ -20,7 +20,7 @@ use super::session::{AuthSlot, Session};
 use crate::http;
 use crate::metrics::Registry;
 use crate::plan::CompiledPlan;
-use crate::plan::compile::{LoadModel, Think};
+use crate::plan::compile::{CompiledAuth, CompiledRequest, LoadModel, Think};
 use crate::template::{Templates, Text};
 
 /// A prepared endpoint.
@@ -183,7 +183,7 @@ pub(super) fn prepare(
     http: http::HttpSettings,
     globals: Ctx,
 ) -> anyhow::Result<Shared> {
-    let next = |r: &crate::plan::compile::CompiledRequest| -> anyhow::Result<Prepared> {
+    let next = |r: &CompiledRequest| -> anyhow::Result<Prepared> {
         // Compile numbers every request the engine sends; one without a row is a bug there.
         let row = r
             .row
@@ -191,24 +191,7 @@ pub(super) fn prepare(
         Prepared::new(r, row, base, &plan.headers, plan.timeout)
             .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))
     };
-    let default_think = match &plan.load.model {
-        LoadModel::Closed { think, .. } => *think,
-        LoadModel::Open { .. } => Think::None,
-    };
-    let mut endpoints = Vec::new();
-    for e in &plan.endpoints {
-        endpoints.push(Endpoint {
-            name: e.name.clone(),
-            weight: e.weight,
-            requires: e.requires.clone(),
-            think: e.think_time.unwrap_or(default_think),
-            requests: e
-                .requests
-                .iter()
-                .map(&next)
-                .collect::<anyhow::Result<_>>()?,
-        });
-    }
+    let endpoints = endpoints(plan, &next)?;
     let auth = plan.auth.as_ref();
     let login = auth.and_then(|a| a.login.as_ref()).map(&next).transpose()?;
     let refresh_spec = auth.and_then(|a| a.refresh.as_ref());
@@ -225,14 +208,7 @@ pub(super) fn prepare(
         })
         .transpose()?
         .unwrap_or_default();
-    let mut apply_headers = Vec::new();
-    for (name, text) in auth.map(|a| &a.apply_headers[..]).unwrap_or_default() {
-        apply_headers.push((
-            HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| anyhow::anyhow!("`{name}` is not a valid header name"))?,
-            text.clone(),
-        ));
-    }
+    let apply_headers = apply_headers(auth)?;
     let shared_auth = match auth {
         Some(a) if a.shared => Some(Arc::new(AuthSlot::default())),
         Some(a) if a.basic.is_some() => Some(Arc::new(AuthSlot::default())),
@@ -261,45 +237,105 @@ pub(super) fn prepare(
         verbose: opts.verbose,
         secrets: Mutex::new(crate::secrets::plan_secrets(plan, base)),
         shared_auth,
-        feeders: plan
-            .feeders
-            .iter()
-            .map(|f| FeederState {
-                name: f.name.clone(),
-                order: f.order,
-                table: f.table.clone(),
-                next: AtomicU64::new(0),
-            })
-            .collect(),
+        feeders: feeders(plan),
     };
     if let Some((user, pass)) = auth.and_then(|a| a.basic.as_ref()) {
+        shared.set_basic(plan, user, pass)?;
+    }
+    Ok(shared)
+}
+
+/// The plan's endpoints with their requests prepared; an endpoint without its own think
+/// time takes the closed model's (the open model has none).
+fn endpoints(
+    plan: &CompiledPlan,
+    next: &impl Fn(&CompiledRequest) -> anyhow::Result<Prepared>,
+) -> anyhow::Result<Vec<Endpoint>> {
+    let default_think = match &plan.load.model {
+        LoadModel::Closed { think, .. } => *think,
+        LoadModel::Open { .. } => Think::None,
+    };
+    let mut endpoints = Vec::new();
+    for e in &plan.endpoints {
+        endpoints.push(Endpoint {
+            name: e.name.clone(),
+            weight: e.weight,
+            requires: e.requires.clone(),
+            think: e.think_time.unwrap_or(default_think),
+            requests: e.requests.iter().map(next).collect::<anyhow::Result<_>>()?,
+        });
+    }
+    Ok(endpoints)
+}
+
+/// `auth.apply` headers, their names checked once here rather than on every request.
+fn apply_headers(auth: Option<&CompiledAuth>) -> anyhow::Result<Vec<(HeaderName, Text)>> {
+    let mut apply_headers = Vec::new();
+    for (name, text) in auth.map(|a| &a.apply_headers[..]).unwrap_or_default() {
+        apply_headers.push((
+            HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| anyhow::anyhow!("`{name}` is not a valid header name"))?,
+            text.clone(),
+        ));
+    }
+    Ok(apply_headers)
+}
+
+fn feeders(plan: &CompiledPlan) -> Vec<FeederState> {
+    plan.feeders
+        .iter()
+        .map(|f| FeederState {
+            name: f.name.clone(),
+            order: f.order,
+            table: f.table.clone(),
+            next: AtomicU64::new(0),
+        })
+        .collect()
+}
+
+impl Shared {
+    /// Renders `auth.basic` once for the whole run: the credentials join the secrets to
+    /// mask and the slot every user reads.
+    fn set_basic(&self, plan: &CompiledPlan, user: &Text, pass: &Text) -> anyhow::Result<()> {
         let user = plan
             .templates
-            .render(user, &shared.globals)
+            .render(user, &self.globals)
             .map_err(|e| anyhow::anyhow!("auth.basic.username: {e}"))?;
         let pass = plan
             .templates
-            .render(pass, &shared.globals)
+            .render(pass, &self.globals)
             .map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
-        if let Ok(mut secrets) = shared.secrets.lock() {
+        if let Ok(mut secrets) = self.secrets.lock() {
             secrets.keep_basic(&user, &pass);
         }
-        if let Some(slot) = &shared.shared_auth {
+        if let Some(slot) = &self.shared_auth {
             slot.set_basic(&user, &pass)?;
         }
+        Ok(())
     }
-    Ok(shared)
 }
 
 /// State the scheduler and users share to stop in order.
 pub(super) struct Control {
     pub(super) stopping: AtomicBool,
-    pub(super) stop_tx: watch::Sender<bool>,
+    stop_tx: watch::Sender<bool>,
     pub(super) iterations_left: Option<AtomicU64>,
     pub(super) target_users: AtomicU32,
 }
 
 impl Control {
+    /// A run's control, with the receiver its users watch for the stop.
+    pub(super) fn new(iterations: Option<u64>) -> (Self, watch::Receiver<bool>) {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let control = Control {
+            stopping: AtomicBool::new(false),
+            stop_tx,
+            iterations_left: iterations.map(AtomicU64::new),
+            target_users: AtomicU32::new(0),
+        };
+        (control, stop_rx)
+    }
+
     /// Claims one task from the iteration total; false when none are left.
     pub(super) fn claim(&self) -> bool {
         self.claim_up_to(1) == 1
