@@ -57,56 +57,8 @@ impl Prepared {
     ) -> Result<Self, String> {
         let method =
             Method::from_bytes(spec.method.as_str().as_bytes()).map_err(|e| e.to_string())?;
-        let mut static_headers = HeaderMap::new();
-        // Every HTTP client names itself, and some firewalls refuse requests that do not;
-        // the plan's headers below replace it.
-        static_headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
-        let mut dynamic_headers = Vec::new();
-        for (name, value) in defaults.iter().chain(&spec.headers) {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| format!("`{name}` is not a valid header name"))?;
-            static_headers.remove(&name);
-            dynamic_headers.retain(|(n, _)| *n != name);
-            match value.as_static() {
-                Some(v) => {
-                    let v = HeaderValue::from_str(v)
-                        .map_err(|_| format!("header `{name}` has an invalid value"))?;
-                    static_headers.insert(name, v);
-                }
-                None => dynamic_headers.push((name, value.clone())),
-            }
-        }
-        let content_type = match &spec.body {
-            Body::Json(_) => Some("application/json"),
-            Body::Form(_) => Some("application/x-www-form-urlencoded"),
-            Body::None | Body::Raw(_) | Body::Multipart(_) => None,
-        };
-        if let Some(ct) = content_type
-            && !static_headers.contains_key(header::CONTENT_TYPE)
-            && !dynamic_headers
-                .iter()
-                .any(|(n, _)| n == header::CONTENT_TYPE)
-        {
-            static_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-        }
-        let static_uri = match (
-            &spec.target,
-            spec.query.iter().all(|(_, v)| v.as_static().is_some()),
-        ) {
-            (RequestTarget::Path(p), true) => p.as_static().map(|p| join(base, p)),
-            (RequestTarget::Url(u), true) => u.as_static().map(str::to_owned),
-            _ => None,
-        }
-        .map(|u| {
-            build_uri(
-                &u,
-                spec.query
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_static().unwrap_or_default())),
-                "",
-            )
-        })
-        .transpose()?;
+        let (static_headers, dynamic_headers) = headers(spec, defaults)?;
+        let static_uri = static_uri(spec, base)?;
         let needs_ctx = static_uri.is_none()
             || !dynamic_headers.is_empty()
             || !matches!(spec.body, Body::None | Body::Json(JsonTemplate::Static(_)))
@@ -144,9 +96,27 @@ impl Prepared {
         extra_headers: &[(HeaderName, HeaderValue)],
         extra_query: &str,
     ) -> Result<(Outgoing, u64), Failure> {
+        let uri = self.render_uri(t, ctx, extra_query)?;
+        let mut headers = self.render_headers(t, ctx, extra_headers)?;
+        let body = self.render_body(t, ctx, &mut headers)?;
+        let bytes_out = body.len() as u64;
+        Ok((
+            Outgoing {
+                method: self.method.clone(),
+                uri,
+                headers,
+                body,
+            },
+            bytes_out,
+        ))
+    }
+
+    /// The URI of one send: the static one when nothing is added, else the rendered target
+    /// and query with `extra_query` after them.
+    fn render_uri(&self, t: &Templates, ctx: &Ctx, extra_query: &str) -> Result<Uri, Failure> {
         let r = |text: &Text| t.render(text, ctx).map_err(|e| template_failure(&e));
-        let uri = match (&self.static_uri, extra_query) {
-            (Some(u), "") => u.clone(),
+        match (&self.static_uri, extra_query) {
+            (Some(u), "") => Ok(u.clone()),
             _ => {
                 let raw = match (&self.static_uri, &self.spec.target) {
                     (Some(u), _) => u.to_string(),
@@ -164,9 +134,19 @@ impl Prepared {
                     pairs.iter().map(|(k, v)| (*k, v.as_str())),
                     extra_query,
                 )
-                .map_err(|e| Failure::new(FailureKind::Template, e))?
+                .map_err(|e| Failure::new(FailureKind::Template, e))
             }
-        };
+        }
+    }
+
+    /// The headers of one send: the static map, then the rendered ones and `extra_headers`.
+    fn render_headers(
+        &self,
+        t: &Templates,
+        ctx: &Ctx,
+        extra_headers: &[(HeaderName, HeaderValue)],
+    ) -> Result<Headers, Failure> {
+        let r = |text: &Text| t.render(text, ctx).map_err(|e| template_failure(&e));
         let mut headers = Headers {
             base: Arc::clone(&self.static_headers),
             extra: Vec::with_capacity(
@@ -186,7 +166,19 @@ impl Prepared {
             headers.extra.push((name.clone(), v));
         }
         headers.extra.extend_from_slice(extra_headers);
-        let body = match &self.spec.body {
+        Ok(headers)
+    }
+
+    /// The body of one send; a multipart body adds its content type (with the boundary it
+    /// picked) to `headers`.
+    fn render_body(
+        &self,
+        t: &Templates,
+        ctx: &Ctx,
+        headers: &mut Headers,
+    ) -> Result<Bytes, Failure> {
+        let r = |text: &Text| t.render(text, ctx).map_err(|e| template_failure(&e));
+        Ok(match &self.spec.body {
             Body::None => Bytes::new(),
             Body::Json(JsonTemplate::Static(b)) => b.clone(),
             Body::Json(other) => {
@@ -219,18 +211,72 @@ impl Prepared {
                 headers.extra.push((header::CONTENT_TYPE, ct));
                 multipart(parts, &texts, &boundary)
             }
-        };
-        let bytes_out = body.len() as u64;
-        Ok((
-            Outgoing {
-                method: self.method.clone(),
-                uri,
-                headers,
-                body,
-            },
-            bytes_out,
-        ))
+        })
     }
+}
+
+/// A request's headers: those that never change, in the map every send shares, and those
+/// rendered per send. Later ones of a name replace earlier ones, and a JSON or form body gets
+/// its content type unless the plan sets one.
+fn headers(
+    spec: &CompiledRequest,
+    defaults: &[(String, Text)],
+) -> Result<(HeaderMap, Vec<(HeaderName, Text)>), String> {
+    let mut static_headers = HeaderMap::new();
+    // Every HTTP client names itself, and some firewalls refuse requests that do not;
+    // the plan's headers below replace it.
+    static_headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    let mut dynamic_headers = Vec::new();
+    for (name, value) in defaults.iter().chain(&spec.headers) {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a valid header name"))?;
+        static_headers.remove(&name);
+        dynamic_headers.retain(|(n, _)| *n != name);
+        match value.as_static() {
+            Some(v) => {
+                let v = HeaderValue::from_str(v)
+                    .map_err(|_| format!("header `{name}` has an invalid value"))?;
+                static_headers.insert(name, v);
+            }
+            None => dynamic_headers.push((name, value.clone())),
+        }
+    }
+    let content_type = match &spec.body {
+        Body::Json(_) => Some("application/json"),
+        Body::Form(_) => Some("application/x-www-form-urlencoded"),
+        Body::None | Body::Raw(_) | Body::Multipart(_) => None,
+    };
+    if let Some(ct) = content_type
+        && !static_headers.contains_key(header::CONTENT_TYPE)
+        && !dynamic_headers
+            .iter()
+            .any(|(n, _)| n == header::CONTENT_TYPE)
+    {
+        static_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    Ok((static_headers, dynamic_headers))
+}
+
+/// The URI of a request whose base, path and query are all static, built once for every send.
+fn static_uri(spec: &CompiledRequest, base: &str) -> Result<Option<Uri>, String> {
+    match (
+        &spec.target,
+        spec.query.iter().all(|(_, v)| v.as_static().is_some()),
+    ) {
+        (RequestTarget::Path(p), true) => p.as_static().map(|p| join(base, p)),
+        (RequestTarget::Url(u), true) => u.as_static().map(str::to_owned),
+        _ => None,
+    }
+    .map(|u| {
+        build_uri(
+            &u,
+            spec.query
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_static().unwrap_or_default())),
+            "",
+        )
+    })
+    .transpose()
 }
 
 /// A multipart/form-data body (RFC 7578); `texts` holds the rendered text parts.
@@ -375,31 +421,14 @@ pub fn check(
     shape: Option<&super::shape::Shape>,
 ) -> Verdict {
     let mut v = Verdict::default();
-    // Every failed condition is named, in the order checked; the first one's kind classifies
-    // the request.
-    let fail = |v: &mut Verdict, kind: FailureKind, message: String| {
-        v.failed = v.failed.saturating_add(1);
-        match &mut v.failure {
-            None => v.failure = Some(Failure::new(kind, message)),
-            Some(f) => {
-                f.message.push_str("; ");
-                f.message.push_str(&message);
-            }
-        }
-    };
     if checks.status.is_empty() {
         if answer.status >= 400 {
-            fail(
-                &mut v,
-                FailureKind::Status,
-                format!("HTTP {}", answer.status),
-            );
+            v.fail(FailureKind::Status, format!("HTTP {}", answer.status));
         }
     } else if checks.status.contains(&answer.status) {
         v.passed = v.passed.saturating_add(1);
     } else {
-        fail(
-            &mut v,
+        v.fail(
             FailureKind::Status,
             format!("HTTP {}, expected {}", answer.status, list(&checks.status)),
         );
@@ -408,8 +437,7 @@ pub fn check(
         if answer.latency <= max {
             v.passed = v.passed.saturating_add(1);
         } else {
-            fail(
-                &mut v,
+            v.fail(
                 FailureKind::Check,
                 // The measured latency is the sample's, not the message's: a message
                 // that carried it would make every slow request a distinct failure.
@@ -422,15 +450,43 @@ pub fn check(
             Ok(needle) if contains(&answer.body, needle.as_bytes()) => {
                 v.passed = v.passed.saturating_add(1)
             }
-            Ok(needle) => fail(
-                &mut v,
+            Ok(needle) => v.fail(
                 FailureKind::Check,
                 format!("body does not contain `{needle}`"),
             ),
-            Err(e) => fail(&mut v, FailureKind::Template, format!("template: {e}")),
+            Err(e) => v.fail(FailureKind::Template, format!("template: {e}")),
         }
     }
     if !checks.json.is_empty() || needs_json {
+        v.check_json(checks, answer, t, ctx, shape);
+    }
+    v
+}
+
+impl Verdict {
+    /// Counts a failed condition. Each is named, in the order checked; the first one's kind
+    /// classifies the request.
+    fn fail(&mut self, kind: FailureKind, message: String) {
+        self.failed = self.failed.saturating_add(1);
+        match &mut self.failure {
+            None => self.failure = Some(Failure::new(kind, message)),
+            Some(f) => {
+                f.message.push_str("; ");
+                f.message.push_str(&message);
+            }
+        }
+    }
+
+    /// The JSON checks, on the body parsed whole or (with a `shape`) for its queries only;
+    /// keeps the parse for the captures.
+    fn check_json(
+        &mut self,
+        checks: &CompiledChecks,
+        answer: &Answer,
+        t: &Templates,
+        ctx: &Ctx,
+        shape: Option<&super::shape::Shape>,
+    ) {
         let parsed = match shape {
             Some(shape) => shape.matches(&answer.body).map(|found| Json::Matches {
                 found,
@@ -443,16 +499,14 @@ pub fn check(
                 for (j, cond) in checks.json.iter().enumerate() {
                     let found = json.select(&cond.path, Query::Check(j));
                     match evaluate(&cond.test, &found, t, ctx) {
-                        Ok(None) => v.passed = v.passed.saturating_add(1),
-                        Ok(Some(why)) => fail(
-                            &mut v,
-                            FailureKind::Check,
-                            format!("{} {why}", cond.path_text),
-                        ),
-                        Err(f) => fail(&mut v, f.kind, f.message),
+                        Ok(None) => self.passed = self.passed.saturating_add(1),
+                        Ok(Some(why)) => {
+                            self.fail(FailureKind::Check, format!("{} {why}", cond.path_text))
+                        }
+                        Err(f) => self.fail(f.kind, f.message),
                     }
                 }
-                v.json = Some(json);
+                self.json = Some(json);
             }
             Err(e) if !checks.json.is_empty() => {
                 let why = if answer.truncated {
@@ -460,16 +514,11 @@ pub fn check(
                 } else {
                     e.to_string()
                 };
-                fail(
-                    &mut v,
-                    FailureKind::Body,
-                    format!("body is not JSON ({why})"),
-                );
+                self.fail(FailureKind::Body, format!("body is not JSON ({why})"));
             }
             Err(_) => {}
         }
     }
-    v
 }
 
 /// `None` when the condition holds, else why not.

@@ -487,35 +487,9 @@ impl Session {
                 kind: FailureKind::Body,
                 message: "answer is not JSON".into(),
             }),
-            (None, Some(json)) => {
-                let mut missing = None;
-                let mut answered = Vec::new();
-                for (i, (name, path)) in extract.iter().enumerate() {
-                    match json.select(path, request::Query::Capture(i)).first() {
-                        Some(v) => {
-                            values.insert(name.clone(), (*v).clone());
-                            answered.push(name.as_str());
-                        }
-                        // A refresh answer may omit values the login gave (the refresh token).
-                        None if old.is_some() && values.contains_key(name) => {}
-                        // Another value may say when the credentials expire (a JWT's `exp`
-                        // when `expires_in` is missing): decided below.
-                        None if shared.expires_from.contains(name) => {}
-                        None => missing = Some(name.clone()),
-                    }
-                }
-                match missing {
-                    Some(name) => Err(Failure {
-                        kind: FailureKind::Capture,
-                        message: format!("answer has no `{name}` (auth.extract)"),
-                    }),
-                    None => Ok(()),
-                }
-                .and_then(|()| {
-                    expires_at = expiry(shared, extract, &values, &answered)?;
-                    Ok(())
-                })
-            }
+            (None, Some(json)) => captured(shared, extract, json, old, &mut values).map(|at| {
+                expires_at = at;
+            }),
         };
         // Known before recording, so a failure message quoting them is masked. The cookies a
         // login or refresh answer sets are credentials too.
@@ -535,20 +509,7 @@ impl Session {
         );
         result.map_err(|f| f.message)?;
         let ctx = crate::template::to_value(&values);
-        let auth_ctx = context! { auth => ctx.clone(), ..shared.globals.clone() };
-        let render = |text: &crate::template::Text| shared.templates.render(text, &auth_ctx);
-        let mut headers = Vec::new();
-        for (name, text) in &shared.apply_headers {
-            let v = render(text).map_err(|e| format!("auth.apply: {e}"))?;
-            let v = HeaderValue::from_str(&v)
-                .map_err(|_| format!("auth.apply: header `{name}` is not a valid value"))?;
-            headers.push((name.clone(), v));
-        }
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (name, text) in &shared.apply_query {
-            query.append_pair(name, &render(text).map_err(|e| format!("auth.apply: {e}"))?);
-        }
-        let query = query.finish();
+        let (headers, query) = applied(shared, &ctx)?;
         Ok(AuthData {
             values,
             ctx,
@@ -558,6 +519,59 @@ impl Session {
             obtained_at: Some(Instant::now()),
         })
     }
+}
+
+/// Reads the values `extract` names from a login or refresh answer into `values`, and when
+/// the credentials expire.
+fn captured(
+    shared: &Shared,
+    extract: &[(String, serde_json_path::JsonPath)],
+    json: &request::Json,
+    old: Option<&Arc<AuthData>>,
+    values: &mut serde_json::Map<String, Value>,
+) -> Result<Option<Instant>, Failure> {
+    let mut missing = None;
+    let mut answered = Vec::new();
+    for (i, (name, path)) in extract.iter().enumerate() {
+        match json.select(path, request::Query::Capture(i)).first() {
+            Some(v) => {
+                values.insert(name.clone(), (*v).clone());
+                answered.push(name.as_str());
+            }
+            // A refresh answer may omit values the login gave (the refresh token).
+            None if old.is_some() && values.contains_key(name) => {}
+            // Another value may say when the credentials expire (a JWT's `exp`
+            // when `expires_in` is missing): decided below.
+            None if shared.expires_from.contains(name) => {}
+            None => missing = Some(name.clone()),
+        }
+    }
+    match missing {
+        Some(name) => Err(Failure {
+            kind: FailureKind::Capture,
+            message: format!("answer has no `{name}` (auth.extract)"),
+        }),
+        None => Ok(()),
+    }
+    .and_then(|()| expiry(shared, extract, values, &answered))
+}
+
+/// `auth.apply` rendered with fresh credentials: the headers, and the query encoded once.
+fn applied(shared: &Shared, ctx: &Ctx) -> Result<(Vec<(HeaderName, HeaderValue)>, String), String> {
+    let auth_ctx = context! { auth => ctx.clone(), ..shared.globals.clone() };
+    let render = |text: &crate::template::Text| shared.templates.render(text, &auth_ctx);
+    let mut headers = Vec::new();
+    for (name, text) in &shared.apply_headers {
+        let v = render(text).map_err(|e| format!("auth.apply: {e}"))?;
+        let v = HeaderValue::from_str(&v)
+            .map_err(|_| format!("auth.apply: header `{name}` is not a valid value"))?;
+        headers.push((name.clone(), v));
+    }
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, text) in &shared.apply_query {
+        query.append_pair(name, &render(text).map_err(|e| format!("auth.apply: {e}"))?);
+    }
+    Ok((headers, query.finish()))
 }
 
 /// When fresh credentials expire, from the first of `expires_from` that this answer carried
