@@ -680,15 +680,6 @@ fn sigterm_still_writes_the_results() {
 #[test]
 fn every_example_runs_and_does_what_it_shows() {
     type Check = fn(&serde_json::Value) -> Result<(), String>;
-    let row = |s: &serde_json::Value, name: &str| -> serde_json::Value {
-        s["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["name"] == name)
-            .cloned()
-            .unwrap_or_else(|| panic!("no row `{name}` in {}", s["rows"]))
-    };
     let logins_per_user: Check = |s| {
         (s["run"]["logins"] == s["load"]["users"])
             .then_some(())
@@ -763,7 +754,7 @@ fn every_example_runs_and_does_what_it_shows() {
             summary["failures"]
         );
         for name in rows {
-            let row = row(summary, name);
+            let row = r.row(name);
             assert!(
                 row["requests"].as_u64().unwrap() > 0,
                 "{rel}: `{name}` sent nothing"
