@@ -346,3 +346,21 @@ fn only_on_a_broken_plan_reports_where_the_plan_is_broken() {
     assert!(err.contains("broken.yaml:"), "{err}");
     assert!(!err.contains("--only names"), "{err}");
 }
+
+/// Issue 12: what `validate` prints, whole: each problem at `file:line:col` with its hint,
+/// then the count, on the streams they belong to.
+#[test]
+fn validate_output_is_snapshotted() {
+    let out = loadplan(&[
+        "validate",
+        "tests/fixtures/plans/invalid/duration-30-sec.yaml",
+        "tests/fixtures/plans/invalid/duplicate-keys.yaml",
+        "plans/demo.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(format!(
+        "--- stdout\n{}--- stderr\n{}",
+        stdout(&out),
+        stderr(&out)
+    ));
+}

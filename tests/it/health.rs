@@ -397,3 +397,38 @@ async fn during_probes_count_every_probe() {
     assert_eq!(server.stats.total_requests(), server.stats.requests(health));
     server.shutdown().await;
 }
+
+/// Issue 12: what `loadplan health` prints for an unhealthy target, whole (times and
+/// latencies, which vary, redacted).
+#[test]
+fn health_output_is_snapshotted() {
+    let (out, _) = loadplan(
+        &[
+            "health",
+            "plans/demo.yaml",
+            "--demo",
+            "--set",
+            "health.ready.expect.json.0.equals=down",
+            "--set",
+            "health.ready.retries=1",
+            "--set",
+            "health.ready.interval=10ms",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let steady = |text: &str| {
+        let text = regex::Regex::new(r"\d+(\.\d+)?(us|ms)\b")
+            .unwrap()
+            .replace_all(text, "Tms");
+        regex::Regex::new(r"\d+\.\ds\b")
+            .unwrap()
+            .replace_all(&text, "X.Xs")
+            .into_owned()
+    };
+    insta::assert_snapshot!(format!(
+        "--- stdout\n{}--- stderr\n{}",
+        steady(&stdout(&out)),
+        steady(&stderr(&out))
+    ));
+}
