@@ -129,17 +129,25 @@ impl Cx<'_> {
                     .and_then(first_sentence);
                 vec![problem(format!("missing required key `{name}`"), hint)]
             }
-            ValidationErrorKind::Pattern { .. } => vec![problem(
-                format!(
-                    "{} is not a valid {}",
-                    describe(value),
-                    parent
-                        .and_then(|p| p.get("title"))
-                        .and_then(Value::as_str)
-                        .unwrap_or("value")
-                ),
-                described(),
-            )],
+            ValidationErrorKind::Pattern { .. } => {
+                let title = parent
+                    .and_then(|p| p.get("title"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("value");
+                // `30 sec` for `30s`: say what was meant before what a duration is.
+                let meant = matches!(title, "duration" | "think time")
+                    .then(|| value.as_str().and_then(super::units::duration_for_words))
+                    .flatten();
+                let hint = match (meant, described()) {
+                    (Some(meant), Some(text)) => Some(format!("did you mean `{meant}`? {text}")),
+                    (Some(meant), None) => Some(format!("did you mean `{meant}`?")),
+                    (None, text) => text,
+                };
+                vec![problem(
+                    format!("{} is not a valid {title}", describe(value)),
+                    hint,
+                )]
+            }
             ValidationErrorKind::Enum { options } => {
                 let names: Vec<&str> = options
                     .as_array()

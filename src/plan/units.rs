@@ -77,6 +77,27 @@ macro_rules! unit_type {
     };
 }
 
+/// A duration written with a word for its unit (`30 sec`, `2 minutes`, `1.5 hours`) as it
+/// is written in a plan (`30s`); `None` when `text` is not such a slip.
+pub fn duration_for_words(text: &str) -> Option<String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, word) = text.split_at(split);
+    if number.is_empty() {
+        return None;
+    }
+    let unit = match word.trim().to_ascii_lowercase().as_str() {
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+        "usec" | "usecs" | "µs" | "microsecond" | "microseconds" => "us",
+        _ => return None,
+    };
+    let written = format!("{number}{unit}");
+    written.parse::<HumanDuration>().is_ok().then_some(written)
+}
+
 /// Schema pattern of a duration: one or more number+unit parts, as in `1m30s`.
 pub const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]+)?\s*(us|ms|s|m|h)\s*)+$";
 
@@ -256,6 +277,26 @@ fn parse_size(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_unit_written_as_a_word_is_suggested_as_the_plan_writes_it() {
+        for (written, meant) in [
+            ("30 sec", "30s"),
+            ("2 minutes", "2m"),
+            ("1.5 hours", "1.5h"),
+            (" 250 milliseconds ", "250ms"),
+            ("10 Secs", "10s"),
+        ] {
+            assert_eq!(
+                duration_for_words(written).as_deref(),
+                Some(meant),
+                "{written}"
+            );
+        }
+        for nothing in ["sec", "30 fortnights", "thirty sec", "99999999 hours", ""] {
+            assert_eq!(duration_for_words(nothing), None, "{nothing}");
+        }
+    }
 
     #[test]
     fn durations_parse_combined_parts() {
