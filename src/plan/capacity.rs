@@ -13,8 +13,9 @@ const USER_BYTES: u64 = 32 << 10;
 
 /// Memory of one request row: its running and per-second latency histograms in each worker
 /// thread's recorder. They grow with the latencies the row sees: measured at 800 endpoints
-/// answering in about a millisecond, 100 MiB in all (125 KiB a row, the process included);
-/// a row whose requests take an hour reaches the ceiling, about 800 KiB.
+/// answering in about a millisecond at 20 requests a second, 100 MiB in all (125 KiB a row,
+/// the process included; debug build); a row whose requests take an hour reaches the
+/// ceiling, about 800 KiB.
 const ROW_BYTES: u64 = 128 << 10;
 
 /// Refuses a plan whose users and rows would need more memory than the system has

@@ -158,9 +158,15 @@ pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
     });
     let mut w = writer();
     header(&mut w, HISTORY_HEADER)?;
-    // Every row's point of the current second: a row the point leaves out was idle, with
-    // the running totals of its last point.
-    let mut current = vec![RowPoint::default(); summary.rows.len()];
+    // Every listed row's point of the current second: a row the point leaves out was idle,
+    // with the running totals of its last point. Without full history nothing is listed,
+    // so nothing is tracked.
+    let tracked = if order.is_empty() {
+        0
+    } else {
+        summary.rows.len()
+    };
+    let mut current = vec![RowPoint::default(); tracked];
     for point in &summary.series {
         let timestamp = (start + point.elapsed_s).floor() as u64;
         for p in &mut current {
