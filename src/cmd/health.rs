@@ -52,7 +52,7 @@ async fn check_plan(
         writeln!(
             err,
             "error: `{}` has no health policies; add one under `health:`",
-            plan.file
+            plan.meta.file
         )?;
         return Ok(Exit::Invalid);
     }
@@ -64,7 +64,7 @@ async fn check_plan(
                 writeln!(
                     err,
                     "error: `{}` has no health policy `{wanted}`\n  hint: {}",
-                    plan.file,
+                    plan.meta.file,
                     suggest(wanted, &names)
                 )?;
                 return Ok(Exit::Invalid);
@@ -109,7 +109,7 @@ async fn check_plan(
         let verdict = match verdict {
             Ok(v) => v,
             Err(e) if e.is::<health::NotRunnable>() => {
-                writeln!(err, "error: {}: {e}", plan.file)?;
+                writeln!(err, "error: {}: {e}", plan.meta.file)?;
                 return Ok(Exit::Invalid);
             }
             Err(e) => return Err(e),
@@ -138,7 +138,7 @@ async fn check_plan(
         exit = exit.worst(crate::conclude::exit_for(&stop_for(signal)));
     }
     if let Some(dir) = &folder
-        && let Err(e) = output::write_files(dir, &plan.plan.name, &plan.file, &results)
+        && let Err(e) = output::write_files(dir, &plan.meta.name, &plan.meta.file, &results)
     {
         writeln!(
             err,

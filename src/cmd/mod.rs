@@ -73,7 +73,7 @@ async fn start_demo(overrides: &mut Vec<Override>) -> anyhow::Result<crate::demo
 fn render_base_url(plan: &plan::CompiledPlan, err: &mut dyn Write) -> Result<String, Exit> {
     let rendered = plan
         .templates
-        .render(&plan.base_url, &crate::engine::globals(plan));
+        .render(&plan.target.base_url, &plan.globals.clone());
     let problem = match &rendered {
         Err(e) => e.clone(),
         Ok(u) => match url::Url::parse(u.trim()) {
@@ -84,7 +84,7 @@ fn render_base_url(plan: &plan::CompiledPlan, err: &mut dyn Write) -> Result<Str
             Err(e) => format!("`{u}` is not a URL ({e}); write it like `http://127.0.0.1:8000`"),
         },
     };
-    let _ = writeln!(err, "{}: target.base_url: {problem}", plan.file);
+    let _ = writeln!(err, "{}: target.base_url: {problem}", plan.meta.file);
     Err(Exit::Invalid)
 }
 

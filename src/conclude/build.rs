@@ -3,44 +3,17 @@
 
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use super::RunResult;
 use crate::engine::StopReason;
 use crate::metrics::{Percentiles, RowStats, encode_histogram};
 use crate::plan::CompiledPlan;
+use crate::plan::compile::{CompiledAssertion, LoadModel, LoadShape, Think};
 use crate::report::format::rfc3339;
 use crate::report::summary::{
-    Failure, Latency, PlanInfo, RunInfo, RunVerdict, SUMMARY_VERSION, Stats, StopKind, Summary,
+    AssertionInfo, Failure, Latency, LoadInfo, LoadModelKind, PlanInfo, RunInfo, RunVerdict,
+    SUMMARY_VERSION, StageInfo, Stats, StopKind, Summary, ThinkInfo,
 };
 use crate::sla::{self, Verdict};
-
-/// SHA-256 (hex) of a JSON document serialized with sorted keys and no spaces.
-pub fn plan_hash(document: &serde_json::Value) -> String {
-    let text = serde_json::to_string(&canonical(document)).unwrap_or_default();
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn canonical(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            serde_json::Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), canonical(&map[k])))
-                    .collect(),
-            )
-        }
-        serde_json::Value::Array(items) => {
-            serde_json::Value::Array(items.iter().map(canonical).collect())
-        }
-        other => other.clone(),
-    }
-}
 
 fn ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_nanos() as f64 / 1_000_000.0)
@@ -120,10 +93,10 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
         version: SUMMARY_VERSION,
         verdict: RunVerdict::Passed,
         plan: PlanInfo {
-            name: plan.plan.name.clone(),
-            description: plan.plan.description.clone(),
-            file: plan.file.clone(),
-            sha256: plan_hash(&plan.document),
+            name: plan.meta.name.clone(),
+            description: plan.meta.description.clone(),
+            file: plan.meta.file.clone(),
+            sha256: plan.meta.sha256.clone(),
         },
         run: RunInfo {
             started_at: rfc3339(outcome.started_at),
@@ -138,9 +111,9 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
             dropped_iterations: m.dropped_iterations,
             cut_requests: outcome.cut,
         },
-        load: plan.plan.load.clone(),
-        sla: plan.plan.sla.clone(),
-        outputs: plan.plan.outputs.clone(),
+        load: load_info(&plan.load),
+        sla: plan.sla.iter().map(assertion_info).collect(),
+        outputs: plan.outputs.clone(),
         endpoints: names
             .iter()
             .map(|n| stats(&sla::endpoint_stats(n, &names, m), None, m.duration))
@@ -162,4 +135,72 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
     summary.verdict = RunVerdict::of(summary.exit());
     // Cannot fail: every field serializes and the text is our own.
     Summary::from_json(&summary.to_json()).unwrap_or(summary)
+}
+
+fn load_info(shape: &LoadShape) -> LoadInfo {
+    let stage = |target: f64, ramp: &Duration| StageInfo {
+        target,
+        duration_s: ramp.as_secs_f64(),
+    };
+    let (model, stages, from_one, think_time, max_concurrency) = match &shape.model {
+        LoadModel::Closed {
+            stages,
+            from_one,
+            think,
+        } => (
+            LoadModelKind::Closed,
+            stages
+                .iter()
+                .map(|(n, d)| stage(f64::from(*n), d))
+                .collect(),
+            *from_one,
+            think_info(think),
+            None,
+        ),
+        LoadModel::Open {
+            stages,
+            max_concurrency,
+        } => (
+            LoadModelKind::Open,
+            stages.iter().map(|(r, d)| stage(*r, d)).collect(),
+            false,
+            None,
+            Some(*max_concurrency),
+        ),
+    };
+    LoadInfo {
+        model,
+        stages,
+        from_one,
+        think_time,
+        max_concurrency,
+        duration_s: shape.duration.map(|d| d.as_secs_f64()),
+        iterations: shape.iterations,
+        graceful_stop_s: shape.graceful_stop.as_secs_f64(),
+    }
+}
+
+fn think_info(think: &Think) -> Option<ThinkInfo> {
+    Some(match think {
+        Think::None => return None,
+        Think::Constant(d) => ThinkInfo::Constant(d.as_secs_f64()),
+        Think::Between(a, b) => ThinkInfo::Between([a.as_secs_f64(), b.as_secs_f64()]),
+        Think::Pacing(d) => ThinkInfo::Pacing(d.as_secs_f64()),
+        Think::Poisson(d) => ThinkInfo::Poisson(d.as_secs_f64()),
+    })
+}
+
+fn assertion_info(a: &CompiledAssertion) -> AssertionInfo {
+    AssertionInfo {
+        name: a.name.clone(),
+        metric: a.metric.clone(),
+        scope: a.scope,
+        endpoints: a.endpoints.clone(),
+        policy: a.policy.clone(),
+        operator: a.operator,
+        threshold: a.threshold_text.clone(),
+        on_no_data: a.on_no_data,
+        abort_on_fail: a.abort_on_fail,
+        abort_delay_s: a.abort_delay.map(|d| d.as_secs_f64()),
+    }
 }

@@ -10,7 +10,7 @@ mod build;
 pub(crate) mod tests;
 
 pub use abort::AbortCheck;
-pub use build::{plan_hash, stats};
+pub use build::stats;
 
 use crate::engine::{RunOutcome, StopReason};
 use crate::exit::Exit;

@@ -106,11 +106,6 @@ pub fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
     minijinja::value::merge_maps([globals.clone(), captures, own])
 }
 
-/// The template globals: `env`, `vars` and each variable by name.
-pub fn globals(plan: &CompiledPlan) -> Ctx {
-    crate::template::globals(&plan.plan.variables)
-}
-
 /// Runs a plan's load with the command's HTTP settings. `base_url` is the rendered base URL;
 /// `signals` carries Ctrl-C and
 /// SIGTERM; `on_tick` sees each second's collector (progress, live files, abort checks)
@@ -133,7 +128,7 @@ pub async fn run(
         opts,
         registry.clone(),
         http.clone(),
-        globals(plan),
+        plan.globals.clone(),
     )?);
     let (control, stop_rx) = Control::new(plan.load.iterations);
     let control = Arc::new(control);

@@ -188,7 +188,7 @@ pub(super) fn prepare(
         let row = r
             .row
             .ok_or_else(|| anyhow::anyhow!("{}: no metrics row", r.label))?;
-        Prepared::new(r, row, base, &plan.headers, plan.timeout)
+        Prepared::new(r, row, base, &plan.target.headers, plan.target.timeout)
             .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))
     };
     let endpoints = endpoints(plan, &next)?;

@@ -133,7 +133,7 @@ pub fn preflight(plan: &CompiledPlan, base_url: &str, http: &HttpSettings) -> an
     if used.is_empty() {
         return Ok(());
     }
-    let globals = crate::engine::globals(plan);
+    let globals = plan.globals.clone();
     for policy in used {
         let prober = Prober::new(plan, policy, base_url, http, globals.clone())
             .map_err(|e| NotRunnable(e.to_string()))?;
@@ -154,7 +154,7 @@ pub async fn check<W: Write + ?Sized>(
     phase: Phase,
     mut log: Option<&mut W>,
 ) -> anyhow::Result<Verdict> {
-    let prober = Prober::new(plan, policy, base_url, http, crate::engine::globals(plan))?;
+    let prober = Prober::new(plan, policy, base_url, http, plan.globals.clone())?;
     if let Err(e) = prober.renders() {
         return Err(NotRunnable(format!("health policy `{}`: {e}", policy.name)).into());
     }
@@ -243,7 +243,7 @@ impl Probes {
             .filter(|p| p.run.contains(&HealthPhase::During))
             .collect();
         if !during.is_empty() {
-            let globals = crate::engine::globals(plan);
+            let globals = plan.globals.clone();
             for policy in during {
                 let prober = Arc::new(Prober::new(plan, policy, base_url, http, globals.clone())?);
                 let spec = LoopSpec::of(policy, prober.timeout());

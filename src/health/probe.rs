@@ -40,8 +40,14 @@ impl Prober {
         globals: Ctx,
     ) -> anyhow::Result<Self> {
         let base: Arc<str> = base_url.trim().into();
-        let prepared = Prepared::new(&policy.request, 0, &base, &plan.headers, policy.timeout)
-            .map_err(|e| anyhow::anyhow!("health policy `{}`: {e}", policy.name))?;
+        let prepared = Prepared::new(
+            &policy.request,
+            0,
+            &base,
+            &plan.target.headers,
+            policy.timeout,
+        )
+        .map_err(|e| anyhow::anyhow!("health policy `{}`: {e}", policy.name))?;
         Ok(Prober {
             prepared,
             http: http.clone(),

@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::direct::{self, Direct};
 use crate::plan::CompiledPlan;
+use crate::plan::compile::CompiledTls;
 use crate::plan::model::{ConnectionPool, HttpVersion};
 
 /// What every transport of a run shares: TLS, timeouts, proxy, redirect and body limits.
@@ -52,21 +53,18 @@ impl HttpSettings {
     /// settings from the plan: once per command, since the load, its health checks and
     /// probes all share them.
     pub fn new(plan: &CompiledPlan) -> anyhow::Result<Self> {
-        let target = &plan.plan.target;
-        let tls = tls_config(&target.tls, target.http_version, &plan.dir)?;
+        let target = &plan.target;
+        let tls = tls_config(&target.tls, target.http_version)?;
         let mut settings = HttpSettings {
             direct: Arc::new(direct::Config {
                 tls: Arc::new(tls),
                 version: target.http_version,
-                connect_timeout: target
-                    .connect_timeout
-                    .as_ref()
-                    .map_or(plan.timeout, |d| d.get()),
-                max_redirects: target.max_redirects.unwrap_or(10) as usize,
+                connect_timeout: target.connect_timeout,
+                max_redirects: target.max_redirects,
                 origin_bound: origin_bound(plan),
             }),
             proxy: target.proxy.clone(),
-            max_body: plan.max_body,
+            max_body: target.max_body,
             shared: None,
         };
         if target.connections == ConnectionPool::Shared {
@@ -142,7 +140,7 @@ impl HttpSettings {
 /// `Cookie`: every header `auth.apply` sets, and every `target.headers` value read from the
 /// environment (`{{ env.API_KEY }}`).
 fn origin_bound(plan: &CompiledPlan) -> Vec<http::HeaderName> {
-    let from_env = plan.headers.iter().filter(|(_, text)| {
+    let from_env = plan.target.headers.iter().filter(|(_, text)| {
         plan.templates
             .variables(text)
             .iter()
@@ -155,11 +153,7 @@ fn origin_bound(plan: &CompiledPlan) -> Vec<http::HeaderName> {
         .collect()
 }
 
-fn tls_config(
-    tls: &crate::plan::model::Tls,
-    version: HttpVersion,
-    dir: &std::path::Path,
-) -> anyhow::Result<ClientConfig> {
+fn tls_config(tls: &CompiledTls, version: HttpVersion) -> anyhow::Result<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -172,9 +166,8 @@ fn tls_config(
         // Unreadable system certificates are not fatal: a plan with its own CA still works.
         let native = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(native.certs);
-        if let Some(ca) = &tls.ca_file {
-            let path = dir.join(ca);
-            for cert in CertificateDer::pem_file_iter(&path)
+        if let Some(path) = &tls.ca_file {
+            for cert in CertificateDer::pem_file_iter(path)
                 .map_err(|e| anyhow::anyhow!("cannot read CA file `{}`: {e}", path.display()))?
             {
                 roots.add(cert.map_err(|e| {
@@ -185,15 +178,13 @@ fn tls_config(
         builder.with_root_certificates(roots)
     };
     let mut config = match &tls.client_cert {
-        Some(cc) => {
-            let cert_path = dir.join(&cc.cert);
-            let certs = CertificateDer::pem_file_iter(&cert_path)
+        Some((cert_path, key_path)) => {
+            let certs = CertificateDer::pem_file_iter(cert_path)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
                 .map_err(|e| {
                     anyhow::anyhow!("cannot read certificate `{}`: {e}", cert_path.display())
                 })?;
-            let key_path = dir.join(&cc.key);
-            let key = PrivateKeyDer::from_pem_file(&key_path)
+            let key = PrivateKeyDer::from_pem_file(key_path)
                 .map_err(|e| anyhow::anyhow!("cannot read key `{}`: {e}", key_path.display()))?;
             builder.with_client_auth_cert(certs, key)?
         }

@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod compile;
+pub mod defaults;
 pub mod diagnostic;
 pub mod hovers;
 pub mod model;
@@ -183,7 +184,7 @@ pub fn missing_env(plan: &CompiledPlan, pointers: &[String]) -> Vec<Diagnostic> 
         .filter(|r| !r.fallback && pointers.iter().any(|p| r.pointer.starts_with(p.as_str())))
         .filter(|r| std::env::var_os(&r.name).is_none())
         .map(|r| Diagnostic {
-            file: plan.file.clone(),
+            file: plan.meta.file.clone(),
             pointer: r.pointer.clone(),
             line: r.line,
             col: r.col,

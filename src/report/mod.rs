@@ -10,6 +10,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod ndjson;
+mod outputs;
 pub mod progress;
 pub mod summary;
 pub mod terminal;
@@ -18,10 +19,10 @@ pub(crate) mod tests;
 
 use std::path::PathBuf;
 
+pub use outputs::{OutputFormat, Outputs};
 pub use summary::Summary;
 
 use crate::exit::Exit;
-use crate::plan::model::OutputFormat;
 
 /// Name of the summary file in `--out`.
 pub const SUMMARY_FILE: &str = "summary.json";

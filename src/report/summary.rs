@@ -9,20 +9,20 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::Outputs;
 use crate::exit::Exit;
 use crate::health::HealthResults;
 use crate::metrics::{Percentiles, SeriesPoint};
-use crate::plan::model::{Load, Outputs, SlaAssertion};
-use crate::sla::{self, Verdict};
+use crate::sla::{self, NoData, Operator, SlaMetric, SlaScope, Verdict};
 
 /// Version of the summary format; bumped on any incompatible change.
-pub const SUMMARY_VERSION: u32 = 1;
+pub const SUMMARY_VERSION: u32 = 2;
 
 /// A finished run as every report sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "loadplan run summary")]
 pub struct Summary {
-    /// Version of this format (`1`).
+    /// Version of this format (`2`).
     pub version: u32,
     /// The run's verdict: `PASSED`, `FAILED` (an assertion or health check failed, the run
     /// aborted, or no user could log in) or `INTERRUPTED` (Ctrl-C or SIGTERM; what was
@@ -32,10 +32,10 @@ pub struct Summary {
     pub plan: PlanInfo,
     /// When and how the run went.
     pub run: RunInfo,
-    /// The plan's `load` section, overrides applied.
-    pub load: Load,
-    /// The plan's `sla` section, overrides applied.
-    pub sla: Vec<SlaAssertion>,
+    /// The load the run applied: the plan's `load` section, overrides and defaults applied.
+    pub load: LoadInfo,
+    /// The SLA assertions the run evaluated, overrides applied and names generated.
+    pub sla: Vec<AssertionInfo>,
     /// The report files written (and the CSV prefix actually used).
     pub outputs: Outputs,
     /// One entry per endpoint, in plan order: the sum of its rows (a flow has one row per
@@ -99,6 +99,98 @@ pub struct PlanInfo {
     /// SHA-256 (hex) of the plan document after overrides, as JSON with sorted keys: equal
     /// hashes mean the same plan ran.
     pub sha256: String,
+}
+
+/// The load a run applied, every default resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LoadInfo {
+    /// `closed`: a number of virtual users, each looping; `open`: iterations started at a
+    /// rate, whatever the answers' speed.
+    pub model: LoadModelKind,
+    /// The shape over time. Closed model: users; open model: iterations per second. Each
+    /// stage ramps linearly to `target` over `duration_s` (`0`: a step). Example: `users: 50,
+    /// spawn_rate: 5/s` is `[{ target: 50, duration_s: 9.8 }]` with `from_one`.
+    pub stages: Vec<StageInfo>,
+    /// Closed model: the ramp starts at one user (`users` with `spawn_rate`, as Locust
+    /// does) rather than at none (`stages`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_one: bool,
+    /// Closed model: the wait after each task; none without think time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think_time: Option<ThinkInfo>,
+    /// Open model: the most iterations in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// The run's planned length in seconds, ramps included; none when stages or an
+    /// iteration total set it.
+    pub duration_s: Option<f64>,
+    /// The planned number of tasks, when the plan counts them.
+    pub iterations: Option<u64>,
+    /// Seconds in-flight work got to finish once the load stopped.
+    pub graceful_stop_s: f64,
+}
+
+/// Closed or open load model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModelKind {
+    /// A population of virtual users.
+    Closed,
+    /// Iterations on a schedule.
+    Open,
+}
+
+/// One stage of the load: ramp linearly to `target` over `duration_s`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StageInfo {
+    /// Users (closed model) or iterations per second (open model) at the stage's end.
+    pub target: f64,
+    /// Seconds the ramp takes.
+    pub duration_s: f64,
+}
+
+/// The wait after each task, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThinkInfo {
+    /// Always this long.
+    Constant(f64),
+    /// Uniformly between two bounds: `[1.0, 3.0]`.
+    Between([f64; 2]),
+    /// Constant pacing: each task starts this long after the last one started.
+    Pacing(f64),
+    /// Exponential with this mean.
+    Poisson(f64),
+}
+
+/// An SLA assertion as the run evaluated it. Example: `{ name: "p95 below 500ms", metric:
+/// p95, scope: each_endpoint, operator: below, threshold: 500ms }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssertionInfo {
+    /// The name verdicts carry: the plan's, or generated like `p95 below 500ms`.
+    pub name: String,
+    /// The metric.
+    pub metric: SlaMetric,
+    /// Over what it is measured.
+    pub scope: SlaScope,
+    /// The endpoints of `scope: endpoints`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<String>,
+    /// The health policy of `metric: health_availability`, when one is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The comparison.
+    pub operator: Operator,
+    /// The threshold as written (`500ms`, `5%`, `10/s`).
+    pub threshold: String,
+    /// What a scope without samples counted as, when the plan said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_no_data: Option<NoData>,
+    /// Checked during the run, which stopped at its first failure.
+    pub abort_on_fail: bool,
+    /// Seconds into the run abort-on-fail waited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_delay_s: Option<f64>,
 }
 
 /// Why the run stopped.

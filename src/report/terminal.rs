@@ -130,11 +130,7 @@ pub fn failures_table(summary: &Summary, color: bool) -> Option<(Table, Option<S
             rest.len(),
             if rest.len() == 1 { "" } else { "s" },
             if count == 1 { "" } else { "s" },
-            if summary
-                .outputs
-                .formats
-                .contains(&crate::plan::model::OutputFormat::Csv)
-            {
+            if summary.outputs.formats.contains(&super::OutputFormat::Csv) {
                 " and failures.csv"
             } else {
                 ""

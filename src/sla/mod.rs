@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::health::HealthResults;
 use crate::metrics::{RowKey, RowStats, RunMetrics};
 use crate::plan::compile::CompiledAssertion;
-pub use crate::plan::compile::Operator;
-use crate::plan::model::{NoData, SlaMetric, SlaScope};
 
 #[cfg(test)]
 mod tests;
+mod vocab;
+
+pub use vocab::{NoData, Operator, SlaMetric, SlaScope};
 
 /// The scope name of an assertion over all requests.
 pub const AGGREGATE: &str = "aggregate";

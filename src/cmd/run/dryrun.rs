@@ -34,7 +34,7 @@ pub(super) fn print(
 ) -> anyhow::Result<bool> {
     let secrets = plan_secrets(plan, base_url);
     let mask = |s: &str| secrets.mask(s);
-    let globals = crate::engine::globals(plan);
+    let globals = plan.globals.clone();
     let auth_keys: BTreeMap<String, String> = plan
         .auth
         .iter()
@@ -44,12 +44,14 @@ pub(super) fn print(
                 .map(|(k, _)| (k.clone(), format!("<auth.{k}>")))
         })
         .collect();
-    let captures: BTreeMap<String, Vec<String>> = crate::plan::validate::capture_names(&plan.plan)
-        .into_iter()
-        .map(|c| {
-            let placeholder = format!("<capture {c}>");
-            (c, vec![placeholder])
-        })
+    let on_start = plan.auth.iter().flat_map(|a| &a.on_start);
+    let captures: BTreeMap<String, Vec<String>> = plan
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.requests)
+        .chain(on_start)
+        .flat_map(|r| &r.captures)
+        .map(|c| (c.name.clone(), vec![format!("<capture {}>", c.name)]))
         .collect();
     let live = crate::engine::user_context(
         &globals,
@@ -83,7 +85,7 @@ pub(super) fn print(
     writeln!(
         out,
         "dry run of {} against {}: nothing is sent\n",
-        plan.plan.name,
+        plan.meta.name,
         mask(base_url)
     )?;
     let mut rendered = true;
@@ -119,7 +121,7 @@ fn show(
     mask: &dyn Fn(&str) -> String,
 ) -> anyhow::Result<bool> {
     writeln!(out, "# {title}")?;
-    let prepared = Prepared::new(spec, 0, base, &plan.headers, plan.timeout)
+    let prepared = Prepared::new(spec, 0, base, &plan.target.headers, plan.target.timeout)
         .map_err(|e| anyhow::anyhow!(e))?;
     match prepared.render(&plan.templates, ctx, &extra.0, &extra.1) {
         Ok((req, _)) => {

@@ -80,7 +80,7 @@ pub(super) async fn run(
     // sends anything rather than when its phase comes.
     match health::preflight(&plan, &base_url, &http) {
         Err(e) if e.is::<health::NotRunnable>() => {
-            writeln!(err, "error: {}: {e}", plan.file)?;
+            writeln!(err, "error: {}: {e}", plan.meta.file)?;
             return Ok(Exit::Invalid);
         }
         other => other?,
@@ -203,7 +203,7 @@ impl Phases<'_> {
     ) -> anyhow::Result<RunResult> {
         let plan = self.plan;
         raise_open_files_limit(plan, err);
-        let title = format!("{} ({})", plan.plan.name, plan.file);
+        let title = format!("{} ({})", plan.meta.name, plan.meta.file);
         let progress = Progress::new(
             self.args.quiet,
             &title,
@@ -215,7 +215,7 @@ impl Phases<'_> {
             seed: self.args.seed,
         };
         let probes = health::Probes::start(plan, self.base_url, self.http)?;
-        let mut ndjson = if plan.plan.outputs.formats.contains(&OutputFormat::Ndjson) {
+        let mut ndjson = if plan.outputs.formats.contains(&OutputFormat::Ndjson) {
             let path = self.folder.path().join(crate::report::NDJSON_FILE);
             let writer = crate::report::ndjson::LiveWriter::create(&path, plan.rows.clone());
             Some(writer.map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?)

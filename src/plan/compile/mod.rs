@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use super::Reporter;
 use super::Source;
+use super::defaults;
 use super::diagnostic::suggest;
 use super::model::{self, ArrivalRate, Plan, ThinkRule, ThinkText, ThinkTime};
 use super::validate::capture_names;
 use super::yaml::escape_segment;
+use sha2::{Digest, Sha256};
+
 use crate::metrics::RowKey;
 use crate::template::{GLOBALS, Templates, Text};
 
@@ -23,7 +26,7 @@ mod types;
 
 use feeders::{check_unique_feeders, read_feeder};
 
-pub use sla::{CompiledAssertion, Operator};
+pub use sla::CompiledAssertion;
 pub use types::*;
 
 /// What the templates of one part of the plan may read, and where its checks are written.
@@ -161,27 +164,27 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
                 timeout: p
                     .timeout
                     .as_ref()
-                    .map_or(Duration::from_secs(5), |d| d.get()),
+                    .map_or(defaults::HEALTH_TIMEOUT, |d| d.get()),
                 initial_delay: p.initial_delay.as_ref().map_or(Duration::ZERO, |d| d.get()),
                 interval: p
                     .interval
                     .as_ref()
-                    .map_or(Duration::from_secs(2), |d| d.get()),
+                    .map_or(defaults::HEALTH_INTERVAL, |d| d.get()),
                 backoff: (
-                    exponential.map_or(1.0, |b| b.factor.unwrap_or(2.0)),
+                    exponential.map_or(1.0, |b| b.factor.unwrap_or(defaults::BACKOFF_FACTOR)),
                     p.backoff
                         .as_ref()
                         .and_then(|b| b.max.as_ref())
-                        .map_or(Duration::from_secs(30), |d| d.get()),
+                        .map_or(defaults::BACKOFF_MAX, |d| d.get()),
                     p.backoff
                         .as_ref()
                         .and_then(|b| b.jitter.as_ref())
                         .map_or(0.0, |j| j.get()),
                 ),
-                retries: p.retries.unwrap_or(3),
+                retries: p.retries.unwrap_or(defaults::HEALTH_RETRIES),
                 deadline: p.deadline.as_ref().map(|d| d.get()),
-                success_threshold: p.success_threshold.unwrap_or(1),
-                failure_threshold: p.failure_threshold.unwrap_or(3),
+                success_threshold: p.success_threshold.unwrap_or(defaults::SUCCESS_THRESHOLD),
+                failure_threshold: p.failure_threshold.unwrap_or(defaults::FAILURE_THRESHOLD),
                 run: p.run.clone(),
             }
         })
@@ -190,32 +193,82 @@ pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
     let feeders = std::mem::take(&mut c.loaded_feeders);
     check_unique_feeders(&feeders, &load, c.r);
     let rows = assign_rows(&mut endpoints, auth.as_mut());
+    let target = compile_target(&plan.target, base_url, headers, &source.dir);
     CompiledPlan {
+        meta: PlanMeta {
+            name: plan.name,
+            description: plan.description,
+            file: source.file.clone(),
+            sha256: plan_hash(&source.value),
+        },
+        globals: std::mem::replace(&mut c.globals, minijinja::Value::UNDEFINED),
         rows,
         sla: plan.sla.iter().filter_map(CompiledAssertion::new).collect(),
+        outputs: plan.outputs,
         feeders,
         env_reads: std::mem::take(&mut c.env_reads),
-        timeout: plan
-            .target
-            .timeout
-            .as_ref()
-            .map_or(DEFAULT_TIMEOUT, |d| d.get()),
-        max_body: plan
-            .target
-            .max_body
-            .as_ref()
-            .map_or(DEFAULT_MAX_BODY, |b| b.get()),
-        file: source.file.clone(),
-        dir: source.dir.clone(),
-        document: source.value.clone(),
         templates: Arc::new(c.templates),
-        base_url,
-        headers,
+        target,
         auth,
         endpoints,
         health,
         load,
-        plan,
+    }
+}
+
+fn compile_target(
+    t: &model::Target,
+    base_url: Text,
+    headers: Vec<(String, Text)>,
+    dir: &std::path::Path,
+) -> CompiledTarget {
+    let timeout = t.timeout.as_ref().map_or(defaults::TIMEOUT, |d| d.get());
+    CompiledTarget {
+        base_url,
+        headers,
+        timeout,
+        connect_timeout: t.connect_timeout.as_ref().map_or(timeout, |d| d.get()),
+        max_body: t.max_body.as_ref().map_or(defaults::MAX_BODY, |b| b.get()),
+        max_redirects: t.max_redirects.unwrap_or(defaults::MAX_REDIRECTS) as usize,
+        http_version: t.http_version,
+        tls: CompiledTls {
+            insecure: t.tls.insecure,
+            ca_file: t.tls.ca_file.as_ref().map(|f| dir.join(f)),
+            client_cert: t
+                .tls
+                .client_cert
+                .as_ref()
+                .map(|c| (dir.join(&c.cert), dir.join(&c.key))),
+        },
+        proxy: t.proxy.clone(),
+        connections: t.connections,
+    }
+}
+
+/// SHA-256 (hex) of a JSON document serialized with sorted keys and no spaces: the same
+/// plan hashes the same whatever its key order, layout or comments.
+fn plan_hash(document: &serde_json::Value) -> String {
+    Sha256::digest(canonical(document).to_string().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn canonical(v: &serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&map[k])))
+                    .collect(),
+            )
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(canonical).collect())
+        }
+        other => other.clone(),
     }
 }
 
@@ -274,11 +327,11 @@ fn load_shape(l: &model::Load) -> LoadShape {
                     .map(|s| (s.target.get(), s.duration.get()))
                     .collect(),
             },
-            max_concurrency: l.max_concurrency.unwrap_or(1000),
+            max_concurrency: l.max_concurrency.unwrap_or(defaults::MAX_CONCURRENCY),
         },
         None => LoadModel::Closed {
             stages: if l.stages.is_empty() {
-                let users = l.users.unwrap_or(1);
+                let users = l.users.unwrap_or(defaults::USERS);
                 // Starting `users` at `spawn_rate` is a linear ramp of users / rate seconds.
                 let ramp = l.spawn_rate.as_ref().map_or(Duration::ZERO, |r| {
                     Duration::from_secs_f64(f64::from(users.saturating_sub(1)) / r.get().max(1e-9))
@@ -301,7 +354,7 @@ fn load_shape(l: &model::Load) -> LoadShape {
         graceful_stop: l
             .graceful_stop
             .as_ref()
-            .map_or(Duration::from_secs(10), |d| d.get()),
+            .map_or(defaults::GRACEFUL_STOP, |d| d.get()),
         seed: l.seed,
     }
 }
@@ -538,5 +591,19 @@ impl Compiler<'_> {
                 ))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plan_hash;
+
+    #[test]
+    fn the_plan_hash_ignores_key_order() {
+        let a = serde_json::json!({ "b": 1, "a": { "y": [1, 2], "x": null } });
+        let b = serde_json::json!({ "a": { "x": null, "y": [1, 2] }, "b": 1 });
+        assert_eq!(plan_hash(&a), plan_hash(&b));
+        assert_eq!(plan_hash(&a).len(), 64);
+        assert_ne!(plan_hash(&a), plan_hash(&serde_json::json!({ "b": 2 })));
     }
 }

@@ -4,57 +4,9 @@
 
 use std::time::Duration;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
 use crate::plan::model::{NoData, Scalar, SlaAssertion, SlaMetric, SlaScope};
 use crate::plan::threshold::{Threshold, parse_threshold};
-
-/// How the measured value is compared with the threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    /// Strictly below.
-    Below,
-    /// At most (equal passes).
-    AtMost,
-    /// Strictly above.
-    Above,
-    /// At least (equal passes).
-    AtLeast,
-}
-
-impl Operator {
-    /// The plan key, e.g. `at_most`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operator::Below => "below",
-            Operator::AtMost => "at_most",
-            Operator::Above => "above",
-            Operator::AtLeast => "at_least",
-        }
-    }
-
-    /// The comparison sign, e.g. `<=`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Operator::Below => "<",
-            Operator::AtMost => "<=",
-            Operator::Above => ">",
-            Operator::AtLeast => ">=",
-        }
-    }
-
-    /// Whether `measured` passes against `threshold`.
-    pub fn holds(self, measured: f64, threshold: f64) -> bool {
-        match self {
-            Operator::Below => measured < threshold,
-            Operator::AtMost => measured <= threshold,
-            Operator::Above => measured > threshold,
-            Operator::AtLeast => measured >= threshold,
-        }
-    }
-}
+use crate::sla::Operator;
 
 /// An SLA assertion ready to evaluate.
 #[derive(Debug, Clone)]

@@ -5,40 +5,29 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use crate::metrics::RowKey;
-use crate::plan::model::{self, HealthPhase, Method, Plan};
+use crate::plan::model::{self, ConnectionPool, HealthPhase, HttpVersion, Method};
 use crate::plan::table::Table;
+use crate::report::Outputs;
 use crate::template::{Templates, Text};
-
-/// Request timeout when the plan sets none.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Body bytes kept per response when the plan sets no `max_body`.
-pub const DEFAULT_MAX_BODY: u64 = 10 << 20;
 
 /// A plan ready to run.
 #[derive(Debug)]
 pub struct CompiledPlan {
-    /// The plan as written, overrides applied (reports show its SLA section and name).
-    pub plan: Plan,
-    /// The document after overrides, for the plan hash.
-    pub document: Value,
-    /// The plan file as named on the command line.
-    pub file: String,
-    /// The folder relative paths in the plan (CA and client certificates) start from.
-    pub dir: std::path::PathBuf,
+    /// Which plan this is, as reports name it.
+    pub meta: PlanMeta,
+    /// What every template sees before any user runs: plan variables by name and under
+    /// `vars`, and the environment under `env` (read once, when the plan was compiled).
+    pub globals: minijinja::Value,
     /// Every template of the plan.
     pub templates: Arc<Templates>,
-    /// `target.base_url`, rendered once per run.
-    pub base_url: Text,
-    /// `target.headers`.
-    pub headers: Vec<(String, Text)>,
-    /// Request timeout unless a request sets its own.
-    pub timeout: Duration,
-    /// Body bytes kept per response.
-    pub max_body: u64,
+    /// The system under test.
+    pub target: CompiledTarget,
     /// Authentication, if any.
     pub auth: Option<CompiledAuth>,
     /// Endpoints, in plan order.
@@ -56,6 +45,57 @@ pub struct CompiledPlan {
     pub rows: Vec<RowKey>,
     /// The SLA assertions, in plan order.
     pub sla: Vec<super::CompiledAssertion>,
+    /// The reports to write.
+    pub outputs: Outputs,
+}
+
+/// A plan's identity: what reports and summaries name.
+#[derive(Debug, Clone)]
+pub struct PlanMeta {
+    /// `name`.
+    pub name: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// The plan file as named on the command line.
+    pub file: String,
+    /// SHA-256 (hex) of the plan after overrides, independent of key order and layout.
+    pub sha256: String,
+}
+
+/// `target`, every default applied and every path resolved.
+#[derive(Debug, Clone)]
+pub struct CompiledTarget {
+    /// `base_url`, rendered once per run.
+    pub base_url: Text,
+    /// `headers`.
+    pub headers: Vec<(String, Text)>,
+    /// Request timeout unless a request sets its own.
+    pub timeout: Duration,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Body bytes kept per response.
+    pub max_body: u64,
+    /// Redirects followed; 0 follows none.
+    pub max_redirects: usize,
+    /// HTTP versions offered.
+    pub http_version: HttpVersion,
+    /// TLS settings, paths resolved from the plan's folder.
+    pub tls: CompiledTls,
+    /// Proxy URL.
+    pub proxy: Option<String>,
+    /// One pool per user or one for all.
+    pub connections: ConnectionPool,
+}
+
+/// `target.tls` with its files' paths resolved from the plan's folder.
+#[derive(Debug, Clone, Default)]
+pub struct CompiledTls {
+    /// Certificates are not verified.
+    pub insecure: bool,
+    /// Extra CA certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key (PEM) for mutual TLS.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// One template's read of an environment variable.

@@ -85,7 +85,7 @@ pub enum ThinkRule {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Load {
-    /// Closed model: number of virtual users. Example: `50`.
+    /// Closed model: number of virtual users. Default `1`. Example: `50`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<u32>,
     /// Closed model: how fast users start. Default: all at once. Example: `5/s`.
