@@ -35,6 +35,39 @@ impl Exit {
     pub fn worst(self, other: Exit) -> Exit {
         self.max(other)
     }
+
+    /// The exit code of an error that ended a command — the one place errors become codes.
+    /// What the plan or a saved file got wrong, found only when it was used (a request or
+    /// certificate that cannot be built, a summary that cannot be read), is invalid input;
+    /// everything else (a report that cannot be written, a runtime that cannot start) is
+    /// the tool's own failure.
+    pub fn of_error(e: &anyhow::Error) -> Exit {
+        use crate::engine::EngineError;
+        use crate::health::HealthError;
+        use crate::http::SettingsError;
+        use crate::plan::schema::SchemaError;
+        use crate::report::{ReportError, SummaryError};
+        let of = |cause: &(dyn std::error::Error + 'static)| {
+            if let Some(e) = cause.downcast_ref::<HealthError>() {
+                Some(match e {
+                    HealthError::Log(_) => Exit::ToolError,
+                    HealthError::NotRunnable { .. } | HealthError::Http(_) => Exit::Invalid,
+                })
+            } else if let Some(e) = cause.downcast_ref::<EngineError>() {
+                Some(match e {
+                    EngineError::NoRow(_) => Exit::ToolError,
+                    _ => Exit::Invalid,
+                })
+            } else if cause.is::<SettingsError>() || cause.is::<SummaryError>() {
+                Some(Exit::Invalid)
+            } else if cause.is::<ReportError>() || cause.is::<SchemaError>() {
+                Some(Exit::ToolError)
+            } else {
+                None
+            }
+        };
+        e.chain().find_map(of).unwrap_or(Exit::ToolError)
+    }
 }
 
 /// The exit-code table, for `--help` and the README.
@@ -61,5 +94,33 @@ mod tests {
         assert_eq!(Terminated.worst(Interrupted), Interrupted);
         assert_eq!(Interrupted.worst(ToolError), ToolError);
         assert_eq!(ToolError.worst(Invalid), Invalid);
+    }
+
+    #[test]
+    fn errors_map_to_codes_by_type_through_context() {
+        use anyhow::Context as _;
+        let health: anyhow::Result<()> = Err(crate::health::HealthError::NotRunnable {
+            policy: "ready".into(),
+            message: "bad URL".into(),
+        })
+        .context("plan.yaml");
+        let health = health.unwrap_err();
+        assert_eq!(super::Exit::of_error(&health), Invalid);
+        assert_eq!(
+            format!("{health:#}"),
+            "plan.yaml: health policy `ready`: bad URL"
+        );
+        let report = anyhow::Error::from(crate::report::ReportError::Write(vec!["disk".into()]));
+        assert_eq!(super::Exit::of_error(&report), ToolError);
+        let summary = crate::report::Summary::from_json(r#"{"version": 99}"#).unwrap_err();
+        assert_eq!(super::Exit::of_error(&summary.into()), Invalid);
+        let engine = anyhow::Error::from(crate::engine::EngineError::HeaderName("a b".into()));
+        assert_eq!(super::Exit::of_error(&engine), Invalid);
+        let bug = anyhow::Error::from(crate::engine::EngineError::NoRow("x".into()));
+        assert_eq!(super::Exit::of_error(&bug), ToolError);
+        assert_eq!(
+            super::Exit::of_error(&anyhow::anyhow!("runtime")),
+            ToolError
+        );
     }
 }

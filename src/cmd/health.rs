@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+use anyhow::Context as _;
 use tokio::sync::watch;
 
 use super::signals::{listen_for_signals, next_signal, stop_for};
@@ -106,14 +107,7 @@ async fn check_plan(
                 break;
             }
         };
-        let verdict = match verdict {
-            Ok(v) => v,
-            Err(e) if e.is::<health::NotRunnable>() => {
-                writeln!(err, "error: {}: {e}", plan.meta.file)?;
-                return Ok(Exit::Invalid);
-            }
-            Err(e) => return Err(e),
-        };
+        let verdict = verdict.with_context(|| plan.meta.file.clone())?;
         if args.quiet {
             let spec = health::policy::LoopSpec::of(policy, policy.timeout);
             writeln!(

@@ -24,6 +24,14 @@ mod validate;
 
 /// Runs a command; `out` and `err` are standard output and error.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
+    let checks_plans = matches!(
+        cli.command,
+        Command::Validate(_) | Command::Run(_) | Command::Health(_)
+    );
+    if checks_plans && let Err(e) = plan::schema::ready() {
+        let _ = writeln!(err, "error: {e}");
+        return Exit::of_error(&e.into());
+    }
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args, out, err),
         Command::Schema(args) => schema::run(&args, out),
@@ -37,7 +45,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
     };
     result.unwrap_or_else(|e| {
         let _ = writeln!(err, "error: {e:#}");
-        Exit::ToolError
+        Exit::of_error(&e)
     })
 }
 
@@ -71,9 +79,7 @@ async fn start_demo(overrides: &mut Vec<Override>) -> anyhow::Result<crate::demo
 /// Renders `target.base_url` once for a run or a health check; a template error or a
 /// result that is not an http(s) URL is a plan error (exit 2).
 fn render_base_url(plan: &plan::CompiledPlan, err: &mut dyn Write) -> Result<String, Exit> {
-    let rendered = plan
-        .templates
-        .render(&plan.target.base_url, &plan.globals.clone());
+    let rendered = plan.templates.render(&plan.target.base_url, &plan.globals);
     let problem = match &rendered {
         Err(e) => e.clone(),
         Ok(u) => match url::Url::parse(u.trim()) {

@@ -133,8 +133,11 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
         series: m.series.clone(),
     };
     summary.verdict = RunVerdict::of(summary.exit());
-    // Cannot fail: every field serializes and the text is our own.
-    Summary::from_json(&summary.to_json()).unwrap_or(summary)
+    // Our own text reads back; a summary that does not serialize is reported, exit 3, when
+    // publishing tries to write it.
+    let text = summary.to_json().ok();
+    text.and_then(|t| Summary::from_json(&t).ok())
+        .unwrap_or(summary)
 }
 
 fn load_info(shape: &LoadShape) -> LoadInfo {

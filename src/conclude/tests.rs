@@ -25,7 +25,7 @@ fn ms(n: u64) -> Duration {
 /// `LOADPLAN_UPDATE_FIXTURES=1` to rewrite it after a deliberate change (and review the diff).
 #[test]
 fn the_fixture_summary_is_current() {
-    let built = fixture().to_json();
+    let built = fixture().to_json().unwrap();
     let path = root().join("tests/fixtures/reports/summary.json");
     if std::env::var_os("LOADPLAN_UPDATE_FIXTURES").is_some() {
         std::fs::write(&path, &built).unwrap();

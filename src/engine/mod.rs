@@ -14,6 +14,7 @@
 //! below, an inner attribute, keeps it that way in every child module too.
 #![deny(clippy::arithmetic_side_effects)]
 
+mod error;
 pub mod expiry;
 pub mod request;
 pub mod schedule;
@@ -37,6 +38,7 @@ use crate::http;
 use crate::metrics::{Collector, Registry, RunMetrics};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{LoadModel, LoadShape};
+pub use error::EngineError;
 use scheduler::Scheduler;
 use shared::{Control, prepare};
 pub use shared::{Counters, Endpoint, Shared};
@@ -117,7 +119,7 @@ pub async fn run(
     opts: &RunOptions,
     mut signals: watch::Receiver<Signal>,
     mut on_tick: impl FnMut(&Collector, Duration) -> Option<String>,
-) -> anyhow::Result<RunOutcome> {
+) -> Result<RunOutcome, EngineError> {
     let started_at = SystemTime::now();
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(plan.rows.clone()));

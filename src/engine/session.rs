@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue, InvalidHeaderValue};
 use minijinja::{Value as Ctx, context};
 use serde_json::Value;
 use tokio::sync::Mutex as AsyncMutex;
@@ -42,7 +42,7 @@ pub struct AuthSlot {
 
 impl AuthSlot {
     /// Fixed basic credentials: an `Authorization` header on every request, never renewed.
-    pub fn set_basic(&self, user: &str, password: &str) -> anyhow::Result<()> {
+    pub fn set_basic(&self, user: &str, password: &str) -> Result<(), InvalidHeaderValue> {
         use base64::Engine as _;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut value = HeaderValue::from_str(&format!("Basic {token}"))?;

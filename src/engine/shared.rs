@@ -15,6 +15,7 @@ use rand::rngs::SmallRng;
 use tokio::sync::watch;
 
 use super::RunOptions;
+use super::error::EngineError;
 use super::request::Prepared;
 use super::session::{AuthSlot, Session};
 use crate::http;
@@ -164,7 +165,7 @@ impl Shared {
         Ctx::from(map)
     }
 
-    pub(super) fn session(&self, user_id: u64, seed: u64) -> anyhow::Result<Session> {
+    pub(super) fn session(&self, user_id: u64, seed: u64) -> Result<Session, EngineError> {
         let slot = self.shared_auth.clone().unwrap_or_default();
         Ok(Session::new(
             user_id,
@@ -182,14 +183,16 @@ pub(super) fn prepare(
     metrics: Arc<Registry>,
     http: http::HttpSettings,
     globals: Ctx,
-) -> anyhow::Result<Shared> {
-    let next = |r: &CompiledRequest| -> anyhow::Result<Prepared> {
+) -> Result<Shared, EngineError> {
+    let next = |r: &CompiledRequest| -> Result<Prepared, EngineError> {
         // Compile numbers every request the engine sends; one without a row is a bug there.
-        let row = r
-            .row
-            .ok_or_else(|| anyhow::anyhow!("{}: no metrics row", r.label))?;
-        Prepared::new(r, row, base, &plan.target.headers, plan.target.timeout)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", r.label))
+        let row = r.row.ok_or_else(|| EngineError::NoRow(r.label.clone()))?;
+        Prepared::new(r, row, base, &plan.target.headers, plan.target.timeout).map_err(|message| {
+            EngineError::Request {
+                label: r.label.clone(),
+                message,
+            }
+        })
     };
     let endpoints = endpoints(plan, &next)?;
     let auth = plan.auth.as_ref();
@@ -200,12 +203,7 @@ pub(super) fn prepare(
         .map(&next)
         .transpose()?;
     let on_start = auth
-        .map(|a| {
-            a.on_start
-                .iter()
-                .map(&next)
-                .collect::<anyhow::Result<Vec<_>>>()
-        })
+        .map(|a| a.on_start.iter().map(&next).collect::<Result<Vec<_>, _>>())
         .transpose()?
         .unwrap_or_default();
     let apply_headers = apply_headers(auth)?;
@@ -249,8 +247,8 @@ pub(super) fn prepare(
 /// time takes the closed model's (the open model has none).
 fn endpoints(
     plan: &CompiledPlan,
-    next: &impl Fn(&CompiledRequest) -> anyhow::Result<Prepared>,
-) -> anyhow::Result<Vec<Endpoint>> {
+    next: &impl Fn(&CompiledRequest) -> Result<Prepared, EngineError>,
+) -> Result<Vec<Endpoint>, EngineError> {
     let default_think = match &plan.load.model {
         LoadModel::Closed { think, .. } => *think,
         LoadModel::Open { .. } => Think::None,
@@ -262,19 +260,19 @@ fn endpoints(
             weight: e.weight,
             requires: e.requires.clone(),
             think: e.think_time.unwrap_or(default_think),
-            requests: e.requests.iter().map(next).collect::<anyhow::Result<_>>()?,
+            requests: e.requests.iter().map(next).collect::<Result<_, _>>()?,
         });
     }
     Ok(endpoints)
 }
 
 /// `auth.apply` headers, their names checked once here rather than on every request.
-fn apply_headers(auth: Option<&CompiledAuth>) -> anyhow::Result<Vec<(HeaderName, Text)>> {
+fn apply_headers(auth: Option<&CompiledAuth>) -> Result<Vec<(HeaderName, Text)>, EngineError> {
     let mut apply_headers = Vec::new();
     for (name, text) in auth.map(|a| &a.apply_headers[..]).unwrap_or_default() {
         apply_headers.push((
             HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| anyhow::anyhow!("`{name}` is not a valid header name"))?,
+                .map_err(|_| EngineError::HeaderName(name.clone()))?,
             text.clone(),
         ));
     }
@@ -296,20 +294,30 @@ fn feeders(plan: &CompiledPlan) -> Vec<FeederState> {
 impl Shared {
     /// Renders `auth.basic` once for the whole run: the credentials join the secrets to
     /// mask and the slot every user reads.
-    fn set_basic(&self, plan: &CompiledPlan, user: &Text, pass: &Text) -> anyhow::Result<()> {
+    fn set_basic(&self, plan: &CompiledPlan, user: &Text, pass: &Text) -> Result<(), EngineError> {
         let user = plan
             .templates
             .render(user, &self.globals)
-            .map_err(|e| anyhow::anyhow!("auth.basic.username: {e}"))?;
+            .map_err(|message| EngineError::Basic {
+                field: "username",
+                message,
+            })?;
         let pass = plan
             .templates
             .render(pass, &self.globals)
-            .map_err(|e| anyhow::anyhow!("auth.basic.password: {e}"))?;
+            .map_err(|message| EngineError::Basic {
+                field: "password",
+                message,
+            })?;
         if let Ok(mut secrets) = self.secrets.lock() {
             secrets.keep_basic(&user, &pass);
         }
         if let Some(slot) = &self.shared_auth {
-            slot.set_basic(&user, &pass)?;
+            slot.set_basic(&user, &pass)
+                .map_err(|e| EngineError::Basic {
+                    field: "credentials",
+                    message: e.to_string(),
+                })?;
         }
         Ok(())
     }

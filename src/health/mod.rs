@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::http::HttpSettings;
+use crate::http::{HttpSettings, SettingsError};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::model::HealthPhase;
@@ -120,26 +120,52 @@ pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// A policy whose request cannot even be built (a template that does not render, an
-/// invalid URL): a configuration error, exit 2, not an unhealthy target.
+/// Why health checks could not run at all — not an unhealthy target.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NotRunnable(pub String);
+pub enum HealthError {
+    /// A policy whose request cannot even be built (a template that does not render, an
+    /// invalid URL): an invalid plan.
+    #[error("health policy `{policy}`: {message}")]
+    NotRunnable {
+        /// The policy.
+        policy: String,
+        /// Why.
+        message: String,
+    },
+    /// The HTTP settings cannot be built.
+    #[error(transparent)]
+    Http(#[from] SettingsError),
+    /// The log (stderr) cannot be written.
+    #[error("cannot write the health log: {0}")]
+    Log(#[from] std::io::Error),
+}
+
+impl HealthError {
+    pub(crate) fn not_runnable(policy: &CompiledHealth, message: impl ToString) -> Self {
+        HealthError::NotRunnable {
+            policy: policy.name.clone(),
+            message: message.to_string(),
+        }
+    }
+}
 
 /// Checks, before a run sends anything, that every policy the run will use can build its
 /// request (templates render, the URL is valid).
-pub fn preflight(plan: &CompiledPlan, base_url: &str, http: &HttpSettings) -> anyhow::Result<()> {
+pub fn preflight(
+    plan: &CompiledPlan,
+    base_url: &str,
+    http: &HttpSettings,
+) -> Result<(), HealthError> {
     let used: Vec<&CompiledHealth> = plan.health.iter().filter(|p| !p.run.is_empty()).collect();
     if used.is_empty() {
         return Ok(());
     }
     let globals = plan.globals.clone();
     for policy in used {
-        let prober = Prober::new(plan, policy, base_url, http, globals.clone())
-            .map_err(|e| NotRunnable(e.to_string()))?;
+        let prober = Prober::new(plan, policy, base_url, http, globals.clone())?;
         prober
             .renders()
-            .map_err(|e| NotRunnable(format!("health policy `{}`: {e}", policy.name)))?;
+            .map_err(|e| HealthError::not_runnable(policy, e))?;
     }
     Ok(())
 }
@@ -153,10 +179,10 @@ pub async fn check<W: Write + ?Sized>(
     http: &HttpSettings,
     phase: Phase,
     mut log: Option<&mut W>,
-) -> anyhow::Result<Verdict> {
+) -> Result<Verdict, HealthError> {
     let prober = Prober::new(plan, policy, base_url, http, plan.globals.clone())?;
     if let Err(e) = prober.renders() {
-        return Err(NotRunnable(format!("health policy `{}`: {e}", policy.name)).into());
+        return Err(HealthError::not_runnable(policy, e));
     }
     let spec = LoopSpec::of(policy, prober.timeout());
     if let Some(w) = log.as_mut() {
@@ -194,7 +220,7 @@ pub async fn run_phase<W: Write + ?Sized>(
     http: &HttpSettings,
     phase: HealthPhase,
     mut log: Option<&mut W>,
-) -> anyhow::Result<Vec<PolicyResult>> {
+) -> Result<Vec<PolicyResult>, HealthError> {
     let as_phase = match phase {
         HealthPhase::Before => Phase::Before,
         _ => Phase::After,
@@ -234,7 +260,7 @@ impl Probes {
         plan: &CompiledPlan,
         base_url: &str,
         http: &HttpSettings,
-    ) -> anyhow::Result<Probes> {
+    ) -> Result<Probes, HealthError> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let during: Vec<&CompiledHealth> = plan

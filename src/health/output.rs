@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::policy::{End, LoopSpec};
 use super::{Attempt, HealthResults, Phase, PolicyResult};
 use crate::plan::units::format_duration;
+use crate::report::ReportError;
 
 /// Version of the `health.json` format.
 pub const HEALTH_FILE_VERSION: u32 = 1;
@@ -90,7 +91,7 @@ pub fn write_files(
     plan: &str,
     plan_file: &str,
     results: &HealthResults,
-) -> anyhow::Result<()> {
+) -> Result<(), ReportError> {
     let healthy = results.all_healthy();
     let file = HealthFile {
         version: HEALTH_FILE_VERSION,
@@ -102,22 +103,24 @@ pub fn write_files(
     };
     let mut json = serde_json::to_vec_pretty(&file)?;
     json.push(b'\n');
-    dir.write("health.json", &json)
-        .map_err(anyhow::Error::msg)?;
-    let mut xml = Vec::new();
-    junit(plan, results, &mut xml)?;
-    dir.write("health-junit.xml", &xml)
-        .map_err(anyhow::Error::msg)?;
-    Ok(())
+    let xml = junit(plan, results)?;
+    let errors: Vec<String> = [
+        ("health.json", &json[..]),
+        ("health-junit.xml", xml.as_bytes()),
+    ]
+    .into_iter()
+    .filter_map(|(name, bytes)| dir.write(name, bytes).err())
+    .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ReportError::Write(errors))
+    }
 }
 
 /// JUnit XML with one test case per policy run to a verdict; a failure carries the reason
 /// as its message and every try as its text.
-pub fn junit(
-    plan: &str,
-    results: &HealthResults,
-    mut w: impl std::io::Write,
-) -> anyhow::Result<()> {
+pub fn junit(plan: &str, results: &HealthResults) -> Result<String, ReportError> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut suite = TestSuite::new(format!("loadplan health: {plan}"));
     let mut total = Duration::ZERO;
@@ -152,8 +155,7 @@ pub fn junit(
     suite.set_time(total);
     let mut report = Report::new("loadplan");
     report.set_time(total).add_test_suite(suite);
-    w.write_all(crate::report::junit::to_xml(&report)?.as_bytes())?;
-    Ok(())
+    crate::report::junit::to_xml(&report)
 }
 
 #[cfg(test)]
@@ -250,9 +252,7 @@ mod tests {
             results: vec![result(true), result(false)],
             probes: Vec::new(),
         };
-        let mut xml = Vec::new();
-        junit("demo", &results, &mut xml).unwrap();
-        let xml = String::from_utf8(xml).unwrap();
+        let xml = junit("demo", &results).unwrap();
         assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
         assert!(
             xml.contains(r#"tests="2""#) && xml.contains(r#"failures="1""#),

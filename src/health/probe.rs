@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use minijinja::Value as Ctx;
 
+use super::HealthError;
 use super::policy::TryOutcome;
 use crate::engine::request::{self, Prepared};
 use crate::http::{self, Failure, HttpSettings};
@@ -38,7 +39,7 @@ impl Prober {
         base_url: &str,
         http: &HttpSettings,
         globals: Ctx,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, HealthError> {
         let base: Arc<str> = base_url.trim().into();
         let prepared = Prepared::new(
             &policy.request,
@@ -47,7 +48,7 @@ impl Prober {
             &plan.target.headers,
             policy.timeout,
         )
-        .map_err(|e| anyhow::anyhow!("health policy `{}`: {e}", policy.name))?;
+        .map_err(|e| HealthError::not_runnable(policy, e))?;
         Ok(Prober {
             prepared,
             http: http.clone(),

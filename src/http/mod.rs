@@ -26,7 +26,7 @@ use http::{HeaderMap, Method, Uri};
 use crate::clock::Later as _;
 use crate::metrics::FailureKind;
 pub(crate) use classify::classify;
-pub use settings::{HttpSettings, Transport};
+pub use settings::{HttpSettings, SettingsError, Transport};
 pub use uri::{NOT_IN_TARGET, build_uri, join};
 
 /// An answer, with at most `max_body` bytes of its body kept.

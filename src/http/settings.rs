@@ -1,6 +1,7 @@
 //! What every transport of a command shares (TLS, timeouts, proxy, redirect and body
 //! limits), built once from the plan, and the transport each user or health try gets from it.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls::ClientConfig;
@@ -11,6 +12,33 @@ use super::direct::{self, Direct};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::CompiledTls;
 use crate::plan::model::{ConnectionPool, HttpVersion};
+
+/// Why a command's HTTP settings cannot be built. Every case comes from the plan's
+/// `target` (a certificate, a key, TLS settings that do not go together), so it is an
+/// invalid plan, found before anything is sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A PEM file the plan names cannot be read or holds no valid item.
+    #[error("cannot read {what} `{}`: {source}", path.display())]
+    Pem {
+        /// `CA file`, `certificate` or `key`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A CA file with no PEM certificate in it.
+    #[error("CA file `{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)", .0.display())]
+    NoCertificate(PathBuf),
+    /// rustls refused the configuration (a certificate it cannot use, a key that does not
+    /// match the certificate).
+    #[error("TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    /// reqwest could not build a client with these settings (e.g. an unusable proxy URL).
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
 
 /// What every transport of a run shares: TLS, timeouts, proxy, redirect and body limits.
 #[derive(Clone)]
@@ -52,7 +80,7 @@ impl HttpSettings {
     /// Builds the TLS configuration (loading the system's root certificates) and transport
     /// settings from the plan: once per command, since the load, its health checks and
     /// probes all share them.
-    pub fn new(plan: &CompiledPlan) -> anyhow::Result<Self> {
+    pub fn new(plan: &CompiledPlan) -> Result<Self, SettingsError> {
         let target = &plan.target;
         let tls = tls_config(&target.tls, target.http_version)?;
         let mut settings = HttpSettings {
@@ -75,7 +103,7 @@ impl HttpSettings {
 
     /// A transport for one virtual user (`cookies` keeps a cookie jar): its own
     /// connections, unless the plan shares one pool or goes through a proxy.
-    pub fn transport(&self, cookies: bool) -> anyhow::Result<Transport> {
+    pub fn transport(&self, cookies: bool) -> Result<Transport, SettingsError> {
         Ok(match (&self.shared, &self.proxy) {
             (Some(c), _) => Transport::Client(c.clone()),
             (None, Some(_)) => Transport::Client(self.build_client(cookies)?),
@@ -85,7 +113,7 @@ impl HttpSettings {
         })
     }
 
-    fn build_client(&self, cookies: bool) -> anyhow::Result<reqwest::Client> {
+    fn build_client(&self, cookies: bool) -> Result<reqwest::Client, SettingsError> {
         let d = &self.direct;
         let mut b = reqwest::Client::builder()
             .tls_backend_preconfigured(ClientConfig::clone(&d.tls))
@@ -153,7 +181,7 @@ fn origin_bound(plan: &CompiledPlan) -> Vec<http::HeaderName> {
         .collect()
 }
 
-fn tls_config(tls: &CompiledTls, version: HttpVersion) -> anyhow::Result<ClientConfig> {
+fn tls_config(tls: &CompiledTls, version: HttpVersion) -> Result<ClientConfig, SettingsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -167,12 +195,20 @@ fn tls_config(tls: &CompiledTls, version: HttpVersion) -> anyhow::Result<ClientC
         let native = rustls_native_certs::load_native_certs();
         roots.add_parsable_certificates(native.certs);
         if let Some(path) = &tls.ca_file {
-            for cert in CertificateDer::pem_file_iter(path)
-                .map_err(|e| anyhow::anyhow!("cannot read CA file `{}`: {e}", path.display()))?
-            {
-                roots.add(cert.map_err(|e| {
-                    anyhow::anyhow!("bad certificate in `{}`: {e}", path.display())
-                })?)?;
+            let unreadable = |source| SettingsError::Pem {
+                what: "CA file",
+                path: path.clone(),
+                source,
+            };
+            let mut found = 0usize;
+            for cert in CertificateDer::pem_file_iter(path).map_err(unreadable)? {
+                roots.add(cert.map_err(unreadable)?)?;
+                found = found.saturating_add(1);
+            }
+            // Without this, a CA file that is not PEM would quietly trust only the system's
+            // roots, and the run would fail later as an unexplained handshake error.
+            if found == 0 {
+                return Err(SettingsError::NoCertificate(path.clone()));
             }
         }
         builder.with_root_certificates(roots)
@@ -181,11 +217,17 @@ fn tls_config(tls: &CompiledTls, version: HttpVersion) -> anyhow::Result<ClientC
         Some((cert_path, key_path)) => {
             let certs = CertificateDer::pem_file_iter(cert_path)
                 .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    anyhow::anyhow!("cannot read certificate `{}`: {e}", cert_path.display())
+                .map_err(|source| SettingsError::Pem {
+                    what: "certificate",
+                    path: cert_path.clone(),
+                    source,
                 })?;
-            let key = PrivateKeyDer::from_pem_file(key_path)
-                .map_err(|e| anyhow::anyhow!("cannot read key `{}`: {e}", key_path.display()))?;
+            let key =
+                PrivateKeyDer::from_pem_file(key_path).map_err(|source| SettingsError::Pem {
+                    what: "key",
+                    path: key_path.clone(),
+                    source,
+                })?;
             builder.with_client_auth_cert(certs, key)?
         }
         None => builder.with_no_client_auth(),

@@ -49,15 +49,30 @@ fn add_markdown_description(schema: &mut Schema) {
     }
 }
 
-fn schema() -> &'static (Value, Validator) {
-    static SCHEMA: OnceLock<(Value, Validator)> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        let value: Value = serde_json::from_str(PLAN_SCHEMA).unwrap_or(Value::Bool(true));
-        let validator = jsonschema::draft7::new(&value)
-            .or_else(|_| jsonschema::draft7::new(&Value::Bool(true)))
-            .unwrap_or_else(|_| unreachable!("`true` is a valid schema"));
-        (value, validator)
-    })
+/// The built-in plan schema cannot be used: a defect of this build (exit 3), never a reason
+/// to let a plan through unchecked.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the plan schema built into loadplan cannot be used: {0}")]
+pub struct SchemaError(String);
+
+fn schema() -> Result<&'static (Value, Validator), SchemaError> {
+    static SCHEMA: OnceLock<Result<(Value, Validator), SchemaError>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let value: Value =
+                serde_json::from_str(PLAN_SCHEMA).map_err(|e| SchemaError(e.to_string()))?;
+            let validator =
+                jsonschema::draft7::new(&value).map_err(|e| SchemaError(e.to_string()))?;
+            Ok((value, validator))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Builds the schema's validator, once: commands that check plans call it first, so a
+/// broken build ends with exit 3 before any plan is read.
+pub fn ready() -> Result<(), SchemaError> {
+    schema().map(|_| ())
 }
 
 /// A schema problem before it is tied to a file.
@@ -75,7 +90,18 @@ pub struct SchemaProblem {
 
 /// Checks a plan document against the schema; every problem, placed.
 pub fn check(instance: &Value, positions: &Positions) -> Vec<SchemaProblem> {
-    let (root, validator) = schema();
+    let (root, validator) = match schema() {
+        Ok(s) => s,
+        // Fails closed: without the schema, no plan passes.
+        Err(e) => {
+            return vec![SchemaProblem {
+                pointer: String::new(),
+                pos: positions.value(""),
+                message: e.to_string(),
+                hint: Some("this build of loadplan is broken: please report it".into()),
+            }];
+        }
+    };
     let cx = Cx {
         root,
         positions,

@@ -13,6 +13,7 @@
 //! `outputs.csv_full_history` (Locust's `--csv-full-history`), with that second's
 //! percentiles.
 
+use super::ReportError;
 use super::format::{parse_rfc3339, py_float};
 use super::summary::{Stats, Summary};
 use super::terminal::printable;
@@ -53,9 +54,10 @@ fn header(w: &mut csv::Writer<Vec<u8>>, header: &str) -> csv::Result<()> {
     w.write_record(header.split(','))
 }
 
-fn finish(w: csv::Writer<Vec<u8>>) -> anyhow::Result<Vec<u8>> {
+fn finish(w: csv::Writer<Vec<u8>>) -> Result<Vec<u8>, ReportError> {
+    // Writing into a Vec cannot fail; flushing the last record is all into_inner does.
     w.into_inner()
-        .map_err(|e| anyhow::anyhow!("cannot write CSV: {e}"))
+        .map_err(|e| ReportError::Csv(e.into_error().into()))
 }
 
 /// Rows sorted as Locust sorts entries: by name, then method.
@@ -94,7 +96,7 @@ fn stats_record(s: &Stats) -> Vec<String> {
 }
 
 /// `stats.csv`: every row that had requests (sorted), then `Aggregated`.
-pub fn stats_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+pub fn stats_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let mut w = writer();
     header(&mut w, STATS_HEADER)?;
     for s in sorted(&summary.rows)
@@ -143,7 +145,7 @@ fn history_record(
 /// `stats_history.csv`: per second, `Aggregated`, after each row that has had requests
 /// (sorted) with `outputs.csv_full_history`. Timestamps are Unix seconds of the end of
 /// each second.
-pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+pub fn history_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let start = super::format::parse_rfc3339(&summary.run.started_at)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0.0, |d| d.as_secs_f64());
@@ -206,7 +208,7 @@ pub fn history_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
 /// frequent first; first and last seen as RFC 3339 times in whole seconds. Control characters
 /// in a server's text are escaped as on the terminal: a file opened with `cat` or in a
 /// spreadsheet must not obey them.
-pub fn failures_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+pub fn failures_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let mut failures: Vec<_> = summary.failures.iter().collect();
     failures.sort_by(|a, b| {
         (&a.name, &a.method, std::cmp::Reverse(a.count), &a.message).cmp(&(
@@ -242,7 +244,7 @@ fn seconds_after(base: &str, seconds: f64) -> String {
 
 /// `exceptions.csv`: tool-side errors (requests that could not be rendered from their
 /// templates), by message, most frequent first; no traceback, node `local`.
-pub fn exceptions_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
+pub fn exceptions_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let mut by_message: std::collections::BTreeMap<&str, u64> = Default::default();
     for f in summary.failures.iter().filter(|f| f.kind == "template") {
         *by_message.entry(f.message.as_str()).or_default() += f.count;
@@ -263,7 +265,7 @@ pub fn exceptions_csv(summary: &Summary) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The four files, unprefixed names.
-pub fn render(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+pub fn render(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     Ok(vec![
         ("stats.csv".into(), stats_csv(summary)?),
         ("stats_history.csv".into(), history_csv(summary)?),

@@ -10,6 +10,7 @@ use minijinja::{AutoEscape, Environment, Value, escape_formatter};
 use super::terminal::printable;
 use serde::Serialize;
 
+use super::ReportError;
 use super::format::ms_text;
 use super::summary::{Failure, PlanInfo, RunInfo, Stats, Summary};
 use crate::metrics::decode_histogram;
@@ -280,7 +281,7 @@ struct Page<'a> {
 }
 
 /// Renders `report.html`.
-pub fn render(summary: &Summary) -> anyhow::Result<String> {
+pub fn render(summary: &Summary) -> Result<String, ReportError> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     // Server text may carry terminal escape sequences: shown escaped, as on the terminal, so

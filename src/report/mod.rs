@@ -4,6 +4,7 @@
 //! report carries a render timestamp for the same reason.
 
 pub mod csv;
+mod error;
 pub mod folder;
 pub mod format;
 pub mod html;
@@ -19,6 +20,7 @@ pub(crate) mod tests;
 
 use std::path::PathBuf;
 
+pub use error::{ReportError, SummaryError};
 pub use outputs::{OutputFormat, Outputs};
 pub use summary::Summary;
 
@@ -31,9 +33,9 @@ pub const NDJSON_FILE: &str = "metrics.ndjson";
 
 /// Every file the summary's `outputs` asks for, as (file name, contents), in a fixed
 /// order. `summary.json` is always among them: `loadplan report` and merges start from it.
-pub fn render_files(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+pub fn render_files(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let formats = &summary.outputs.formats;
-    let mut files = vec![(SUMMARY_FILE.to_owned(), summary.to_json().into_bytes())];
+    let mut files = vec![(SUMMARY_FILE.to_owned(), summary.to_json()?.into_bytes())];
     if formats.contains(&OutputFormat::Csv) {
         let prefix = summary
             .outputs
@@ -62,31 +64,43 @@ pub fn render_files(summary: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>>
 /// Writes every report file into `dir`; returns their paths. One file that cannot be
 /// written does not stop the others; `summary.json` goes first, since `loadplan report` can
 /// rebuild every other file from it.
-pub fn write_all(summary: &Summary, dir: &folder::ResultsDir) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_all(summary: &Summary, dir: &folder::ResultsDir) -> Result<Vec<PathBuf>, ReportError> {
+    let json = summary.to_json();
+    let files = render_files(summary);
     let mut written = Vec::new();
     let mut errors = Vec::new();
     let mut write = |name: &str, bytes: &[u8]| match dir.write(name, bytes) {
         Ok(path) => written.push(path),
         Err(e) => errors.push(e),
     };
-    write(SUMMARY_FILE, summary.to_json().as_bytes());
-    match render_files(summary) {
-        Ok(files) => {
-            for (name, bytes) in files.iter().filter(|(n, _)| n != SUMMARY_FILE) {
-                write(name, bytes);
-            }
+    if let Ok(json) = &json {
+        write(SUMMARY_FILE, json.as_bytes());
+    }
+    if let Ok(files) = &files {
+        for (name, bytes) in files.iter().filter(|(n, _)| n != SUMMARY_FILE) {
+            write(name, bytes);
         }
-        Err(e) => errors.push(format!("cannot render the reports: {e:#}")),
+    }
+    if let Err(e) = json {
+        errors.push(e.to_string());
+    }
+    // summary.json's own failure is counted once, above.
+    if let Some(e) = files
+        .as_ref()
+        .err()
+        .filter(|e| !matches!(e, ReportError::Json(_)))
+    {
+        errors.push(e.to_string());
     }
     if errors.is_empty() {
         Ok(written)
     } else {
-        Err(anyhow::anyhow!(errors.join("; ")))
+        Err(ReportError::Write(errors))
     }
 }
 
 /// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when it is set (GitHub Actions).
-pub fn append_step_summary(summary: &Summary) -> anyhow::Result<()> {
+pub fn append_step_summary(summary: &Summary) -> Result<(), ReportError> {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
         return Ok(());
     };
@@ -94,8 +108,7 @@ pub fn append_step_summary(summary: &Summary) -> anyhow::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)
-        .map_err(|e| anyhow::anyhow!("cannot open $GITHUB_STEP_SUMMARY: {e}"))?;
+        .open(&path)?;
     file.write_all(markdown::render(summary).as_bytes())?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::Outputs;
+use super::{Outputs, ReportError, SummaryError};
 use crate::exit::Exit;
 use crate::health::HealthResults;
 use crate::metrics::{Percentiles, SeriesPoint};
@@ -321,20 +321,19 @@ pub struct Failure {
 
 impl Summary {
     /// The summary as `summary.json` text (pretty, with a final newline).
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
+    pub fn to_json(&self) -> Result<String, ReportError> {
+        let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        text
+        Ok(text)
     }
 
     /// Reads `summary.json` text.
-    pub fn from_json(text: &str) -> anyhow::Result<Self> {
+    pub fn from_json(text: &str) -> Result<Self, SummaryError> {
         let summary: Summary = serde_json::from_str(text)?;
         if summary.version != SUMMARY_VERSION {
-            anyhow::bail!(
-                "summary version `{}` is not supported; this loadplan reads version {SUMMARY_VERSION}",
-                summary.version
-            );
+            return Err(SummaryError::Version {
+                found: summary.version,
+            });
         }
         Ok(summary)
     }

@@ -161,7 +161,7 @@ fn the_committed_summary_schema_is_current_and_output_validates() {
     );
     let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
     let validator = jsonschema::draft7::new(&schema).unwrap();
-    let instance: serde_json::Value = serde_json::from_str(&fixture().to_json()).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(&fixture().to_json().unwrap()).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&instance)
         .map(|e| format!("{}: {e}", e.instance_path()))
@@ -172,12 +172,12 @@ fn the_committed_summary_schema_is_current_and_output_validates() {
 #[test]
 fn rendering_is_byte_identical_from_the_saved_text() {
     let summary = fixture();
-    let again = Summary::from_json(&summary.to_json()).unwrap();
+    let again = Summary::from_json(&summary.to_json().unwrap()).unwrap();
     assert_eq!(
         render_files(&summary).unwrap(),
         render_files(&again).unwrap()
     );
-    assert_eq!(summary.to_json(), again.to_json());
+    assert_eq!(summary.to_json().unwrap(), again.to_json().unwrap());
 }
 
 /// Issue 9: drops, users cut at the graceful stop, renewals and failed logins are said on

@@ -346,3 +346,41 @@ fn shared_connections_use_the_plans_ca_and_http2() {
     .run_ok();
     assert_eq!((server.http1(), server.http2()), (0, 20));
 }
+
+/// A certificate or key the plan names that cannot be used is an invalid plan (exit 2), said
+/// before anything is sent, by `run` and `health` alike; a CA file with no certificate in it
+/// is refused rather than quietly trusting only the system's roots.
+#[test]
+fn an_unusable_certificate_or_key_is_an_invalid_plan() {
+    let certs = certs();
+    let server = TlsServer::start(&certs);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate\n").unwrap();
+    let url = format!("https://127.0.0.1:{}", server.port);
+    let cases = [
+        (
+            "{ ca_file: junk.pem }",
+            "CA file",
+            "holds no PEM certificate",
+        ),
+        (
+            "{ ca_file: certs/ca.pem, client_cert: { cert: certs/ca.pem, key: junk.pem } }",
+            "key",
+            "cannot read key",
+        ),
+    ];
+    for (tls, what, message) in cases {
+        let plan = write_plan(dir.path(), &certs, "auto", tls, "HTTP/2.0");
+        let plan = plan.to_str().unwrap();
+        let r = run_plan(plan, &url, &["-q"], &[]);
+        let text = stderr(&r.output);
+        assert_eq!(r.code(), Some(2), "{what}: {text}");
+        assert!(
+            text.contains(message) && text.contains("junk.pem"),
+            "{what}: {text}"
+        );
+        let health = crate::support::loadplan(&["health", plan, "--base-url", &url]);
+        assert_eq!(health.status.code(), Some(2), "{what}: {}", stderr(&health));
+    }
+    assert_eq!(server.seen.handshakes.load(Ordering::Relaxed), 0);
+}

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context as _;
 use tokio::sync::watch;
 
 use super::signals::{listen_for_signals, next_signal, stop_for};
@@ -78,13 +79,7 @@ pub(super) async fn run(
     };
     // A health policy whose request cannot be built is a plan error, found before the gate
     // sends anything rather than when its phase comes.
-    match health::preflight(&plan, &base_url, &http) {
-        Err(e) if e.is::<health::NotRunnable>() => {
-            writeln!(err, "error: {}: {e}", plan.meta.file)?;
-            return Ok(Exit::Invalid);
-        }
-        other => other?,
-    }
+    health::preflight(&plan, &base_url, &http).with_context(|| plan.meta.file.clone())?;
     // Signals are heard from here on: during the health phases as during the load.
     let (signal_tx, signals) = watch::channel(Signal::Run);
     listen_for_signals(signal_tx);
