@@ -39,7 +39,7 @@ impl<W: Write> Write for Console<W> {
 
 /// Writes a line to standard error, ignoring failure: for the few messages sent from outside
 /// a command's writers (signal handling, the progress line, `-v`).
-pub fn note(line: std::fmt::Arguments<'_>) {
+pub(crate) fn note(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr(), "{line}");
 }
 

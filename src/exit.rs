@@ -71,7 +71,7 @@ impl Exit {
 }
 
 /// The exit-code table, for `--help` and the README.
-pub const EXIT_CODES_HELP: &str = "\
+pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes (the same for every command; when several apply, 2 > 3 > 130/143 > 1 > 0):
   0    passed
   1    ran, and an SLA or health check failed (also: any failed request without an

@@ -6,7 +6,7 @@
 /// password), always kept, and those met at run time (tokens), of which the newest
 /// [`MAX_SECRETS`] are kept.
 #[derive(Debug, Default, Clone)]
-pub struct Secrets {
+pub(crate) struct Secrets {
     kept: Vec<String>,
     runtime: Vec<String>,
     // The run-time secrets in the order they came, so the oldest is the one forgotten, and
@@ -25,7 +25,7 @@ const MAX_SECRET_BYTES: usize = 16 << 20;
 impl Secrets {
     /// A list from the plan's own secrets; values shorter than 3 characters are ignored
     /// (they would mask digits and letters everywhere).
-    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn new(values: impl IntoIterator<Item = String>) -> Self {
         let mut s = Secrets::default();
         for v in values {
             s.keep(&v);
@@ -34,7 +34,7 @@ impl Secrets {
     }
 
     /// Adds one of the plan's own secrets, never forgotten.
-    pub fn keep(&mut self, value: &str) {
+    pub(crate) fn keep(&mut self, value: &str) {
         for form in forms(value) {
             if !self.kept.contains(&form) {
                 insert(&mut self.kept, form);
@@ -44,7 +44,7 @@ impl Secrets {
 
     /// Basic credentials: the password, and the base64 `user:password` an `Authorization`
     /// header (or a server echoing it) shows.
-    pub fn keep_basic(&mut self, user: &str, password: &str) {
+    pub(crate) fn keep_basic(&mut self, user: &str, password: &str) {
         use base64::Engine as _;
         self.keep(password);
         self.keep(&base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
@@ -52,7 +52,7 @@ impl Secrets {
 
     /// Adds a secret met at run time; past [`MAX_SECRETS`] secrets or [`MAX_SECRET_BYTES`]
     /// bytes the oldest are forgotten.
-    pub fn add(&mut self, value: &str) {
+    pub(crate) fn add(&mut self, value: &str) {
         for form in forms(value) {
             if form.len() > MAX_SECRET_BYTES || !self.known.insert(form.clone()) {
                 continue;
@@ -76,7 +76,7 @@ impl Secrets {
     }
 
     /// The text with every secret replaced by `***`, longest first across both lists.
-    pub fn mask(&self, text: &str) -> String {
+    pub(crate) fn mask(&self, text: &str) -> String {
         let mut out = text.to_owned();
         // Longer than the text, a secret cannot be in it: tokens are long, messages short,
         // so most of the list is skipped by one binary search.
@@ -135,7 +135,7 @@ fn insert(list: &mut Vec<String>, value: String) {
 /// signatures in queries, passwords in logins) — except the base URL's, shown as the target,
 /// and health expectations' (an expected version must show in the verdict) — and the
 /// password of the base URL's userinfo (`http://alice:pw@…`), with its Basic form.
-pub fn plan_secrets(plan: &crate::plan::CompiledPlan, base_url: &str) -> Secrets {
+pub(crate) fn plan_secrets(plan: &crate::plan::CompiledPlan, base_url: &str) -> Secrets {
     let mut secrets = Secrets::new(
         plan.templates
             .env_reads(&["/target/base_url", "/health/"])

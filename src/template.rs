@@ -14,7 +14,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
 /// Names every template may use besides plan variables and captures.
-pub const GLOBALS: &[&str] = &[
+pub(crate) const GLOBALS: &[&str] = &[
     "env",
     "vars",
     "auth",
@@ -34,7 +34,7 @@ pub const GLOBALS: &[&str] = &[
 /// Work one render may do, in minijinja fuel: one instruction, or about 64 bytes of data made
 /// or visited, costs one. It bounds a render to tens of milliseconds and about 6 MB whatever
 /// the template loops over, and leaves room for a JSON body of a few hundred KiB.
-pub const FUEL: u64 = 100_000;
+pub(crate) const FUEL: u64 = 100_000;
 
 /// Longest text one render may produce.
 pub const MAX_OUTPUT: usize = 1 << 20;
@@ -91,13 +91,13 @@ thread_local! {
 }
 
 /// Converts serializable data (JSON values, maps of strings) into a template value.
-pub fn to_value<T: serde::Serialize>(v: &T) -> Value {
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Value {
     Value::from(minijinja::value::Serde(v))
 }
 
 /// Seeds the calling thread's template randomness (`random`, `random_int`, …), so that seeded
 /// runs repeat.
-pub fn seed_thread(seed: u64) {
+pub(crate) fn seed_thread(seed: u64) {
     RNG.with(|r| *r.borrow_mut() = SmallRng::seed_from_u64(seed));
 }
 
@@ -298,7 +298,7 @@ impl RenderError {
 
 /// The values every template sees before any user runs: plan variables by name and under
 /// `vars`, and the environment under `env`.
-pub fn globals(variables: &indexmap::IndexMap<String, serde_json::Value>) -> Value {
+pub(crate) fn globals(variables: &indexmap::IndexMap<String, serde_json::Value>) -> Value {
     let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let mut map: std::collections::BTreeMap<String, Value> = variables
         .iter()

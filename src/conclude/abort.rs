@@ -10,14 +10,14 @@ use crate::plan::compile::CompiledAssertion;
 
 /// The abort-on-fail assertions of one run.
 #[derive(Debug)]
-pub struct AbortCheck {
+pub(crate) struct AbortCheck {
     sla: Vec<CompiledAssertion>,
     endpoints: Vec<String>,
 }
 
 impl AbortCheck {
     /// The plan's `abort_on_fail` assertions.
-    pub fn new(plan: &CompiledPlan) -> Self {
+    pub(crate) fn new(plan: &CompiledPlan) -> Self {
         Self {
             sla: plan
                 .sla
@@ -30,7 +30,7 @@ impl AbortCheck {
     }
 
     /// One tick: the abort reason when an assertion past its `abort_delay` fails.
-    pub fn tick(&self, collector: &Collector, elapsed: Duration) -> Option<String> {
+    pub(crate) fn tick(&self, collector: &Collector, elapsed: Duration) -> Option<String> {
         let due = self
             .sla
             .iter()

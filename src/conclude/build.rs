@@ -20,7 +20,7 @@ fn ms(d: Option<Duration>) -> Option<f64> {
 }
 
 /// The statistics of one row (or endpoint, or all) over `duration`.
-pub fn stats(r: &RowStats, endpoint: Option<String>, duration: Duration) -> Stats {
+pub(crate) fn stats(r: &RowStats, endpoint: Option<String>, duration: Duration) -> Stats {
     let latency = match (ms(r.min()), ms(r.max())) {
         (Some(min_ms), Some(max_ms)) => Some(Latency {
             min_ms,

@@ -9,8 +9,7 @@ mod build;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use abort::AbortCheck;
-pub use build::stats;
+pub(crate) use abort::AbortCheck;
 
 use crate::engine::{RunOutcome, StopReason};
 use crate::exit::Exit;
@@ -20,7 +19,7 @@ use crate::report::Summary;
 
 /// What a finished run produced, before it is judged.
 #[derive(Debug)]
-pub struct RunResult {
+pub(crate) struct RunResult {
     /// What the engine measured (empty when no load was sent).
     pub outcome: RunOutcome,
     /// Health checks before, during and after the load.
@@ -32,13 +31,13 @@ pub struct RunResult {
 
 impl RunResult {
     /// The exit code the stop reason calls for (verdicts aside: see [`Summary::exit`]).
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         exit_for(&self.outcome.stop)
     }
 }
 
 /// The exit code a stop reason calls for.
-pub fn exit_for(stop: &StopReason) -> Exit {
+pub(crate) fn exit_for(stop: &StopReason) -> Exit {
     match stop {
         StopReason::Completed => Exit::Passed,
         StopReason::Interrupted => Exit::Interrupted,
@@ -49,7 +48,7 @@ pub fn exit_for(stop: &StopReason) -> Exit {
 
 /// Judges a finished run: the plan's assertions and the implicit gates over what was
 /// measured (all SKIPPED when no load was sent), then the summary every report renders.
-pub fn conclude(plan: &CompiledPlan, result: &RunResult) -> Summary {
+pub(crate) fn conclude(plan: &CompiledPlan, result: &RunResult) -> Summary {
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
     let metrics = &result.outcome.metrics;
     let mut verdicts = crate::sla::verdicts(&plan.sla, &endpoints, metrics, &result.health);

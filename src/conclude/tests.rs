@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::build::stats;
 use super::*;
 use crate::engine::{RunOutcome, StopReason};
 use crate::health::{Attempt, Phase, PolicyResult, ProbeStats};

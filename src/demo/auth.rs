@@ -24,9 +24,9 @@ use super::reply;
 use super::server::App;
 
 /// The demo API's login name.
-pub const DEMO_USERNAME: &str = "demo";
+pub(crate) const DEMO_USERNAME: &str = "demo";
 /// The demo API's password (public: the demo serves loopback only).
-pub const DEMO_PASSWORD: &str = "demo-password";
+pub(crate) const DEMO_PASSWORD: &str = "demo-password";
 
 /// Refresh tokens outlive access tokens (simplejwt's default: a day).
 const REFRESH_TTL: Duration = Duration::from_secs(24 * 60 * 60);

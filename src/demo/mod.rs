@@ -24,9 +24,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use auth::{DEMO_PASSWORD, DEMO_USERNAME};
-pub use options::{DemoOptionError, DemoOptions, SlowPath};
-pub use stats::{DemoStats, Route};
+pub use options::DemoOptions;
+pub(crate) use stats::DemoStats;
+pub use stats::Route;
 
 /// How long `shutdown` lets in-flight requests (say, one under a long `--latency`) finish
 /// before it abandons them.
@@ -107,7 +107,7 @@ impl DemoServer {
 
 /// Serves in the foreground until Ctrl-C/SIGTERM; prints `listening on http://127.0.0.1:PORT`
 /// as the first stdout line (flush it).
-pub async fn serve_foreground(opts: DemoOptions) -> io::Result<()> {
+pub(crate) async fn serve_foreground(opts: DemoOptions) -> io::Result<()> {
     let mut server = DemoServer::start(opts).await?;
     {
         // Scripts and tests wait for this line to learn the port, so flush it right away.

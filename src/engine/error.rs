@@ -6,7 +6,7 @@ use crate::http::SettingsError;
 
 /// Why the engine could not prepare the run.
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub(crate) enum EngineError {
     /// A request cannot be built from its templates and the base URL.
     #[error("{label}: {message}")]
     Request {

@@ -14,7 +14,7 @@ const MAX_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
 /// When credentials described by `value` expire, if it says: a number (or a numeric
 /// string) is seconds from `now`; a JWT's `exp` is a Unix time, compared with `wall`.
-pub fn expires_at(value: &Value, now: Instant, wall: SystemTime) -> Option<Instant> {
+pub(crate) fn expires_at(value: &Value, now: Instant, wall: SystemTime) -> Option<Instant> {
     let lifetime = match value {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => match s.trim().parse::<f64>() {
@@ -59,7 +59,7 @@ fn jwt_exp(token: &str) -> Option<f64> {
 /// Whether credentials obtained at `obtained` are due for renewal at `now`: `margin` before
 /// they expire (but never before halfway through their life, or a margin longer than the
 /// life would renew before every request), or `every` after they were obtained.
-pub fn renewal_due(
+pub(crate) fn renewal_due(
     now: Instant,
     obtained: Instant,
     expires: Option<Instant>,

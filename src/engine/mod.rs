@@ -15,12 +15,12 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 mod error;
-pub mod expiry;
-pub mod request;
-pub mod schedule;
+pub(crate) mod expiry;
+pub(crate) mod request;
+pub(crate) mod schedule;
 mod scheduler;
-pub mod session;
-pub mod shape;
+pub(crate) mod session;
+pub(crate) mod shape;
 mod shared;
 mod user;
 
@@ -38,15 +38,14 @@ use crate::http;
 use crate::metrics::{Collector, Registry, RunMetrics};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{LoadModel, LoadShape};
-pub use error::EngineError;
+pub(crate) use error::EngineError;
 use scheduler::Scheduler;
+pub(crate) use shared::Shared;
 use shared::{Control, prepare};
-pub use shared::{Counters, Endpoint, Shared};
-pub use user::think_time;
 
 /// Why the load stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopReason {
+pub(crate) enum StopReason {
     /// The duration, the stages or the iteration total ran out.
     Completed,
     /// Ctrl-C (SIGINT).
@@ -61,7 +60,7 @@ pub enum StopReason {
 
 /// Signals from outside the engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// Keep going.
     Run,
     /// Ctrl-C.
@@ -72,7 +71,7 @@ pub enum Signal {
 
 /// What a run measured.
 #[derive(Debug)]
-pub struct RunOutcome {
+pub(crate) struct RunOutcome {
     /// Measurements.
     pub metrics: RunMetrics,
     /// Why it stopped.
@@ -94,7 +93,7 @@ pub struct RunOutcome {
 
 /// Options of one run that are not in the plan.
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Log each failed request to standard error (secrets masked).
     pub verbose: bool,
     /// Seed, overriding the plan's.
@@ -104,7 +103,7 @@ pub struct RunOptions {
 /// A user's template context: the plan's globals, then its captures, then its own values
 /// (`auth`, `user_id`, `iteration`, `data`). minijinja's merge lets the last map win, so a
 /// capture or a built-in is never hidden by a plan variable of the same name.
-pub fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
+pub(crate) fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
     minijinja::value::merge_maps([globals.clone(), captures, own])
 }
 
@@ -112,7 +111,7 @@ pub fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
 /// `signals` carries Ctrl-C and
 /// SIGTERM; `on_tick` sees each second's collector (progress, live files, abort checks)
 /// and may return a reason to abort.
-pub async fn run(
+pub(crate) async fn run(
     plan: &CompiledPlan,
     base_url: &str,
     http: &http::HttpSettings,

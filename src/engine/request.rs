@@ -20,7 +20,7 @@ use crate::template::{Templates, Text};
 
 /// A request ready to render many times.
 #[derive(Debug)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// The compiled request.
     pub spec: CompiledRequest,
     /// Metrics row.
@@ -43,12 +43,12 @@ pub struct Prepared {
 
 /// The `User-Agent` of every request (load, health checks, dry runs) unless the plan sets
 /// one.
-pub const USER_AGENT: &str = concat!("loadplan/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("loadplan/", env!("CARGO_PKG_VERSION"));
 
 impl Prepared {
     /// Prepares a request; `headers` are the plan's default headers then the request's own
     /// (later ones win).
-    pub fn new(
+    pub(crate) fn new(
         spec: &CompiledRequest,
         row: usize,
         base: &Arc<str>,
@@ -89,7 +89,7 @@ impl Prepared {
 
     /// Renders the request for one send, with the bytes its body sends. `extra_headers`
     /// and `extra_query` (encoded) come from `auth.apply`.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         t: &Templates,
         ctx: &Ctx,
@@ -332,7 +332,7 @@ fn template_failure(e: &str) -> Failure {
 }
 
 /// Renders a JSON template into a value.
-pub fn render_json(j: &JsonTemplate, t: &Templates, ctx: &Ctx) -> Result<Value, Failure> {
+pub(crate) fn render_json(j: &JsonTemplate, t: &Templates, ctx: &Ctx) -> Result<Value, Failure> {
     Ok(match j {
         JsonTemplate::Static(bytes) => serde_json::from_slice(bytes).unwrap_or(Value::Null),
         JsonTemplate::Leaf(v) => v.clone(),
@@ -356,7 +356,7 @@ pub fn render_json(j: &JsonTemplate, t: &Templates, ctx: &Ctx) -> Result<Value, 
 
 /// Outcome of the checks on an answer.
 #[derive(Debug, Default)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// Checks that passed.
     pub passed: u32,
     /// The failed checks, if any: the first one's kind, every one's message.
@@ -369,7 +369,7 @@ pub struct Verdict {
 
 /// An answer's JSON as checks and captures read it.
 #[derive(Debug)]
-pub enum Json {
+pub(crate) enum Json {
     /// The whole document.
     Whole(Value),
     /// Each query's matches (see [`Prepared::json_shape`]): the JSON checks', then the
@@ -384,7 +384,7 @@ pub enum Json {
 
 /// A request's query: its `n`-th JSON check or capture.
 #[derive(Debug, Clone, Copy)]
-pub enum Query {
+pub(crate) enum Query {
     /// A JSON check.
     Check(usize),
     /// A capture.
@@ -393,7 +393,11 @@ pub enum Query {
 
 impl Json {
     /// What `path` selects; `query` says which of the request's queries it is.
-    pub fn select<'a>(&'a self, path: &serde_json_path::JsonPath, query: Query) -> Vec<&'a Value> {
+    pub(crate) fn select<'a>(
+        &'a self,
+        path: &serde_json_path::JsonPath,
+        query: Query,
+    ) -> Vec<&'a Value> {
         match self {
             Json::Whole(doc) => path.query(doc).all(),
             Json::Matches {
@@ -412,7 +416,7 @@ impl Json {
 
 /// Checks an answer. `health` uses 200–399 as the default status range, load requests
 /// anything below 400.
-pub fn check(
+pub(crate) fn check(
     checks: &CompiledChecks,
     answer: &Answer,
     t: &Templates,
@@ -599,7 +603,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Extracts a request's captures from its JSON answer into `into`.
-pub fn capture(
+pub(crate) fn capture(
     spec: &CompiledRequest,
     json: Option<&Json>,
     into: &mut Vec<(String, Value)>,

@@ -6,7 +6,7 @@ use std::time::Duration;
 /// Users wanted at `t`: each stage ramps linearly from the previous target (0 at first) to
 /// its own over its duration; after the last stage the last target holds. A steady load
 /// from `spawn_rate` is one stage that starts at one user.
-pub fn users_at(stages: &[(u32, Duration)], from_one: bool, t: Duration) -> u32 {
+pub(crate) fn users_at(stages: &[(u32, Duration)], from_one: bool, t: Duration) -> u32 {
     let mut start = Duration::ZERO;
     let mut previous = if from_one {
         1.0f64.min(stages.first().map_or(0.0, |s| f64::from(s.0)))
@@ -26,7 +26,7 @@ pub fn users_at(stages: &[(u32, Duration)], from_one: bool, t: Duration) -> u32 
 }
 
 /// Total length of a list of stages.
-pub fn stages_length<T>(stages: &[(T, Duration)]) -> Duration {
+pub(crate) fn stages_length<T>(stages: &[(T, Duration)]) -> Duration {
     stages.iter().map(|s| s.1).sum()
 }
 
@@ -38,14 +38,14 @@ const NEVER: Duration = Duration::from_secs(1 << 40);
 /// previous rate (the first stage starts at its own target when its ramp is zero, i.e. a
 /// constant rate; otherwise at 0), then holds the last rate.
 #[derive(Debug, Clone)]
-pub struct Arrivals {
+pub(crate) struct Arrivals {
     stages: Vec<(f64, Duration)>,
     next: u64,
 }
 
 impl Arrivals {
     /// Arrivals for rate stages (per second).
-    pub fn new(stages: &[(f64, Duration)]) -> Self {
+    pub(crate) fn new(stages: &[(f64, Duration)]) -> Self {
         Arrivals {
             stages: stages.to_vec(),
             next: 0,
@@ -80,7 +80,7 @@ impl Arrivals {
     /// How many arrivals are due before `t`: arrival k is due when the integral of the rate
     /// reaches k, so this is the integral rounded up (less a rounding error's worth, so that
     /// an arrival due exactly at `t` is not counted).
-    pub fn due_before(&self, t: Duration) -> u64 {
+    pub(crate) fn due_before(&self, t: Duration) -> u64 {
         let t = t.as_secs_f64();
         let mut area = 0.0f64;
         let walked = self.walk(|t0, len, r0, r1| -> Option<()> {
@@ -100,7 +100,7 @@ impl Arrivals {
     }
 
     /// Due time of the k-th arrival (0-based), or `None` if the rate is zero forever after.
-    pub fn time_of(&self, k: u64) -> Option<Duration> {
+    pub(crate) fn time_of(&self, k: u64) -> Option<Duration> {
         // Arrival k is due when the integral of the rate reaches k.
         let goal = k as f64;
         let mut done = 0.0f64;

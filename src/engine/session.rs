@@ -19,7 +19,7 @@ use crate::metrics::{Event, FailureKind, Sample};
 
 /// Credentials as the last login or refresh left them.
 #[derive(Debug, Default)]
-pub struct AuthData {
+pub(crate) struct AuthData {
     /// Extracted values (`auth.*`).
     pub values: serde_json::Map<String, Value>,
     ctx: Ctx,
@@ -33,7 +33,7 @@ pub struct AuthData {
 
 /// Credentials of one user, or of all users when the plan shares a login.
 #[derive(Debug, Default)]
-pub struct AuthSlot {
+pub(crate) struct AuthSlot {
     current: std::sync::RwLock<Option<Arc<AuthData>>>,
     // Held across the login/refresh exchange so concurrent users of a shared login renew
     // it once, not once each.
@@ -42,7 +42,7 @@ pub struct AuthSlot {
 
 impl AuthSlot {
     /// Fixed basic credentials: an `Authorization` header on every request, never renewed.
-    pub fn set_basic(&self, user: &str, password: &str) -> Result<(), InvalidHeaderValue> {
+    pub(crate) fn set_basic(&self, user: &str, password: &str) -> Result<(), InvalidHeaderValue> {
         use base64::Engine as _;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         let mut value = HeaderValue::from_str(&format!("Basic {token}"))?;
@@ -67,7 +67,7 @@ impl AuthSlot {
 
 /// A virtual user.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     /// 1-based user number (`user_id` in templates).
     pub user_id: u64,
     /// Tasks started so far (`iteration` in templates).
@@ -93,7 +93,7 @@ struct Refused {
 
 /// How a task ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum TaskEnd {
+pub(crate) enum TaskEnd {
     /// Every request passed.
     Passed,
     /// A request failed.
@@ -102,7 +102,7 @@ pub enum TaskEnd {
 
 impl Session {
     /// A new user; `auth` is its own slot, or the shared one.
-    pub fn new(
+    pub(crate) fn new(
         user_id: u64,
         seed: u64,
         transport: crate::http::Transport,
@@ -123,12 +123,12 @@ impl Session {
     }
 
     /// Whether the user has credentials (or needs none).
-    pub fn is_ready(&self, shared: &Shared) -> bool {
+    pub(crate) fn is_ready(&self, shared: &Shared) -> bool {
         shared.login.is_none() || self.auth.get().is_some()
     }
 
     /// Whether every capture in `requires` exists (and a list is not empty).
-    pub fn has(&self, requires: &[String]) -> bool {
+    pub(crate) fn has(&self, requires: &[String]) -> bool {
         requires.iter().all(|r| match self.captures.get(r) {
             Some(Value::Array(a)) => !a.is_empty(),
             Some(Value::Null) | None => false,
@@ -150,13 +150,13 @@ impl Session {
     }
 
     /// Picks this task's data-feeder rows.
-    pub fn set_rows(&mut self, rows: Ctx) {
+    pub(crate) fn set_rows(&mut self, rows: Ctx) {
         self.row_ctx = rows;
     }
 
     /// Logs in (when the plan has a login and the user has no credentials yet) and runs the
     /// start steps. Returns the failure reason when the login failed.
-    pub async fn start(&mut self, shared: &Shared) -> Result<(), String> {
+    pub(crate) async fn start(&mut self, shared: &Shared) -> Result<(), String> {
         if shared.login.is_some()
             && self.auth.get().is_none()
             && let Err(reason) = self.renew(shared, None, true).await
@@ -177,7 +177,7 @@ impl Session {
 
     /// Runs one endpoint's requests in order; a failed request ends the flow, a step whose
     /// `requires` are unmet (the last page's `next: null`, say) is skipped and counted.
-    pub async fn run_task(
+    pub(crate) async fn run_task(
         &mut self,
         shared: &Shared,
         endpoint: usize,

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// What some queries reach, each by its position in the list given to [`Shape::of`].
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Shape {
+pub(crate) struct Shape {
     root: Node,
     queries: usize,
 }
@@ -42,7 +42,7 @@ enum Step {
 impl Shape {
     /// The shape of these JSONPath queries, or `None` when one of them is not made of
     /// names, wildcards and indices only (or there are none).
-    pub fn of<'a>(queries: impl IntoIterator<Item = &'a str>) -> Option<Shape> {
+    pub(crate) fn of<'a>(queries: impl IntoIterator<Item = &'a str>) -> Option<Shape> {
         let mut shape = Shape::default();
         for query in queries {
             shape.root.insert(&steps(query)?, shape.queries);
@@ -52,7 +52,7 @@ impl Shape {
     }
 
     /// Parses `body`, returning each query's matches in document order.
-    pub fn matches(&self, body: &[u8]) -> serde_json::Result<Vec<Vec<Value>>> {
+    pub(crate) fn matches(&self, body: &[u8]) -> serde_json::Result<Vec<Vec<Value>>> {
         let mut out = vec![Vec::new(); self.queries];
         let mut de = serde_json::Deserializer::from_slice(body);
         Stream {

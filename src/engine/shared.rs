@@ -26,9 +26,7 @@ use crate::template::{Templates, Text};
 
 /// A prepared endpoint.
 #[derive(Debug)]
-pub struct Endpoint {
-    /// Name.
-    pub name: String,
+pub(crate) struct Endpoint {
     /// Weight.
     pub weight: u32,
     /// Captures needed first.
@@ -41,7 +39,7 @@ pub struct Endpoint {
 
 /// Login counters.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     /// Successful logins.
     pub logins_ok: AtomicU64,
     /// Successful refreshes.
@@ -66,7 +64,7 @@ impl Counters {
 
 /// What every user of a run shares, read-only but for counters and the secret list.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// Templates.
     pub templates: Arc<Templates>,
     /// HTTP settings.
@@ -119,7 +117,7 @@ struct FeederState {
 
 impl Shared {
     /// Masks every known secret in a text.
-    pub fn mask(&self, text: &str) -> String {
+    pub(crate) fn mask(&self, text: &str) -> String {
         self.secrets
             .lock()
             .map(|s| s.mask(text))
@@ -256,7 +254,6 @@ fn endpoints(
     let mut endpoints = Vec::new();
     for e in &plan.endpoints {
         endpoints.push(Endpoint {
-            name: e.name.clone(),
             weight: e.weight,
             requires: e.requires.clone(),
             think: e.think_time.unwrap_or(default_think),

@@ -42,7 +42,7 @@ fn pick(shared: &Shared, session: &Session, rng: &mut SmallRng) -> Option<usize>
 }
 
 /// How long to wait after a task that took `took`.
-pub fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration {
+pub(crate) fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Duration {
     match think {
         Think::None => Duration::ZERO,
         Think::Constant(d) => d,

@@ -4,10 +4,10 @@
 //! `probe` (`http`, and the engine's template and check code), the text and files in `output`,
 //! and the `loadplan health` command that runs them alone in `cmd`.
 
-pub mod output;
-pub mod policy;
-pub mod probe;
-pub mod schedule;
+pub(crate) mod output;
+pub(crate) mod policy;
+pub(crate) mod probe;
+pub(crate) mod schedule;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use probe::Prober;
 /// When a policy ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Before the load (a gate).
     Before,
     /// After the load (verification).
@@ -41,7 +41,7 @@ pub enum Phase {
 
 /// One try of a policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// 1-based try number.
     pub number: u32,
     /// Seconds since the policy started.
@@ -56,7 +56,7 @@ pub struct Attempt {
 
 /// The outcome of running one policy to a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct PolicyResult {
+pub(crate) struct PolicyResult {
     /// Policy name.
     pub policy: String,
     /// When it ran.
@@ -99,7 +99,7 @@ impl ProbeStats {
 
 /// Every health result of a run or of `loadplan health`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct HealthResults {
+pub(crate) struct HealthResults {
     /// Policies run to a verdict (before, after, standalone), in order.
     pub results: Vec<PolicyResult>,
     /// During-load probes, per policy.
@@ -108,7 +108,7 @@ pub struct HealthResults {
 
 impl HealthResults {
     /// Whether every policy that ran to a verdict is healthy.
-    pub fn all_healthy(&self) -> bool {
+    pub(crate) fn all_healthy(&self) -> bool {
         // A during-load outage (`failure_threshold` failed probes in a row) fails the run
         // as an unhealthy gate would.
         self.results.iter().all(|r| r.healthy) && self.probes.iter().all(|p| p.outages == 0)
@@ -116,7 +116,7 @@ impl HealthResults {
 }
 
 /// Milliseconds of a duration, as reports show them.
-pub fn millis(d: Duration) -> f64 {
+pub(crate) fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -151,7 +151,7 @@ impl HealthError {
 
 /// Checks, before a run sends anything, that every policy the run will use can build its
 /// request (templates render, the URL is valid).
-pub fn preflight(
+pub(crate) fn preflight(
     plan: &CompiledPlan,
     base_url: &str,
     http: &HttpSettings,
@@ -172,7 +172,7 @@ pub fn preflight(
 
 /// Runs one policy to a verdict, writing a header, one line per try and the verdict to
 /// `log` when given.
-pub async fn check<W: Write + ?Sized>(
+pub(crate) async fn check<W: Write + ?Sized>(
     plan: &CompiledPlan,
     policy: &CompiledHealth,
     base_url: &str,
@@ -214,7 +214,7 @@ pub async fn check<W: Write + ?Sized>(
 
 /// Runs the plan's `before` or `after` policies in plan order, every one of them even when
 /// one fails (the report shows them all).
-pub async fn run_phase<W: Write + ?Sized>(
+pub(crate) async fn run_phase<W: Write + ?Sized>(
     plan: &CompiledPlan,
     base_url: &str,
     http: &HttpSettings,

@@ -12,11 +12,11 @@ use crate::plan::units::format_duration;
 use crate::report::ReportError;
 
 /// Version of the `health.json` format.
-pub const HEALTH_FILE_VERSION: u32 = 1;
+pub(crate) const HEALTH_FILE_VERSION: u32 = 1;
 
 /// `try 2 +2.0s 200 3ms: $.version is 9.9.9, expected 1.4.2` (`ok` when the try passed, `---`
 /// without an answer).
-pub fn try_line(a: &Attempt) -> String {
+pub(crate) fn try_line(a: &Attempt) -> String {
     let status = a.status.map_or_else(|| "---".to_owned(), |s| s.to_string());
     let latency = format_duration(Duration::from_secs_f64(a.latency_ms.max(0.0) / 1000.0));
     format!(
@@ -28,7 +28,7 @@ pub fn try_line(a: &Attempt) -> String {
 }
 
 /// `health `ready` (before): up to 6 tries, 5s each, deadline 60s`
-pub fn header_line(name: &str, phase: Phase, spec: &LoopSpec) -> String {
+pub(crate) fn header_line(name: &str, phase: Phase, spec: &LoopSpec) -> String {
     let phase = match phase {
         Phase::Before => " (before the load)",
         Phase::After => " (after the load)",
@@ -47,7 +47,7 @@ pub fn header_line(name: &str, phase: Phase, spec: &LoopSpec) -> String {
 
 /// `healthy after 3 tries in 2.2s` or `unhealthy after 4 tries in 3.0s (deadline 3s
 /// reached): REASON`.
-pub fn verdict_line(r: &PolicyResult, end: End, spec: &LoopSpec) -> String {
+pub(crate) fn verdict_line(r: &PolicyResult, end: End, spec: &LoopSpec) -> String {
     let n = r.attempts.len();
     let tries = format!(
         "{n} tr{} in {:.1}s",
@@ -86,7 +86,7 @@ struct HealthFile<'a> {
 }
 
 /// Writes `health.json` and `health-junit.xml` into `dir` (created if missing).
-pub fn write_files(
+pub(crate) fn write_files(
     dir: &crate::report::folder::ResultsDir,
     plan: &str,
     plan_file: &str,
@@ -120,7 +120,7 @@ pub fn write_files(
 
 /// JUnit XML with one test case per policy run to a verdict; a failure carries the reason
 /// as its message and every try as its text.
-pub fn junit(plan: &str, results: &HealthResults) -> Result<String, ReportError> {
+pub(crate) fn junit(plan: &str, results: &HealthResults) -> Result<String, ReportError> {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut suite = TestSuite::new(format!("loadplan health: {plan}"));
     let mut total = Duration::ZERO;

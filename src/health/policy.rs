@@ -20,7 +20,7 @@ use crate::plan::units::format_duration;
 
 /// What one try found.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TryOutcome {
+pub(crate) struct TryOutcome {
     /// Answer status, when there was an answer.
     pub status: Option<u16>,
     /// Time the try took.
@@ -31,7 +31,7 @@ pub struct TryOutcome {
 
 /// The timing and counting rules of a policy.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LoopSpec {
+pub(crate) struct LoopSpec {
     /// Per-try timeout.
     pub timeout: Duration,
     /// Wait before the first try.
@@ -50,7 +50,7 @@ pub struct LoopSpec {
 
 impl LoopSpec {
     /// The rules of a compiled policy; `timeout` is the try's own (request or policy).
-    pub fn of(policy: &CompiledHealth, timeout: Duration) -> Self {
+    pub(crate) fn of(policy: &CompiledHealth, timeout: Duration) -> Self {
         LoopSpec {
             timeout,
             initial_delay: policy.initial_delay,
@@ -65,7 +65,7 @@ impl LoopSpec {
 
 /// Why a policy stopped trying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// `success_threshold` passes in a row.
     Healthy,
     /// More failed tries than `retries`.
@@ -76,7 +76,7 @@ pub enum End {
 
 /// A policy's verdict and why it ended.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The result, as reports show it.
     pub result: PolicyResult,
     /// Why the loop ended.
@@ -91,7 +91,7 @@ const MIN_TRY: Duration = Duration::from_millis(20);
 /// runs past the deadline, and no sleep crosses it, so the verdict comes at most one per-try
 /// timeout after the deadline (in practice at the deadline). `on_attempt` sees each try as
 /// it ends (for the one-line-per-try output).
-pub async fn run_to_verdict<F, Fut>(
+pub(crate) async fn run_to_verdict<F, Fut>(
     name: &str,
     phase: Phase,
     spec: &LoopSpec,
@@ -212,7 +212,7 @@ const MIN_PROBE_INTERVAL: Duration = Duration::from_millis(10);
 /// passes, latency and outages (`failure_threshold` failures in a row count as one outage,
 /// however long it lasts). A probe in flight when `stop` comes is dropped, not counted.
 /// Latency statistics cover probes that got an answer.
-pub async fn probe_until<F, Fut>(
+pub(crate) async fn probe_until<F, Fut>(
     name: &str,
     spec: &LoopSpec,
     mut try_once: F,

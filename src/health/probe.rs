@@ -20,7 +20,7 @@ use crate::template::Templates;
 
 /// Everything a policy's tries need; owns its parts so a during-load task can hold it.
 #[derive(Debug)]
-pub struct Prober {
+pub(crate) struct Prober {
     prepared: Prepared,
     http: HttpSettings,
     templates: Arc<Templates>,
@@ -33,7 +33,7 @@ pub struct Prober {
 impl Prober {
     /// Prepares a policy's request against `base_url`. The plan's default headers apply;
     /// `auth.apply` never does.
-    pub fn new(
+    pub(crate) fn new(
         plan: &CompiledPlan,
         policy: &CompiledHealth,
         base_url: &str,
@@ -60,14 +60,14 @@ impl Prober {
     }
 
     /// The per-try timeout: the request's own, else the policy's.
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.prepared.timeout
     }
 
     /// Renders the request once without sending it: a template that cannot render (say, an
     /// unset environment variable without a default) is a configuration error that no retry
     /// would fix.
-    pub fn renders(&self) -> Result<(), String> {
+    pub(crate) fn renders(&self) -> Result<(), String> {
         self.prepared
             .render(&self.templates, &self.globals, &[], "")
             .map(|_| ())
@@ -75,7 +75,7 @@ impl Prober {
     }
 
     /// One try within `budget`, its failure (if any) with secrets masked.
-    pub async fn try_once(&self, budget: Duration) -> TryOutcome {
+    pub(crate) async fn try_once(&self, budget: Duration) -> TryOutcome {
         let mut outcome = self.try_unmasked(budget).await;
         outcome.failure = outcome.failure.map(|f| Failure {
             message: self.secrets.mask(&f.message),

@@ -9,7 +9,7 @@ use crate::plan::compile::CompiledHealth;
 
 /// Growth of the wait between tries.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// Wait after a passing try, and after the first failure in a row.
     pub interval: Duration,
     /// Multiplier per further failure in a row; 1 is a constant backoff.
@@ -22,7 +22,7 @@ pub struct Backoff {
 
 impl Backoff {
     /// The policy's backoff.
-    pub fn of(policy: &CompiledHealth) -> Self {
+    pub(crate) fn of(policy: &CompiledHealth) -> Self {
         let (factor, max, jitter) = policy.backoff;
         Backoff {
             interval: policy.interval,
@@ -40,7 +40,7 @@ impl Backoff {
     /// The wait after a try that ended `failures_in_row` failures in a row (0 after a pass).
     /// `draw` is a random number in `[0, 1)`; it only matters with jitter. The cap applies
     /// before the jitter, so even capped waits of many clients stay spread out.
-    pub fn wait(&self, failures_in_row: u32, draw: f64) -> Duration {
+    pub(crate) fn wait(&self, failures_in_row: u32, draw: f64) -> Duration {
         let base = if failures_in_row <= 1 || !self.grows() {
             self.interval
         } else {
@@ -60,13 +60,13 @@ impl Backoff {
 }
 
 /// Time allowed for a try: the per-try timeout, cut to what is left before the deadline.
-pub fn try_budget(timeout: Duration, left: Option<Duration>) -> Duration {
+pub(crate) fn try_budget(timeout: Duration, left: Option<Duration>) -> Duration {
     left.map_or(timeout, |left| timeout.min(left))
 }
 
 /// How long to sleep before the next try: `wait`, or `None` when the next try would start
 /// at or after the deadline (the policy then gives up at once instead of sleeping in vain).
-pub fn next_sleep(wait: Duration, left: Option<Duration>) -> Option<Duration> {
+pub(crate) fn next_sleep(wait: Duration, left: Option<Duration>) -> Option<Duration> {
     match left {
         Some(left) if wait >= left => None,
         _ => Some(wait),

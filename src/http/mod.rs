@@ -26,8 +26,9 @@ use http::{HeaderMap, Method, Uri};
 use crate::clock::Later as _;
 use crate::metrics::FailureKind;
 pub(crate) use classify::classify;
-pub use settings::{HttpSettings, SettingsError, Transport};
-pub use uri::{NOT_IN_TARGET, build_uri, join};
+pub use settings::HttpSettings;
+pub(crate) use settings::{SettingsError, Transport};
+pub(crate) use uri::{NOT_IN_TARGET, build_uri, join};
 
 /// An answer, with at most `max_body` bytes of its body kept.
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ impl Headers {
 /// latency is the caller's `start.elapsed()` when this returns). `timer`
 /// is reset to the deadline and reused: a user keeps one for all its requests, since
 /// moving a registered timer costs less than registering a new one per request.
-pub async fn send(
+pub(crate) async fn send(
     transport: &mut Transport,
     request: Outgoing,
     timeout: Duration,

@@ -6,7 +6,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 /// Joins a base URL and a path, keeping the base's own path (`http://h/prefix` + `/api/x`
 /// → `http://h/prefix/api/x`); absolute URLs are left alone.
-pub fn join(base: &str, path: &str) -> String {
+pub(crate) fn join(base: &str, path: &str) -> String {
     if path.starts_with("http://") || path.starts_with("https://") {
         return path.to_owned();
     }
@@ -18,7 +18,7 @@ pub fn join(base: &str, path: &str) -> String {
 }
 
 /// What a URL's path and query cannot hold as is: encoded, as a browser would.
-pub const NOT_IN_TARGET: &AsciiSet = &CONTROLS
+pub(crate) const NOT_IN_TARGET: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
     .add(b'<')
@@ -35,7 +35,7 @@ pub const NOT_IN_TARGET: &AsciiSet = &CONTROLS
 /// Builds a request URI from a rendered absolute URL: its path and query are made valid,
 /// a fragment is dropped, then `pairs` (form-encoded) and `extra` (an encoded query, from
 /// `auth.apply`) are appended to the query.
-pub fn build_uri<'a>(
+pub(crate) fn build_uri<'a>(
     url: &str,
     pairs: impl Iterator<Item = (&'a str, &'a str)>,
     extra: &str,

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 /// Why a histogram could not be encoded or decoded.
 #[derive(Debug, Error)]
-pub enum HistogramCodecError {
+pub(crate) enum HistogramCodecError {
     /// The histogram could not be serialized (a count beyond the format's range).
     #[error("cannot encode the histogram: {0}")]
     Encode(#[source] V2DeflateSerializeError),
@@ -24,7 +24,7 @@ pub enum HistogramCodecError {
 }
 
 /// `histogram` as base64 of its V2 + DEFLATE encoding.
-pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, HistogramCodecError> {
+pub(crate) fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, HistogramCodecError> {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new()
         .serialize(histogram, &mut bytes)
@@ -34,7 +34,7 @@ pub fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, HistogramC
 
 /// A histogram from [`encode_histogram`]'s text (plain V2 is accepted too). Its bounds are the
 /// encoder's; merging it into one of ours clamps any value beyond our range.
-pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramCodecError> {
+pub(crate) fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramCodecError> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(HistogramCodecError::Base64)?;
@@ -46,11 +46,11 @@ pub fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramCodecErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{HIGHEST_MICROS, new_histogram};
+    use crate::metrics::{HIGHEST_MICROS, new_counts};
 
     #[test]
     fn round_trip_keeps_every_count_and_the_bounds() {
-        let mut h = new_histogram();
+        let mut h = new_counts::<u64>();
         for us in (1..=100_000).step_by(7) {
             h.record(us).unwrap();
         }

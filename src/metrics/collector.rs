@@ -16,7 +16,7 @@ use std::time::Duration;
 
 /// Live figures for the progress line, as of the last tick.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// Time of the last tick since the start of the run.
     pub elapsed: Duration,
     /// Requests so far.
@@ -37,7 +37,7 @@ pub struct Progress {
 /// interval merge (two histograms), one spare shard's worth of rows for the swap, and two
 /// histograms for the overall figures, whatever the number of threads.
 #[derive(Debug)]
-pub struct Collector {
+pub(crate) struct Collector {
     registry: Arc<Registry>,
     /// Swapped with a shard's rows under its lock, so the lock is held for a pointer swap;
     /// after the merge it is empty again and serves the next shard.
@@ -57,7 +57,7 @@ pub struct Collector {
 
 impl Collector {
     /// A collector for `registry`; create one per registry.
-    pub fn new(registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(registry: Arc<Registry>) -> Self {
         let rows = registry.rows().len();
         Self {
             spare: new_rows(rows),
@@ -75,13 +75,13 @@ impl Collector {
 
     /// Collects the interval that ended at `elapsed` (time since the run started) and returns
     /// its time series point, also appended to the series.
-    pub fn tick(&mut self, elapsed: Duration) -> &SeriesPoint {
+    pub(crate) fn tick(&mut self, elapsed: Duration) -> &SeriesPoint {
         self.drain();
         self.push_point(elapsed)
     }
 
     /// Figures for the progress line, as of the last tick; no merging, no locks.
-    pub fn progress(&self) -> Progress {
+    pub(crate) fn progress(&self) -> Progress {
         Progress {
             users: self.registry.users(),
             ..self.progress
@@ -89,14 +89,14 @@ impl Collector {
     }
 
     /// The series so far.
-    pub fn series(&self) -> &[SeriesPoint] {
+    pub(crate) fn series(&self) -> &[SeriesPoint] {
         &self.series
     }
 
     /// The running totals as of the last tick, as [`RunMetrics`] without the series: what
     /// abort-on-fail SLA checks read during the run. Clones one histogram per row, so call it
     /// only when such a check is due, not for every progress line.
-    pub fn snapshot(&self) -> RunMetrics {
+    pub(crate) fn snapshot(&self) -> RunMetrics {
         RunMetrics {
             rows: self
                 .registry
@@ -116,7 +116,7 @@ impl Collector {
     /// after the workers have stopped: samples recorded afterwards are not counted. The last
     /// point covers the partial interval since the last tick; it is left out only when that
     /// interval is empty in both time and data.
-    pub fn finish(mut self, elapsed: Duration) -> RunMetrics {
+    pub(crate) fn finish(mut self, elapsed: Duration) -> RunMetrics {
         let drained = self.drain();
         if drained || elapsed > self.last_elapsed {
             self.push_point(elapsed);

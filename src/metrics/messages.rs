@@ -9,16 +9,16 @@ use std::time::Duration;
 
 /// Distinct (kind, message) pairs kept per row; the rest are counted under
 /// [`OVERFLOW_MESSAGE`].
-pub const MAX_MESSAGES_PER_ROW: usize = 64;
+pub(crate) const MAX_MESSAGES_PER_ROW: usize = 64;
 /// Longest message kept, in bytes; longer ones are cut at a character boundary, so a message
 /// that quotes a large response body costs no more than this.
-pub const MAX_MESSAGE_BYTES: usize = 256;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 256;
 /// The message under which failures beyond [`MAX_MESSAGES_PER_ROW`] are counted.
-pub const OVERFLOW_MESSAGE: &str = "other failures (message limit reached)";
+pub(crate) const OVERFLOW_MESSAGE: &str = "other failures (message limit reached)";
 
 /// How often one failure message was seen, and when (since the registry was created).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailureMessage {
+pub(crate) struct FailureMessage {
     /// The message, at most [`MAX_MESSAGE_BYTES`] long, or [`OVERFLOW_MESSAGE`].
     pub message: String,
     /// The failure kind it was reported with.

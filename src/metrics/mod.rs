@@ -17,38 +17,34 @@ mod tally;
 #[cfg(test)]
 mod tests;
 
-pub use codec::{HistogramCodecError, decode_histogram, encode_histogram};
-pub use collector::{Collector, Progress};
-pub use messages::{FailureMessage, MAX_MESSAGE_BYTES, MAX_MESSAGES_PER_ROW, OVERFLOW_MESSAGE};
-pub use registry::Registry;
-pub use sample::{Event, FailureKind, RowKey, Sample};
-pub use series::{ActiveRow, Cumulative, Percentiles, RowPoint, SERIES_QUANTILES, SeriesPoint};
-pub use stats::{RowStats, RunMetrics};
+pub(crate) use codec::{decode_histogram, encode_histogram};
+pub(crate) use collector::Collector;
+pub(crate) use registry::Registry;
+pub(crate) use sample::{Event, FailureKind, RowKey, Sample};
+#[cfg(test)]
+pub(crate) use series::SERIES_QUANTILES;
+pub(crate) use series::{Percentiles, RowPoint, SeriesPoint};
+pub(crate) use stats::{RowStats, RunMetrics};
 
 use hdrhistogram::Histogram;
 use std::time::Duration;
 
 /// Lowest latency the histograms tell apart, in microseconds.
-pub const LOWEST_MICROS: u64 = 1;
+pub(crate) const LOWEST_MICROS: u64 = 1;
 /// Highest latency the histograms track, in microseconds (one hour). Larger values are
 /// clamped to it, so a hung request still counts, at the top of the range.
-pub const HIGHEST_MICROS: u64 = 3_600_000_000;
+pub(crate) const HIGHEST_MICROS: u64 = 3_600_000_000;
 /// Significant decimal digits kept for every value: at most 0.1% relative error.
-pub const SIGNIFICANT_DIGITS: u8 = 3;
+pub(crate) const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// An empty latency histogram with the precision above. It starts at its smallest (2,048
-/// counts, 16 KiB) and grows to cover the largest latency recorded in it, at most
-/// [`HIGHEST_MICROS`] (23 × 1,024 counts, 184 KiB), so a row's memory follows the latencies
-/// it sees: a row answering in 10 ms holds 5 × 1,024 counts, an idle row the minimum. Growth
-/// happens at most once per power of two, so the hot path almost never allocates. The
-/// bucket layout depends only on the lowest value and the precision, so histograms of any
-/// size merge and encode alike.
-pub fn new_histogram() -> Histogram<u64> {
-    new_counts()
-}
-
-/// [`new_histogram`] with counts of any width: a second's worth of samples fits in 32 bits,
-/// which halves the memory of the per-second histograms.
+/// counts, 16 KiB with 64-bit counts) and grows to cover the largest latency recorded in it,
+/// at most [`HIGHEST_MICROS`] (23 × 1,024 counts, 184 KiB), so a row's memory follows the
+/// latencies it sees: a row answering in 10 ms holds 5 × 1,024 counts, an idle row the
+/// minimum. Growth happens at most once per power of two, so the hot path almost never
+/// allocates. The bucket layout depends only on the lowest value and the precision, so
+/// histograms of any size and count width merge and encode alike. Counts of any width: a
+/// second's worth of samples fits in 32 bits, which halves the per-second histograms.
 pub(crate) fn new_counts<C: hdrhistogram::Counter>() -> Histogram<C> {
     match Histogram::new_with_bounds(LOWEST_MICROS, 2 * LOWEST_MICROS, SIGNIFICANT_DIGITS) {
         Ok(mut histogram) => {

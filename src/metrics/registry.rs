@@ -70,7 +70,7 @@ pub(crate) fn new_rows<C: hdrhistogram::Counter>(rows: usize) -> Vec<Tally<C>> {
 /// its own shard (a histogram per row, about 184 KiB each), so memory grows with threads and
 /// rows, never with users.
 #[derive(Debug)]
-pub struct Registry {
+pub(crate) struct Registry {
     id: u64,
     rows: Vec<RowKey>,
     started: Instant,
@@ -87,7 +87,7 @@ pub struct Registry {
 impl Registry {
     /// A registry for these rows; a [`Sample::row`] is an index into `rows`. The registry's
     /// creation is time zero for failure messages' first and last seen times.
-    pub fn new(rows: Vec<RowKey>) -> Self {
+    pub(crate) fn new(rows: Vec<RowKey>) -> Self {
         Self {
             id: NEXT_REGISTRY_ID.fetch_add(1, Ordering::Relaxed),
             rows,
@@ -100,18 +100,13 @@ impl Registry {
     }
 
     /// The rows, in index order.
-    pub fn rows(&self) -> &[RowKey] {
+    pub(crate) fn rows(&self) -> &[RowKey] {
         &self.rows
-    }
-
-    /// When the registry was created (time zero of failure messages).
-    pub fn started(&self) -> Instant {
-        self.started
     }
 
     /// Records one sample into the calling thread's shard. A sample whose row is out of range
     /// is an engine bug: it panics in debug builds and is ignored in release builds.
-    pub fn record(&self, sample: &Sample<'_>) {
+    pub(crate) fn record(&self, sample: &Sample<'_>) {
         debug_assert!(
             sample.row < self.rows.len(),
             "sample row {} out of range ({} rows)",
@@ -131,7 +126,7 @@ impl Registry {
     }
 
     /// Counts an event of a row in the calling thread's shard.
-    pub fn count(&self, row: usize, event: Event) {
+    pub(crate) fn count(&self, row: usize, event: Event) {
         let shard = self.local_shard();
         let mut rows = shard.lock();
         if let Some(tally) = rows.get_mut(row) {
@@ -140,22 +135,22 @@ impl Registry {
     }
 
     /// Counts open-model iterations that were due but not started (no free user).
-    pub fn record_dropped(&self, n: u64) {
+    pub(crate) fn record_dropped(&self, n: u64) {
         self.dropped.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Sets the live users gauge.
-    pub fn set_users(&self, n: u64) {
+    pub(crate) fn set_users(&self, n: u64) {
         self.users.store(n, Ordering::Relaxed);
     }
 
     /// Dropped iterations so far.
-    pub fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 
     /// The live users gauge.
-    pub fn users(&self) -> u64 {
+    pub(crate) fn users(&self) -> u64 {
         self.users.load(Ordering::Relaxed)
     }
 

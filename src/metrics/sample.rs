@@ -10,7 +10,7 @@ use std::time::Duration;
 ///
 /// [`Registry::new`]: super::Registry::new
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RowKey {
+pub(crate) struct RowKey {
     /// The name shown in reports, e.g. `list_claims` or `login`.
     pub name: String,
     /// The HTTP method, e.g. `GET`.
@@ -22,7 +22,7 @@ pub struct RowKey {
 
 impl RowKey {
     /// A row key from its name and method, of no endpoint.
-    pub fn new(name: impl Into<String>, method: impl Into<String>) -> Self {
+    pub(crate) fn new(name: impl Into<String>, method: impl Into<String>) -> Self {
         Self {
             name: name.into(),
             method: method.into(),
@@ -31,7 +31,7 @@ impl RowKey {
     }
 
     /// The same row, of the endpoint at `index`.
-    pub fn of_endpoint(self, index: usize) -> Self {
+    pub(crate) fn of_endpoint(self, index: usize) -> Self {
         Self {
             endpoint: Some(index),
             ..self
@@ -107,7 +107,7 @@ impl fmt::Display for FailureKind {
 /// One finished request (or attempt), as a worker reports it. Borrowed so that recording a
 /// success allocates nothing.
 #[derive(Clone, Copy, Debug)]
-pub struct Sample<'a> {
+pub(crate) struct Sample<'a> {
     /// Index of the row in the registry's row list.
     pub row: usize,
     /// Time from the (intended) send to the end of the response; failed requests have one
@@ -130,7 +130,7 @@ pub struct Sample<'a> {
 
 impl<'a> Sample<'a> {
     /// A successful sample with no bytes and no checks; set the other fields as needed.
-    pub fn ok(row: usize, latency: Duration) -> Self {
+    pub(crate) fn ok(row: usize, latency: Duration) -> Self {
         Self {
             row,
             latency: Some(latency),
@@ -144,7 +144,13 @@ impl<'a> Sample<'a> {
     }
 
     /// A failed sample of `kind` with `message`.
-    pub fn failed(row: usize, latency: Duration, kind: FailureKind, message: &'a str) -> Self {
+    #[cfg(test)]
+    pub(crate) fn failed(
+        row: usize,
+        latency: Duration,
+        kind: FailureKind,
+        message: &'a str,
+    ) -> Self {
         Self {
             failure: Some((kind, message)),
             ..Self::ok(row, latency)
@@ -154,7 +160,7 @@ impl<'a> Sample<'a> {
 
 /// What a row counts besides requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A flow step not sent because a capture it `requires` was missing.
     Skipped,
     /// A request refused with a refresh status (401) whose credentials this row renewed

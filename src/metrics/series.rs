@@ -11,13 +11,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The quantiles of [`Percentiles`], in field order (Locust's history columns).
-pub const SERIES_QUANTILES: [f64; 11] = [
+pub(crate) const SERIES_QUANTILES: [f64; 11] = [
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
 ];
 
 /// The time series point of one interval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct SeriesPoint {
+pub(crate) struct SeriesPoint {
     /// Seconds since the run started, at the end of the interval.
     pub elapsed_s: f64,
     /// Length of the interval in seconds (1 except for the last, partial one).
@@ -35,7 +35,7 @@ pub struct SeriesPoint {
 
 /// A row's point in a [`SeriesPoint`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ActiveRow {
+pub(crate) struct ActiveRow {
     /// The row's index in the summary's `rows` (names are not repeated in every point).
     pub row: usize,
     /// What the row did.
@@ -45,7 +45,7 @@ pub struct ActiveRow {
 
 /// What one row (or all rows) did during one interval.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct RowPoint {
+pub(crate) struct RowPoint {
     /// Requests completed in the interval.
     pub requests: u64,
     /// Of those, failed.
@@ -66,7 +66,7 @@ pub struct RowPoint {
 
 /// Latency percentiles in milliseconds; `None` when the interval had no requests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// Median.
     pub p50: Option<f64>,
     /// 66th percentile.
@@ -123,7 +123,7 @@ impl Percentiles {
 
 /// Running totals of a row since the start of the run (Locust's "Total …" columns).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Cumulative {
+pub(crate) struct Cumulative {
     /// Requests so far.
     pub requests: u64,
     /// Failures so far.
@@ -165,7 +165,7 @@ impl Cumulative {
 
 impl RowPoint {
     /// The point of an interval without requests after this one: the same running totals.
-    pub fn idle(&self) -> Self {
+    pub(crate) fn idle(&self) -> Self {
         Self {
             cumulative: self.cumulative,
             ..Self::default()

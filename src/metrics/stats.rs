@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// Everything measured in one run.
 #[derive(Clone, Debug)]
-pub struct RunMetrics {
+pub(crate) struct RunMetrics {
     /// One entry per row, in row order.
     pub rows: Vec<RowStats>,
     /// All rows together; its key is `Aggregated` with an empty method.
@@ -29,7 +29,7 @@ pub struct RunMetrics {
 
 /// Everything measured for one row (or all rows together).
 #[derive(Clone, Debug)]
-pub struct RowStats {
+pub(crate) struct RowStats {
     /// Which row.
     pub key: RowKey,
     /// Latency of every request, failed or not, in microseconds (see [`super::HIGHEST_MICROS`]
@@ -87,41 +87,41 @@ impl RowStats {
     /// Latency at quantile `q` (0.0–1.0, e.g. 0.95), or `None` without requests. Accurate to
     /// the histogram's 3 significant digits; reports the highest value equivalent to the
     /// sample at that rank, so it never understates.
-    pub fn quantile(&self, q: f64) -> Option<Duration> {
+    pub(crate) fn quantile(&self, q: f64) -> Option<Duration> {
         self.non_empty()
             .map(|h| Duration::from_micros(reported(h.value_at_quantile(q))))
     }
 
     /// Latency at percentile `p` (0–100, e.g. 95.0 or 99.9), or `None` without requests.
-    pub fn percentile(&self, p: f64) -> Option<Duration> {
+    pub(crate) fn percentile(&self, p: f64) -> Option<Duration> {
         self.quantile(p / 100.0)
     }
 
     /// Mean latency, or `None` without requests.
-    pub fn mean(&self) -> Option<Duration> {
+    pub(crate) fn mean(&self) -> Option<Duration> {
         self.non_empty()
             .map(|h| Duration::from_nanos((h.mean() * 1000.0).round() as u64))
     }
 
     /// Lowest latency (to histogram precision), or `None` without requests.
-    pub fn min(&self) -> Option<Duration> {
+    pub(crate) fn min(&self) -> Option<Duration> {
         self.non_empty().map(|h| Duration::from_micros(h.min()))
     }
 
     /// Highest latency (to histogram precision, at most [`super::HIGHEST_MICROS`]), or `None`
     /// without requests.
-    pub fn max(&self) -> Option<Duration> {
+    pub(crate) fn max(&self) -> Option<Duration> {
         self.non_empty()
             .map(|h| Duration::from_micros(reported(h.max())))
     }
 
     /// Failed requests, all kinds together.
-    pub fn failed(&self) -> u64 {
+    pub(crate) fn failed(&self) -> u64 {
         self.failures.values().sum()
     }
 
     /// Failed requests as a fraction of all requests (0.0–1.0); 0 without requests.
-    pub fn error_rate(&self) -> f64 {
+    pub(crate) fn error_rate(&self) -> f64 {
         if self.requests == 0 {
             0.0
         } else {
@@ -130,13 +130,13 @@ impl RowStats {
     }
 
     /// Requests per second over `duration`; 0 for a zero duration.
-    pub fn rps(&self, duration: Duration) -> f64 {
+    pub(crate) fn rps(&self, duration: Duration) -> f64 {
         per_second(self.requests, duration.as_secs_f64())
     }
 
     /// Adds `other` into this row: histogram, counters and failure messages (kept most
     /// frequent first). An endpoint that is a flow is the sum of its steps' rows this way.
-    pub fn absorb(&mut self, other: &RowStats) {
+    pub(crate) fn absorb(&mut self, other: &RowStats) {
         super::merge_into(&mut self.histogram, &other.histogram);
         self.requests += other.requests;
         for (kind, n) in &other.failures {
@@ -156,7 +156,7 @@ impl RowStats {
     }
 
     /// An empty row named `key`.
-    pub fn empty(key: RowKey) -> Self {
+    pub(crate) fn empty(key: RowKey) -> Self {
         Self::from_tally(key, &Tally::new())
     }
 

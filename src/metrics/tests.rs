@@ -2,6 +2,7 @@
 //! threads into one registry, collected tick by tick, checked against exact figures computed
 //! from the inputs.
 
+use super::messages::{MAX_MESSAGES_PER_ROW, OVERFLOW_MESSAGE};
 use super::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -111,7 +112,7 @@ fn record_inputs(registry: &Registry, thread: usize) {
 #[test]
 fn bounds_are_valid_and_a_histogram_grows_with_its_latencies_up_to_184_kib() {
     let kib = |h: &hdrhistogram::Histogram<u64>| h.distinct_values() * 8 / 1024;
-    let mut h = new_histogram();
+    let mut h = new_counts::<u64>();
     assert!(h.is_auto_resize());
     assert_eq!((h.low(), h.sigfig()), (LOWEST_MICROS, SIGNIFICANT_DIGITS));
     // The counts array dominates a histogram's memory: this is the per-row cost of a shard.
@@ -124,7 +125,7 @@ fn bounds_are_valid_and_a_histogram_grows_with_its_latencies_up_to_184_kib() {
     // The ceiling holds for merged values too (a decoded histogram from elsewhere).
     let mut wide = hdrhistogram::Histogram::<u64>::new(3).unwrap();
     wide.record(HIGHEST_MICROS * 100).unwrap();
-    let mut dst = new_histogram();
+    let mut dst = new_counts::<u64>();
     crate::metrics::merge_into(&mut dst, &wide);
     assert_eq!((kib(&dst), dst.len()), (184, 1));
 }

@@ -20,7 +20,7 @@ const ROW_BYTES: u64 = 128 << 10;
 
 /// Refuses a plan whose users and rows would need more memory than the system has
 /// available. Skipped where the available memory is unknown (no `/proc/meminfo`).
-pub fn check(plan: &Plan, r: &mut Reporter) {
+pub(crate) fn check(plan: &Plan, r: &mut Reporter) {
     let Some(available) = available_bytes() else {
         return;
     };

@@ -6,31 +6,31 @@
 use std::time::Duration;
 
 /// `target.timeout`.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 /// `target.max_body`: 10 MiB.
-pub const MAX_BODY: u64 = 10 << 20;
+pub(crate) const MAX_BODY: u64 = 10 << 20;
 /// `target.max_redirects`.
-pub const MAX_REDIRECTS: u32 = 10;
+pub(crate) const MAX_REDIRECTS: u32 = 10;
 /// `load.users` of a closed model that names neither users nor stages.
-pub const USERS: u32 = 1;
+pub(crate) const USERS: u32 = 1;
 /// `load.max_concurrency` of an open model.
-pub const MAX_CONCURRENCY: u32 = 1000;
+pub(crate) const MAX_CONCURRENCY: u32 = 1000;
 /// `load.graceful_stop`.
-pub const GRACEFUL_STOP: Duration = Duration::from_secs(10);
+pub(crate) const GRACEFUL_STOP: Duration = Duration::from_secs(10);
 /// A health policy's `timeout` (per try).
-pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 /// A health policy's `interval`.
-pub const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// A health policy's `retries`.
-pub const HEALTH_RETRIES: u32 = 3;
+pub(crate) const HEALTH_RETRIES: u32 = 3;
 /// A health policy's `success_threshold`.
-pub const SUCCESS_THRESHOLD: u32 = 1;
+pub(crate) const SUCCESS_THRESHOLD: u32 = 1;
 /// A health policy's `failure_threshold`.
-pub const FAILURE_THRESHOLD: u32 = 3;
+pub(crate) const FAILURE_THRESHOLD: u32 = 3;
 /// `backoff.factor` of an exponential backoff.
-pub const BACKOFF_FACTOR: f64 = 2.0;
+pub(crate) const BACKOFF_FACTOR: f64 = 2.0;
 /// `backoff.max`.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {

@@ -90,13 +90,16 @@ fn github_escape_property(s: &str) -> String {
 
 /// Sorts by position, then message, and drops exact repeats (a schema may report the same
 /// problem through two paths).
-pub fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
+pub(crate) fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>) {
     diagnostics.sort_by(|a, b| (a.line, a.col, &a.message).cmp(&(b.line, b.col, &b.message)));
     diagnostics.dedup_by(|a, b| a.line == b.line && a.col == b.col && a.message == b.message);
 }
 
 /// The known name nearest to `unknown`, when it is close enough to be a likely typo.
-pub fn nearest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let known: Vec<&'a str> = known.into_iter().collect();
     // `get` for `GET`: a difference of case alone is the likeliest typo of all.
     if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(unknown)) {
@@ -111,7 +114,7 @@ pub fn nearest<'a>(unknown: &str, known: impl IntoIterator<Item = &'a str>) -> O
 }
 
 /// A hint that suggests the nearest known name, or lists them all.
-pub fn suggest(unknown: &str, known: &[&str]) -> String {
+pub(crate) fn suggest(unknown: &str, known: &[&str]) -> String {
     match nearest(unknown, known.iter().copied()) {
         Some(k) => format!("did you mean `{k}`?"),
         None if known.is_empty() => "remove it".into(),

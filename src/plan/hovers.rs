@@ -13,7 +13,7 @@
 use serde_json::{Map, Value};
 
 /// A node's documentation: its `description`, or the `$comment` [`layout`] moved it to.
-pub fn doc(node: &Value) -> Option<&str> {
+pub(crate) fn doc(node: &Value) -> Option<&str> {
     node.get("description")
         .or_else(|| node.get("$comment"))
         .and_then(Value::as_str)
@@ -23,7 +23,7 @@ pub fn doc(node: &Value) -> Option<&str> {
 /// and gives an outermost schema without a description of its own the text it would have
 /// shown before: its type's (through `$ref`s and optional `anyOf: [T, null]`) or, for the
 /// one key of an externally tagged variant (`{ between: … }`), the variant's.
-pub fn layout(root: &mut Value) {
+pub(crate) fn layout(root: &mut Value) {
     let source = root.clone();
     visit(root, &source, true, None);
 }

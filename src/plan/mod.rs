@@ -4,38 +4,38 @@
 //! → [`validate`] → [`compile`] → [`compile::CompiledPlan`]. Every problem on the way is a
 //! [`Diagnostic`] with `file:line:col`, and all of them are reported together.
 
-pub mod capacity;
-pub mod compile;
-pub mod defaults;
-pub mod diagnostic;
-pub mod hovers;
-pub mod model;
-pub mod overrides;
-pub mod reference;
-pub mod schema;
-pub mod table;
-pub mod threshold;
-pub mod units;
-pub mod validate;
-pub mod yaml;
+pub(crate) mod capacity;
+pub(crate) mod compile;
+pub(crate) mod defaults;
+pub(crate) mod diagnostic;
+pub(crate) mod hovers;
+pub(crate) mod model;
+pub(crate) mod overrides;
+pub(crate) mod reference;
+pub(crate) mod schema;
+pub(crate) mod table;
+pub(crate) mod threshold;
+pub(crate) mod units;
+pub(crate) mod validate;
+pub(crate) mod yaml;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 pub use compile::CompiledPlan;
 pub use diagnostic::Diagnostic;
-pub use model::Plan;
+pub(crate) use model::Plan;
 pub use overrides::Override;
 
 use yaml::Positions;
 
 /// The modeline that marks a YAML file as a loadplan plan (used by `validate DIR`).
-pub const SCHEMA_MODELINE: &str = "# yaml-language-server: $schema=";
+pub(crate) const SCHEMA_MODELINE: &str = "# yaml-language-server: $schema=";
 
 /// Collects diagnostics for one plan file, placing each at a node's key or value, and
 /// naming the `--set` override that produced the node when there is one.
 #[derive(Debug)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     file: String,
     positions: Positions,
     overridden: Vec<(String, String)>,
@@ -53,13 +53,13 @@ impl Reporter {
     }
 
     /// A problem with the value at `pointer`.
-    pub fn value(&mut self, pointer: &str, message: &str, hint: &str) {
+    pub(crate) fn value(&mut self, pointer: &str, message: &str, hint: &str) {
         let pos = self.positions.value(pointer);
         self.push(pointer, pos, message.to_owned(), Some(hint.to_owned()));
     }
 
     /// A problem with the key that holds `pointer`.
-    pub fn key(&mut self, pointer: &str, message: &str, hint: &str) {
+    pub(crate) fn key(&mut self, pointer: &str, message: &str, hint: &str) {
         let pos = self.positions.key(pointer);
         self.push(pointer, pos, message.to_owned(), Some(hint.to_owned()));
     }
@@ -178,7 +178,7 @@ pub fn load_bytes(
 /// prefixes; `""` for all) read without a fallback and that are unset, one diagnostic per
 /// template, at the template. A run checks this before it sends anything; `validate` does
 /// not (pull requests are validated without secrets) unless asked to.
-pub fn missing_env(plan: &CompiledPlan, pointers: &[String]) -> Vec<Diagnostic> {
+pub(crate) fn missing_env(plan: &CompiledPlan, pointers: &[String]) -> Vec<Diagnostic> {
     plan.env_reads
         .iter()
         .filter(|r| !r.fallback && pointers.iter().any(|p| r.pointer.starts_with(p.as_str())))
@@ -202,7 +202,7 @@ pub fn missing_env(plan: &CompiledPlan, pointers: &[String]) -> Vec<Diagnostic> 
 
 /// The plan pointers whose templates `loadplan run` renders: everything but the health
 /// policies that only `loadplan health` runs.
-pub fn run_pointers(plan: &CompiledPlan) -> Vec<String> {
+pub(crate) fn run_pointers(plan: &CompiledPlan) -> Vec<String> {
     let mut pointers: Vec<String> = ["/target", "/auth", "/endpoints", "/variables", "/data"]
         .map(str::to_owned)
         .into();

@@ -8,7 +8,7 @@ use serde_saphyr::granit_parser::ScalarStyle;
 use super::yaml::{escape_segment, resolve_scalar};
 
 /// How override paths are written, for error hints.
-pub const PATH_HINT: &str = "a path is dotted keys, list entries by `name` or index: \
+pub(crate) const PATH_HINT: &str = "a path is dotted keys, list entries by `name` or index: \
     `load.users=10`, `endpoints.get_dashboard.weight=0`, `sla.0.below=300ms`";
 
 /// One `--set path=value`.

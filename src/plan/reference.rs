@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 /// Renders the plan reference.
-pub fn markdown() -> String {
+pub(crate) fn markdown() -> String {
     let schema: Value = serde_json::from_str(&super::schema::generate()).unwrap_or(Value::Null);
     let mut out = String::from(
         "# Plan reference\n\n\

@@ -19,14 +19,14 @@ use super::model::Plan;
 use super::yaml::{Pos, Positions};
 
 /// The committed schema, as shipped in the binary.
-pub const PLAN_SCHEMA: &str = include_str!("../../schema/plan.schema.json");
+pub(crate) const PLAN_SCHEMA: &str = include_str!("../../schema/plan.schema.json");
 
 /// Generates the plan schema from the plan types, as pretty JSON with a final newline.
 ///
 /// Descriptions are then laid out for editors' hovers ([`super::hovers`]). Draft-07 ignores
 /// every keyword beside a `$ref`, so a `$ref` that has siblings, from schemars or from that
 /// layout, moves into `allOf: [{ $ref }]` (a test keeps it that way).
-pub fn generate() -> String {
+pub(crate) fn generate() -> String {
     let mut schema = SchemaSettings::draft07()
         .with_transform(RecursiveTransform(add_markdown_description))
         .into_generator()
@@ -53,7 +53,7 @@ fn add_markdown_description(schema: &mut Schema) {
 /// to let a plan through unchecked.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the plan schema built into loadplan cannot be used: {0}")]
-pub struct SchemaError(String);
+pub(crate) struct SchemaError(String);
 
 fn schema() -> Result<&'static (Value, Validator), SchemaError> {
     static SCHEMA: OnceLock<Result<(Value, Validator), SchemaError>> = OnceLock::new();
@@ -71,7 +71,7 @@ fn schema() -> Result<&'static (Value, Validator), SchemaError> {
 
 /// Builds the schema's validator, once: commands that check plans call it first, so a
 /// broken build ends with exit 3 before any plan is read.
-pub fn ready() -> Result<(), SchemaError> {
+pub(crate) fn ready() -> Result<(), SchemaError> {
     schema().map(|_| ())
 }
 
@@ -511,7 +511,7 @@ fn type_names(kind: &TypeKind) -> String {
 }
 
 /// A value as a plan author would recognise it in a message.
-pub fn describe(value: &Value) -> String {
+pub(crate) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "an empty value".into(),
         Value::Bool(b) => format!("`{b}`"),

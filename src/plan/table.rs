@@ -10,7 +10,7 @@ use minijinja::value::{Enumerator, Object};
 
 /// The rows of one CSV file.
 #[derive(Debug, Default)]
-pub struct Table {
+pub(crate) struct Table {
     columns: Vec<String>,
     text: String,
     /// End of each cell in `text`, row after row.
@@ -19,11 +19,11 @@ pub struct Table {
 
 /// The cells of a table would not fit its 32-bit offsets (over 4 GiB of text).
 #[derive(Debug)]
-pub struct TooLarge;
+pub(crate) struct TooLarge;
 
 impl Table {
     /// An empty table with these columns.
-    pub fn new(columns: Vec<String>) -> Self {
+    pub(crate) fn new(columns: Vec<String>) -> Self {
         Table {
             columns,
             ..Table::default()
@@ -32,7 +32,10 @@ impl Table {
 
     /// Appends a row; it has as many cells as the table has columns (the CSV reader makes
     /// sure of it).
-    pub fn push_row<'a>(&mut self, cells: impl Iterator<Item = &'a str>) -> Result<(), TooLarge> {
+    pub(crate) fn push_row<'a>(
+        &mut self,
+        cells: impl Iterator<Item = &'a str>,
+    ) -> Result<(), TooLarge> {
         for cell in cells {
             self.text.push_str(cell);
             self.ends
@@ -42,22 +45,22 @@ impl Table {
     }
 
     /// Column names.
-    pub fn columns(&self) -> &[String] {
+    pub(crate) fn columns(&self) -> &[String] {
         &self.columns
     }
 
     /// Number of rows.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len().checked_div(self.columns.len()).unwrap_or(0)
     }
 
     /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
     /// The text of a cell.
-    pub fn cell(&self, row: usize, column: usize) -> &str {
+    pub(crate) fn cell(&self, row: usize, column: usize) -> &str {
         let i = row * self.columns.len() + column;
         let start = i.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
         &self.text[start..self.ends[i] as usize]
@@ -66,7 +69,7 @@ impl Table {
 
 /// One row of a table as a template value (`data.NAME.column`).
 #[derive(Debug)]
-pub struct Row {
+pub(crate) struct Row {
     /// The table.
     pub table: Arc<Table>,
     /// The row's index.

@@ -7,7 +7,7 @@ use super::units::{HumanDuration, Percent, Rate};
 
 /// A parsed threshold, in the metric's own unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Threshold {
+pub(crate) enum Threshold {
     /// A latency.
     Duration(std::time::Duration),
     /// A share, as a fraction (0.05 for `5%`).
@@ -20,7 +20,7 @@ pub enum Threshold {
 
 /// Why a threshold does not fit its metric: the problem and what the metric takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThresholdError {
+pub(crate) struct ThresholdError {
     /// What is wrong, e.g. "expected a duration, found `5`".
     pub problem: String,
     /// What the metric is compared with, e.g. "a duration, like `500ms`".
@@ -30,7 +30,10 @@ pub struct ThresholdError {
 /// Parses `value` as a threshold of `metric`: latencies take a duration, shares a
 /// percentage, `rps` a rate or a number, `dropped_iterations` a whole number. A bare `5`
 /// for `error_rate` would otherwise be read as 500%, or never be compared at all.
-pub fn parse_threshold(metric: &SlaMetric, value: &Scalar) -> Result<Threshold, ThresholdError> {
+pub(crate) fn parse_threshold(
+    metric: &SlaMetric,
+    value: &Scalar,
+) -> Result<Threshold, ThresholdError> {
     let text = |what: &str| match value {
         Scalar::Text(t) => Ok(t.as_str()),
         _ => Err(format!("expected {what}, found `{}`", value.to_text())),

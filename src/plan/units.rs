@@ -16,20 +16,15 @@ macro_rules! unit_type {
      $description:literal, $examples:expr, $parse:path) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq)]
-        pub struct $name {
+        pub(crate) struct $name {
             text: String,
             value: $inner,
         }
 
         impl $name {
             /// The parsed value.
-            pub fn get(&self) -> $inner {
+            pub(crate) fn get(&self) -> $inner {
                 self.value
-            }
-
-            /// The text as the plan author wrote it.
-            pub fn as_str(&self) -> &str {
-                &self.text
             }
         }
 
@@ -79,7 +74,7 @@ macro_rules! unit_type {
 
 /// A duration written with a word for its unit (`30 sec`, `2 minutes`, `1.5 hours`) as it
 /// is written in a plan (`30s`); `None` when `text` is not such a slip.
-pub fn duration_for_words(text: &str) -> Option<String> {
+pub(crate) fn duration_for_words(text: &str) -> Option<String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     let (number, word) = text.split_at(split);
@@ -99,7 +94,7 @@ pub fn duration_for_words(text: &str) -> Option<String> {
 }
 
 /// Schema pattern of a duration: one or more number+unit parts, as in `1m30s`.
-pub const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]+)?\s*(us|ms|s|m|h)\s*)+$";
+pub(crate) const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]+)?\s*(us|ms|s|m|h)\s*)+$";
 
 unit_type!(
     /// A length of time such as `30s`, `500ms`, `2m` or `1m30s`.
@@ -149,7 +144,7 @@ unit_type!(
 );
 
 /// Formats a duration for people: `850ms`, `1.5s`, `2m30s`.
-pub fn format_duration(d: Duration) -> String {
+pub(crate) fn format_duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 1.0 {
         format!("{}us", d.as_micros())
@@ -214,7 +209,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 /// The longest duration a plan may give: a year. Longer means "never" in a load test, and
 /// with every duration below it the engine adds durations to clock readings, sums stages and
 /// multiplies think times without overflow.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 
 fn number_before(text: &str, suffix_start: usize, what: &str) -> Result<f64, String> {
     text[..suffix_start]

@@ -12,7 +12,7 @@ use super::model::{
 };
 
 /// Every capture name the plan produces (endpoints, flow steps, start steps).
-pub fn capture_names(plan: &Plan) -> BTreeSet<String> {
+pub(crate) fn capture_names(plan: &Plan) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for e in &plan.endpoints {
         names.extend(e.capture.keys().cloned());
@@ -29,7 +29,7 @@ pub fn capture_names(plan: &Plan) -> BTreeSet<String> {
 }
 
 /// Runs every check of meaning; problems go to `r`.
-pub fn check(plan: &Plan, dir: &Path, r: &mut Reporter) {
+pub(crate) fn check(plan: &Plan, dir: &Path, r: &mut Reporter) {
     check_endpoints(plan, r);
     check_variables(plan, r);
     check_load(plan, r);
@@ -239,7 +239,7 @@ fn check_endpoint_shape(e: &Endpoint, at: &str, r: &mut Reporter) {
 }
 
 /// Checks the parts of a request that must come one at a time.
-pub fn check_request(req: &Request, at: &str, r: &mut Reporter) {
+pub(crate) fn check_request(req: &Request, at: &str, r: &mut Reporter) {
     match (&req.path, &req.url) {
         (Some(_), Some(_)) => r.key(
             &format!("{at}/url"),

@@ -11,9 +11,9 @@ use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
 
 /// Largest plan file accepted.
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// Deepest nesting of mappings and sequences accepted.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Most nodes a document may expand to (aliases included), against "billion laughs" files.
 const MAX_NODES: usize = 1_000_000;
 
@@ -84,7 +84,7 @@ impl Positions {
 
 /// A problem found while reading the YAML, with its place.
 #[derive(Debug, Clone, PartialEq)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     /// Where.
     pub pos: Pos,
     /// JSON pointer of the node, when known.
@@ -96,13 +96,13 @@ pub struct YamlError {
 }
 
 /// Escapes one JSON-pointer segment (RFC 6901).
-pub fn escape_segment(segment: &str) -> String {
+pub(crate) fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
 /// Refuses input before parsing when it cannot be a plan: too large, or nested too deep
 /// (counted on brackets and indentation, so a hostile file never reaches the parser).
-pub fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
+pub(crate) fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
     let at_start = |message: String, hint: &str| YamlError {
         pos: Pos { line: 1, col: 1 },
         pointer: String::new(),
@@ -188,7 +188,7 @@ impl Frame {
 
 /// Parses one YAML document into a JSON value and its positions. Duplicate keys are
 /// reported (all of them) rather than silently overwritten.
-pub fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
+pub(crate) fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
     let mut positions = Positions::default();
     let mut errors = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -369,7 +369,7 @@ fn count_nodes(v: &Value) -> usize {
 /// Types a scalar by the YAML 1.2 core schema: quoted scalars are strings; plain ones may
 /// be null, booleans or numbers. `yes`/`no`/`on`/`off` stay strings (YAML 1.1 booleans were
 /// a notorious trap).
-pub fn resolve_scalar(text: &str, style: ScalarStyle, force_str: bool) -> Value {
+pub(crate) fn resolve_scalar(text: &str, style: ScalarStyle, force_str: bool) -> Value {
     if force_str || style != ScalarStyle::Plain {
         return Value::String(text.to_owned());
     }

@@ -20,13 +20,13 @@ use super::terminal::printable;
 use crate::metrics::{Percentiles, RowPoint};
 
 /// `stats.csv` header.
-pub const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
+pub(crate) const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
 /// `stats_history.csv` header.
-pub const HISTORY_HEADER: &str = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size";
+pub(crate) const HISTORY_HEADER: &str = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size";
 /// `failures.csv` header.
-pub const FAILURES_HEADER: &str = "Method,Name,Error,Occurrences,First Seen,Last Seen";
+pub(crate) const FAILURES_HEADER: &str = "Method,Name,Error,Occurrences,First Seen,Last Seen";
 /// `exceptions.csv` header.
-pub const EXCEPTIONS_HEADER: &str = "Count,Message,Traceback,Nodes";
+pub(crate) const EXCEPTIONS_HEADER: &str = "Count,Message,Traceback,Nodes";
 
 /// Whole milliseconds, rounded to nearest (within 1 ms of the HDR value).
 fn int_ms(ms: f64) -> String {
@@ -96,7 +96,7 @@ fn stats_record(s: &Stats) -> Vec<String> {
 }
 
 /// `stats.csv`: every row that had requests (sorted), then `Aggregated`.
-pub fn stats_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn stats_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let mut w = writer();
     header(&mut w, STATS_HEADER)?;
     for s in sorted(&summary.rows)
@@ -145,7 +145,7 @@ fn history_record(
 /// `stats_history.csv`: per second, `Aggregated`, after each row that has had requests
 /// (sorted) with `outputs.csv_full_history`. Timestamps are Unix seconds of the end of
 /// each second.
-pub fn history_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn history_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let start = super::format::parse_rfc3339(&summary.run.started_at)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0.0, |d| d.as_secs_f64());
@@ -208,7 +208,7 @@ pub fn history_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
 /// frequent first; first and last seen as RFC 3339 times in whole seconds. Control characters
 /// in a server's text are escaped as on the terminal: a file opened with `cat` or in a
 /// spreadsheet must not obey them.
-pub fn failures_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn failures_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let mut failures: Vec<_> = summary.failures.iter().collect();
     failures.sort_by(|a, b| {
         (&a.name, &a.method, std::cmp::Reverse(a.count), &a.message).cmp(&(
@@ -244,7 +244,7 @@ fn seconds_after(base: &str, seconds: f64) -> String {
 
 /// `exceptions.csv`: tool-side errors (requests that could not be rendered from their
 /// templates), by message, most frequent first; no traceback, node `local`.
-pub fn exceptions_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn exceptions_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
     let mut by_message: std::collections::BTreeMap<&str, u64> = Default::default();
     for f in summary.failures.iter().filter(|f| f.kind == "template") {
         *by_message.entry(f.message.as_str()).or_default() += f.count;
@@ -265,7 +265,7 @@ pub fn exceptions_csv(summary: &Summary) -> Result<Vec<u8>, ReportError> {
 }
 
 /// The four files, unprefixed names.
-pub fn render(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+pub(crate) fn render(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     Ok(vec![
         ("stats.csv".into(), stats_csv(summary)?),
         ("stats_history.csv".into(), history_csv(summary)?),

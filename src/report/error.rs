@@ -4,7 +4,7 @@
 
 /// A report that could not be rendered or written.
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub(crate) enum ReportError {
     /// summary.json (or a value in it) does not serialize.
     #[error("cannot render summary.json: {0}")]
     Json(#[from] serde_json::Error),
@@ -27,7 +27,7 @@ pub enum ReportError {
 
 /// A saved summary that cannot be read.
 #[derive(Debug, thiserror::Error)]
-pub enum SummaryError {
+pub(crate) enum SummaryError {
     /// Not JSON, or not a summary's shape.
     #[error("not a loadplan summary: {0}")]
     Json(#[from] serde_json::Error),

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The lock file inside a results folder, while a run holds it.
-pub const LOCK_FILE: &str = ".loadplan.lock";
+pub(crate) const LOCK_FILE: &str = ".loadplan.lock";
 
 /// A results folder held for one run. Dropping it releases the folder.
 #[derive(Debug)]

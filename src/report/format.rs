@@ -5,12 +5,12 @@ use std::time::SystemTime;
 
 /// Milliseconds for people: three significant figures or whole ms (`712ms`, `41.3ms`,
 /// `0.84ms`).
-pub fn ms_text(ms: f64) -> String {
+pub(crate) fn ms_text(ms: f64) -> String {
     format!("{}ms", ms_number(ms))
 }
 
 /// [`ms_text`] without the unit.
-pub fn ms_number(ms: f64) -> String {
+pub(crate) fn ms_number(ms: f64) -> String {
     if ms >= 100.0 {
         format!("{ms:.0}")
     } else if ms >= 10.0 {
@@ -21,13 +21,13 @@ pub fn ms_number(ms: f64) -> String {
 }
 
 /// An optional latency in ms for a table cell: `-` without data.
-pub fn ms_cell(ms: Option<f64>) -> String {
+pub(crate) fn ms_cell(ms: Option<f64>) -> String {
     ms.map_or_else(|| "-".to_owned(), ms_number)
 }
 
 /// A float as Python's `repr` writes it (what Locust's CSV writer prints): the shortest text
 /// that reads back to the same value, with `.0` on whole numbers.
-pub fn py_float(v: f64) -> String {
+pub(crate) fn py_float(v: f64) -> String {
     if !v.is_finite() {
         return if v.is_nan() {
             "nan".into()
@@ -46,17 +46,17 @@ pub fn py_float(v: f64) -> String {
 }
 
 /// A wall-clock time as RFC 3339 UTC with milliseconds (`2025-01-31T12:00:00.123Z`).
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
 /// Parses [`rfc3339`]'s text back; `None` if it is not such a time.
-pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
     humantime::parse_rfc3339_weak(text).ok()
 }
 
 /// A health phase as plans and reports write it (`before`, `after`, `standalone`).
-pub fn phase(p: crate::health::Phase) -> &'static str {
+pub(crate) fn phase(p: crate::health::Phase) -> &'static str {
     match p {
         crate::health::Phase::Before => "before",
         crate::health::Phase::After => "after",
@@ -66,7 +66,7 @@ pub fn phase(p: crate::health::Phase) -> &'static str {
 
 /// One endpoint line's numbers, as the terminal and Markdown tables show them: requests,
 /// failures, req/s, p50, p90, p95, p99, max, mean (latencies in ms).
-pub fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
+pub(crate) fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
     let lat = s.latency.as_ref();
     let p = |f: fn(&super::summary::Latency) -> Option<f64>| ms_cell(lat.and_then(f));
     [
@@ -84,7 +84,7 @@ pub fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
 
 /// The run's one-line verdict: `PASSED — 30.0s, 1234 requests, 0.00% failed`; an
 /// interrupted run says that what follows was measured until then.
-pub fn headline(summary: &super::Summary) -> String {
+pub(crate) fn headline(summary: &super::Summary) -> String {
     let run = &summary.run;
     let total = &summary.total;
     let rate = if total.requests > 0 {
@@ -112,7 +112,7 @@ pub fn headline(summary: &super::Summary) -> String {
 /// What a reader must not miss beside the tables, one sentence each: dropped iterations,
 /// users cut at the graceful stop, renewals after a refusal, failed logins. Empty when all
 /// are zero.
-pub fn notices(summary: &super::Summary) -> Vec<String> {
+pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
     let run = &summary.run;
     let mut notes = Vec::new();
     if run.dropped_iterations > 0 {

@@ -281,7 +281,7 @@ struct Page<'a> {
 }
 
 /// Renders `report.html`.
-pub fn render(summary: &Summary) -> Result<String, ReportError> {
+pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     // Server text may carry terminal escape sequences: shown escaped, as on the terminal, so

@@ -11,7 +11,7 @@ use super::summary::{StopKind, Summary};
 use crate::sla::Status;
 
 /// Renders `junit.xml`.
-pub fn render(summary: &Summary) -> Result<String, ReportError> {
+pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
     let mut report = Report::new(format!("loadplan {}", summary.plan.name));
     // The run itself is a test: an interrupted, aborted or loginless run shows as such in
     // a CI test view, not only as missing data in the verdicts.
@@ -110,7 +110,7 @@ pub fn render(summary: &Summary) -> Result<String, ReportError> {
 }
 
 /// Serializes a JUnit report so that it validates against Jenkins' `junit-4.xsd`.
-pub fn to_xml(report: &Report) -> Result<String, ReportError> {
+pub(crate) fn to_xml(report: &Report) -> Result<String, ReportError> {
     Ok(without_root_skipped(report.to_string()?))
 }
 

@@ -32,7 +32,7 @@ fn stats_line(out: &mut String, s: &Stats, name: &str) {
 }
 
 /// Renders `summary.md`.
-pub fn render(summary: &Summary) -> String {
+pub(crate) fn render(summary: &Summary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -3,37 +3,37 @@
 //! engine), so `loadplan report` renders the same bytes from a saved `summary.json`. No
 //! report carries a render timestamp for the same reason.
 
-pub mod csv;
+pub(crate) mod csv;
 mod error;
-pub mod folder;
-pub mod format;
-pub mod html;
-pub mod junit;
-pub mod markdown;
-pub mod ndjson;
+pub(crate) mod folder;
+pub(crate) mod format;
+pub(crate) mod html;
+pub(crate) mod junit;
+pub(crate) mod markdown;
+pub(crate) mod ndjson;
 mod outputs;
-pub mod progress;
-pub mod summary;
-pub mod terminal;
+pub(crate) mod progress;
+pub(crate) mod summary;
+pub(crate) mod terminal;
 #[cfg(test)]
 pub(crate) mod tests;
 
 use std::path::PathBuf;
 
-pub use error::{ReportError, SummaryError};
-pub use outputs::{OutputFormat, Outputs};
-pub use summary::Summary;
+pub(crate) use error::{ReportError, SummaryError};
+pub(crate) use outputs::{OutputFormat, Outputs};
+pub(crate) use summary::Summary;
 
 use crate::exit::Exit;
 
 /// Name of the summary file in `--out`.
-pub const SUMMARY_FILE: &str = "summary.json";
+pub(crate) const SUMMARY_FILE: &str = "summary.json";
 /// Name of the live metrics file in `--out`.
-pub const NDJSON_FILE: &str = "metrics.ndjson";
+pub(crate) const NDJSON_FILE: &str = "metrics.ndjson";
 
 /// Every file the summary's `outputs` asks for, as (file name, contents), in a fixed
 /// order. `summary.json` is always among them: `loadplan report` and merges start from it.
-pub fn render_files(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
+pub(crate) fn render_files(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let formats = &summary.outputs.formats;
     let mut files = vec![(SUMMARY_FILE.to_owned(), summary.to_json()?.into_bytes())];
     if formats.contains(&OutputFormat::Csv) {
@@ -64,7 +64,10 @@ pub fn render_files(summary: &Summary) -> Result<Vec<(String, Vec<u8>)>, ReportE
 /// Writes every report file into `dir`; returns their paths. One file that cannot be
 /// written does not stop the others; `summary.json` goes first, since `loadplan report` can
 /// rebuild every other file from it.
-pub fn write_all(summary: &Summary, dir: &folder::ResultsDir) -> Result<Vec<PathBuf>, ReportError> {
+pub(crate) fn write_all(
+    summary: &Summary,
+    dir: &folder::ResultsDir,
+) -> Result<Vec<PathBuf>, ReportError> {
     let json = summary.to_json();
     let files = render_files(summary);
     let mut written = Vec::new();
@@ -100,7 +103,7 @@ pub fn write_all(summary: &Summary, dir: &folder::ResultsDir) -> Result<Vec<Path
 }
 
 /// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when it is set (GitHub Actions).
-pub fn append_step_summary(summary: &Summary) -> Result<(), ReportError> {
+pub(crate) fn append_step_summary(summary: &Summary) -> Result<(), ReportError> {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
         return Ok(());
     };
@@ -118,7 +121,7 @@ pub fn append_step_summary(summary: &Summary) -> Result<(), ReportError> {
 /// verdict when `quiet`). Files come before printing, and printing never fails the run: a
 /// closed terminal cannot lose the results. Returns the exit code the summary calls for
 /// (a report that cannot be written is a tool error, after the others were tried).
-pub fn publish(
+pub(crate) fn publish(
     summary: &Summary,
     dir: &folder::ResultsDir,
     quiet: bool,

@@ -22,7 +22,7 @@ fn row_value(name: &str, method: &str, p: &RowPoint) -> Value {
 
 /// One line (with its newline) for a series point: the rows that had requests in it, named
 /// from `rows` (every row of the run, in index order), then the total.
-pub fn line(rows: &[RowKey], point: &SeriesPoint) -> String {
+pub(crate) fn line(rows: &[RowKey], point: &SeriesPoint) -> String {
     let value = json!({
         "elapsed_s": point.elapsed_s,
         "interval_s": point.interval_s,
@@ -41,7 +41,7 @@ pub fn line(rows: &[RowKey], point: &SeriesPoint) -> String {
 }
 
 /// The whole file from a summary's series.
-pub fn render(summary: &Summary) -> String {
+pub(crate) fn render(summary: &Summary) -> String {
     let keys: Vec<RowKey> = summary
         .rows
         .iter()
@@ -52,7 +52,7 @@ pub fn render(summary: &Summary) -> String {
 
 /// Appends lines to `metrics.ndjson` while the run goes.
 #[derive(Debug)]
-pub struct LiveWriter {
+pub(crate) struct LiveWriter {
     file: std::fs::File,
     rows: Vec<RowKey>,
     written: usize,
@@ -60,7 +60,7 @@ pub struct LiveWriter {
 
 impl LiveWriter {
     /// Creates (truncates) the file.
-    pub fn create(path: &Path, rows: Vec<RowKey>) -> std::io::Result<Self> {
+    pub(crate) fn create(path: &Path, rows: Vec<RowKey>) -> std::io::Result<Self> {
         Ok(Self {
             file: std::fs::File::create(path)?,
             rows,
@@ -71,7 +71,7 @@ impl LiveWriter {
     /// Writes the points of `series` not written yet, then flushes. Errors are returned once
     /// and the caller may stop calling: a live file is a convenience, the final render is
     /// what counts.
-    pub fn write_new(&mut self, series: &[SeriesPoint]) -> std::io::Result<()> {
+    pub(crate) fn write_new(&mut self, series: &[SeriesPoint]) -> std::io::Result<()> {
         let mut text = String::new();
         for point in series.iter().skip(self.written) {
             text.push_str(&line(&self.rows, point));

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Report files written by a run, in `--out DIR`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     /// Formats to write: `json` (summary.json), `csv` (Locust-compatible CSVs; their
     /// percentiles are whole milliseconds from loadplan's HDR histograms, where Locust
     /// rounds response times to about 2 significant digits first), `junit`
@@ -41,7 +41,7 @@ fn default_formats() -> Vec<OutputFormat> {
 /// A report format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     /// summary.json
     Json,
     /// Locust-compatible stats.csv, stats_history.csv, failures.csv, exceptions.csv

@@ -9,7 +9,7 @@ use crate::metrics::Collector;
 
 /// Progress display of one run.
 #[derive(Debug)]
-pub struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     plain: bool,
     total: Option<Duration>,
@@ -18,7 +18,7 @@ pub struct Progress {
 impl Progress {
     /// Progress of the run named `title`, planned to last `total` (none: until its
     /// iterations are done); nothing when `quiet`.
-    pub fn new(quiet: bool, title: &str, total: Option<Duration>, terminal: bool) -> Self {
+    pub(crate) fn new(quiet: bool, title: &str, total: Option<Duration>, terminal: bool) -> Self {
         let bar = (!quiet && terminal).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -38,7 +38,7 @@ impl Progress {
     }
 
     /// Shows the state after a second.
-    pub fn tick(&self, collector: &Collector, elapsed: Duration) {
+    pub(crate) fn tick(&self, collector: &Collector, elapsed: Duration) {
         let p = collector.progress();
         let total = self
             .total
@@ -63,7 +63,7 @@ impl Progress {
     }
 
     /// Clears the live line.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -16,12 +16,12 @@ use crate::metrics::{Percentiles, SeriesPoint};
 use crate::sla::{self, NoData, Operator, SlaMetric, SlaScope, Verdict};
 
 /// Version of the summary format; bumped on any incompatible change.
-pub const SUMMARY_VERSION: u32 = 2;
+pub(crate) const SUMMARY_VERSION: u32 = 2;
 
 /// A finished run as every report sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "loadplan run summary")]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Version of this format (`2`).
     pub version: u32,
     /// The run's verdict: `PASSED`, `FAILED` (an assertion or health check failed, the run
@@ -58,7 +58,7 @@ pub struct Summary {
 /// A run's overall verdict, as every report headlines it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum RunVerdict {
+pub(crate) enum RunVerdict {
     /// Every verdict and health check passed and the run completed.
     Passed,
     /// An assertion or health check failed, the run aborted, or no user could log in.
@@ -69,7 +69,7 @@ pub enum RunVerdict {
 
 impl RunVerdict {
     /// `PASSED`, `FAILED` or `INTERRUPTED`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunVerdict::Passed => "PASSED",
             RunVerdict::Failed => "FAILED",
@@ -78,7 +78,7 @@ impl RunVerdict {
     }
 
     /// The verdict an exit code stands for.
-    pub fn of(exit: Exit) -> RunVerdict {
+    pub(crate) fn of(exit: Exit) -> RunVerdict {
         match exit {
             Exit::Passed => RunVerdict::Passed,
             Exit::Interrupted | Exit::Terminated => RunVerdict::Interrupted,
@@ -89,7 +89,7 @@ impl RunVerdict {
 
 /// The plan a run executed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PlanInfo {
+pub(crate) struct PlanInfo {
     /// The plan's name.
     pub name: String,
     /// The plan's description.
@@ -103,7 +103,7 @@ pub struct PlanInfo {
 
 /// The load a run applied, every default resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct LoadInfo {
+pub(crate) struct LoadInfo {
     /// `closed`: a number of virtual users, each looping; `open`: iterations started at a
     /// rate, whatever the answers' speed.
     pub model: LoadModelKind,
@@ -133,7 +133,7 @@ pub struct LoadInfo {
 /// Closed or open load model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum LoadModelKind {
+pub(crate) enum LoadModelKind {
     /// A population of virtual users.
     Closed,
     /// Iterations on a schedule.
@@ -142,7 +142,7 @@ pub enum LoadModelKind {
 
 /// One stage of the load: ramp linearly to `target` over `duration_s`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StageInfo {
+pub(crate) struct StageInfo {
     /// Users (closed model) or iterations per second (open model) at the stage's end.
     pub target: f64,
     /// Seconds the ramp takes.
@@ -152,7 +152,7 @@ pub struct StageInfo {
 /// The wait after each task, in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ThinkInfo {
+pub(crate) enum ThinkInfo {
     /// Always this long.
     Constant(f64),
     /// Uniformly between two bounds: `[1.0, 3.0]`.
@@ -166,7 +166,7 @@ pub enum ThinkInfo {
 /// An SLA assertion as the run evaluated it. Example: `{ name: "p95 below 500ms", metric:
 /// p95, scope: each_endpoint, operator: below, threshold: 500ms }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct AssertionInfo {
+pub(crate) struct AssertionInfo {
     /// The name verdicts carry: the plan's, or generated like `p95 below 500ms`.
     pub name: String,
     /// The metric.
@@ -196,7 +196,7 @@ pub struct AssertionInfo {
 /// Why the run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum StopKind {
+pub(crate) enum StopKind {
     /// The duration, the stages or the iteration total ran out.
     Completed,
     /// Ctrl-C.
@@ -211,7 +211,7 @@ pub enum StopKind {
 
 /// When and how the run went.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct RunInfo {
+pub(crate) struct RunInfo {
     /// Start, RFC 3339 UTC.
     pub started_at: String,
     /// End of the measured period, RFC 3339 UTC.
@@ -239,7 +239,7 @@ pub struct RunInfo {
 
 /// Statistics of one row, one endpoint or all requests.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Row name (`list_claims`, `checkout/pay`, `login`), endpoint name, or `Aggregated`.
     pub name: String,
     /// HTTP method (`GET`; `GET+POST` for a flow of several; empty for `Aggregated`).
@@ -288,7 +288,7 @@ pub struct Stats {
 /// Latency figures in milliseconds, from the HDR histogram (3 significant digits; a
 /// percentile reads as the top of its bucket, so it never understates).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Latency {
+pub(crate) struct Latency {
     /// Fastest.
     pub min_ms: f64,
     /// Mean.
@@ -301,7 +301,7 @@ pub struct Latency {
 
 /// One distinct failure message of one row.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Row name.
     pub name: String,
     /// HTTP method.
@@ -321,14 +321,14 @@ pub struct Failure {
 
 impl Summary {
     /// The summary as `summary.json` text (pretty, with a final newline).
-    pub fn to_json(&self) -> Result<String, ReportError> {
+    pub(crate) fn to_json(&self) -> Result<String, ReportError> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
         Ok(text)
     }
 
     /// Reads `summary.json` text.
-    pub fn from_json(text: &str) -> Result<Self, SummaryError> {
+    pub(crate) fn from_json(text: &str) -> Result<Self, SummaryError> {
         let summary: Summary = serde_json::from_str(text)?;
         if summary.version != SUMMARY_VERSION {
             return Err(SummaryError::Version {
@@ -339,7 +339,7 @@ impl Summary {
     }
 
     /// The exit code the stored results call for.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         let stop = match self.run.stop {
             StopKind::Completed => Exit::Passed,
             StopKind::Interrupted => Exit::Interrupted,
@@ -356,7 +356,7 @@ impl Summary {
 
     /// The generated JSON Schema of `summary.json` (what `loadplan schema --summary` prints
     /// and `schema/summary.schema.json` holds).
-    pub fn schema() -> String {
+    pub(crate) fn schema() -> String {
         let schema = schemars::generate::SchemaSettings::draft07()
             .into_generator()
             .into_root_schema_for::<Summary>();

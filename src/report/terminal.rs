@@ -10,7 +10,7 @@ use super::summary::{Stats, StopKind, Summary};
 use crate::sla::Status;
 
 /// Whether standard output should be coloured: a terminal, and `NO_COLOR` unset or empty.
-pub fn use_color() -> bool {
+pub(crate) fn use_color() -> bool {
     use std::io::IsTerminal;
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
@@ -41,7 +41,7 @@ fn stats_row(s: &Stats, name: String) -> Vec<Cell> {
 }
 
 /// The endpoint table: endpoints in plan order, then auth rows, then `Aggregated`.
-pub fn endpoints_table(summary: &Summary, color: bool) -> Table {
+pub(crate) fn endpoints_table(summary: &Summary, color: bool) -> Table {
     let mut t = table(color);
     t.set_header([
         "endpoint", "reqs", "fails", "req/s", "p50", "p90", "p95", "p99", "max", "mean",
@@ -57,7 +57,7 @@ pub fn endpoints_table(summary: &Summary, color: bool) -> Table {
 }
 
 /// The verdicts table, or `None` without SLA assertions.
-pub fn verdicts_table(summary: &Summary, color: bool) -> Option<Table> {
+pub(crate) fn verdicts_table(summary: &Summary, color: bool) -> Option<Table> {
     if summary.verdicts.is_empty() {
         return None;
     }
@@ -105,7 +105,7 @@ const FAILURE_ROWS: usize = 10;
 
 /// The most frequent failures, grouped by row, kind and message (masked when recorded),
 /// or `None` without failures; and a line saying how many groups were left out.
-pub fn failures_table(summary: &Summary, color: bool) -> Option<(Table, Option<String>)> {
+pub(crate) fn failures_table(summary: &Summary, color: bool) -> Option<(Table, Option<String>)> {
     if summary.failures.is_empty() {
         return None;
     }
@@ -142,7 +142,7 @@ pub fn failures_table(summary: &Summary, color: bool) -> Option<(Table, Option<S
 
 /// Text from a server or a plan, safe for a terminal: control characters (escape
 /// sequences that retitle the window or clear the screen) are shown escaped, not obeyed.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     if !text.chars().any(char::is_control) {
         return text.to_owned();
     }
@@ -159,7 +159,7 @@ pub fn printable(text: &str) -> String {
 
 /// The verdict and each failed assertion with its measured value and threshold: all that
 /// `--quiet` prints, and the end of the full summary.
-pub fn verdict(summary: &Summary) -> String {
+pub(crate) fn verdict(summary: &Summary) -> String {
     let mut text = super::format::headline(summary);
     let failed: Vec<String> = summary
         .verdicts
@@ -191,7 +191,7 @@ pub fn verdict(summary: &Summary) -> String {
 }
 
 /// The whole terminal summary.
-pub fn summary(summary: &Summary, color: bool) -> String {
+pub(crate) fn summary(summary: &Summary, color: bool) -> String {
     let run = &summary.run;
     let mut text = format!(
         "{} — {:.1}s, seed {}, latencies in ms\n{}\n",

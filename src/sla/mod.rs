@@ -16,15 +16,15 @@ use crate::plan::compile::CompiledAssertion;
 mod tests;
 mod vocab;
 
-pub use vocab::{NoData, Operator, SlaMetric, SlaScope};
+pub(crate) use vocab::{NoData, Operator, SlaMetric, SlaScope};
 
 /// The scope name of an assertion over all requests.
-pub const AGGREGATE: &str = "aggregate";
+pub(crate) const AGGREGATE: &str = "aggregate";
 
 /// The outcome of one verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Status {
+pub(crate) enum Status {
     /// The assertion holds.
     Pass,
     /// The assertion is violated (or had no data, where that fails).
@@ -35,7 +35,7 @@ pub enum Status {
 
 impl Status {
     /// `PASS`, `FAIL` or `SKIPPED`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "PASS",
             Status::Fail => "FAIL",
@@ -46,7 +46,7 @@ impl Status {
 
 /// One assertion evaluated over one scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The assertion's name (given, or generated like `p95 below 500ms`).
     pub name: String,
     /// The metric, as written (`p95`, `error_rate`).
@@ -72,7 +72,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// `p95 712.4ms, threshold below 500ms` — what failure messages show.
-    pub fn explain(&self) -> String {
+    pub(crate) fn explain(&self) -> String {
         let mut text = format!(
             "{} {}, threshold {} {}",
             self.metric,
@@ -88,13 +88,13 @@ impl Verdict {
 }
 
 /// Whether any verdict failed.
-pub fn any_failed(verdicts: &[Verdict]) -> bool {
+pub(crate) fn any_failed(verdicts: &[Verdict]) -> bool {
     verdicts.iter().any(|v| v.status == Status::Fail)
 }
 
 /// An endpoint's statistics: the sum of its rows (each row knows its endpoint's index; auth
 /// rows belong to none and count in the aggregate only).
-pub fn endpoint_stats(name: &str, endpoints: &[String], metrics: &RunMetrics) -> RowStats {
+pub(crate) fn endpoint_stats(name: &str, endpoints: &[String], metrics: &RunMetrics) -> RowStats {
     let mut stats = RowStats::empty(RowKey::new(name, ""));
     let mut methods: Vec<&str> = Vec::new();
     let index = endpoints.iter().position(|e| e == name);
@@ -138,7 +138,7 @@ fn implicit(name: &str, operator: Operator, threshold: f64, text: &str) -> Compi
 
 /// Evaluates every assertion of `sla` over its scopes. `endpoints` are the plan's endpoint
 /// names in plan order; `metrics` and `health` are what the run measured.
-pub fn evaluate(
+pub(crate) fn evaluate(
     sla: &[CompiledAssertion],
     endpoints: &[String],
     metrics: &RunMetrics,
@@ -151,7 +151,7 @@ pub fn evaluate(
 
 /// Everything a run is judged by: the plan's assertions ([`evaluate`]), then the implicit
 /// [`gates`].
-pub fn verdicts(
+pub(crate) fn verdicts(
     sla: &[CompiledAssertion],
     endpoints: &[String],
     metrics: &RunMetrics,
@@ -165,7 +165,7 @@ pub fn verdicts(
 /// The verdicts a run carries beside its plan's assertions: without an aggregate
 /// `error_rate` assertion, [`DEFAULT_GATE`]; with one, [`ANY_SUCCESS`] once no request
 /// succeeded. None for a plan without endpoints.
-pub fn gates(
+pub(crate) fn gates(
     sla: &[CompiledAssertion],
     endpoints: &[String],
     metrics: &RunMetrics,
@@ -189,7 +189,7 @@ pub fn gates(
 /// During the run: the first `abort_on_fail` assertion, past its `abort_delay`, that fails on
 /// data (no data never aborts: early in a run there may be no answer yet). Returns the abort
 /// reason.
-pub fn abort_reason(
+pub(crate) fn abort_reason(
     sla: &[CompiledAssertion],
     endpoints: &[String],
     snapshot: &RunMetrics,

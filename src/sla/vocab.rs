@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// How the measured value is compared with the threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Operator {
+pub(crate) enum Operator {
     /// Strictly below.
     Below,
     /// At most (equal passes).
@@ -21,7 +21,7 @@ pub enum Operator {
 
 impl Operator {
     /// The plan key, e.g. `at_most`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Operator::Below => "below",
             Operator::AtMost => "at_most",
@@ -30,18 +30,8 @@ impl Operator {
         }
     }
 
-    /// The comparison sign, e.g. `<=`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Operator::Below => "<",
-            Operator::AtMost => "<=",
-            Operator::Above => ">",
-            Operator::AtLeast => ">=",
-        }
-    }
-
     /// Whether `measured` passes against `threshold`.
-    pub fn holds(self, measured: f64, threshold: f64) -> bool {
+    pub(crate) fn holds(self, measured: f64, threshold: f64) -> bool {
         match self {
             Operator::Below => measured < threshold,
             Operator::AtMost => measured <= threshold,
@@ -133,7 +123,7 @@ impl JsonSchema for SlaMetric {
 /// Which requests an SLA assertion covers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SlaScope {
+pub(crate) enum SlaScope {
     /// All requests together.
     #[default]
     Aggregate,
@@ -146,7 +136,7 @@ pub enum SlaScope {
 /// What a metric with no samples means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum NoData {
+pub(crate) enum NoData {
     /// The assertion fails.
     Fail,
     /// The assertion is skipped (shown as skipped).

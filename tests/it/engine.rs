@@ -1,8 +1,8 @@
 //! The engine end to end: the real binary against the embedded demo API on an ephemeral
 //! loopback port, with short runs and no think time unless a test is about pacing.
 
-use loadplan::demo::DemoOptions;
-use loadplan::sla::DEFAULT_GATE;
+use loadplan::DEFAULT_GATE;
+use loadplan::DemoOptions;
 
 use crate::support::{Demo, RunResult, loadplan, run_plan, stderr, stdout};
 
@@ -169,7 +169,7 @@ fn a_401_refreshes_and_retries_once() {
     );
     assert_eq!(
         row["requests"].as_u64().unwrap() + stats.unauthorized(),
-        stats.requests(loadplan::demo::Route::Dashboard),
+        stats.requests(loadplan::Route::Dashboard),
         "the dashboard row counts each request once: {row}"
     );
 }
@@ -191,7 +191,7 @@ fn flow_steps_with_unmet_requires_are_skipped_and_unrenderable_ones_are_not_time
     assert_eq!(detail["failures"], 0, "{detail}");
     assert_eq!(r.row("guarded/list")["requests"], 6);
     assert_eq!(
-        demo.server.stats.requests(loadplan::demo::Route::GetClaim),
+        demo.server.stats.requests(loadplan::Route::GetClaim),
         5,
         "a skipped step is not sent"
     );

@@ -358,21 +358,21 @@ fn during_and_after_policies_stay_out_of_the_endpoint_statistics() {
 /// During-load probes, in-process: they count passes against the demo API until stopped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn during_probes_count_every_probe() {
-    let server = loadplan::demo::DemoServer::start(loadplan::demo::DemoOptions {
+    let server = loadplan::DemoServer::start(loadplan::DemoOptions {
         port: 0,
         ..Default::default()
     })
     .await
     .unwrap();
     let overrides = [
-        loadplan::plan::Override::new("target.base_url", &server.base_url()),
-        loadplan::plan::Override::new("health.ready.run.0", "during"),
-        loadplan::plan::Override::new("health.ready.interval", "20ms"),
+        loadplan::Override::new("target.base_url", &server.base_url()),
+        loadplan::Override::new("health.ready.run.0", "during"),
+        loadplan::Override::new("health.ready.interval", "20ms"),
     ];
-    let plan = loadplan::plan::load(&root().join("plans/demo.yaml"), &overrides).unwrap();
-    let http = loadplan::http::HttpSettings::new(&plan).unwrap();
-    let probes = loadplan::health::Probes::start(&plan, &server.base_url(), &http).unwrap();
-    let health = loadplan::demo::Route::Health;
+    let plan = loadplan::load(&root().join("plans/demo.yaml"), &overrides).unwrap();
+    let http = loadplan::HttpSettings::new(&plan).unwrap();
+    let probes = loadplan::Probes::start(&plan, &server.base_url(), &http).unwrap();
+    let health = loadplan::Route::Health;
     let waited = Instant::now();
     while server.stats.requests(health) < 5 {
         assert!(

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use loadplan::plan::diagnostic::{self, DiagnosticFormat};
+use loadplan::{DiagnosticFormat, render_diagnostics};
 
 use crate::support::{loadplan, loadplan_in, root, stderr};
 
@@ -26,15 +26,15 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Renders diagnostics with paths relative to the repository root, so snapshots do not
 /// depend on where the checkout lives.
-fn render_relative(diags: &[loadplan::plan::Diagnostic]) -> String {
+fn render_relative(diags: &[loadplan::Diagnostic]) -> String {
     let prefix = format!("{}/", root().display());
-    diagnostic::render(diags, DiagnosticFormat::Human).replace(&prefix, "")
+    render_diagnostics(diags, DiagnosticFormat::Human).replace(&prefix, "")
 }
 
 #[test]
 fn invalid_plans_report_located_diagnostics() {
     insta::glob!("../fixtures/plans/invalid", "*.yaml", |path| {
-        let diags = match loadplan::plan::load(path, &[]) {
+        let diags = match loadplan::load(path, &[]) {
             Ok(_) => panic!("{} loaded, but it is in the invalid corpus", path.display()),
             Err(diags) => diags,
         };
@@ -76,7 +76,7 @@ fn valid_fixtures_load() {
     let files = yaml_files(&fixtures("valid"));
     assert!(files.len() >= 3);
     for path in files {
-        if let Err(diags) = loadplan::plan::load(&path, &[]) {
+        if let Err(diags) = loadplan::load(&path, &[]) {
             panic!(
                 "{} does not load:\n{}",
                 path.display(),
@@ -97,9 +97,9 @@ fn schema_accepts_every_shipped_plan() {
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
         let file = path.display().to_string();
-        let source = loadplan::plan::parse(&file, path.parent().unwrap(), &bytes, &[])
+        let source = loadplan::parse(&file, path.parent().unwrap(), &bytes, &[])
             .unwrap_or_else(|d| panic!("{file} does not parse:\n{}", render_relative(&d)));
-        let problems = loadplan::plan::schema::check(&source.value, &source.positions);
+        let problems = loadplan::check_schema(&source.value, &source.positions);
         assert!(problems.is_empty(), "{file}: {problems:#?}");
     }
 }
@@ -253,7 +253,7 @@ fn oversized_plan_is_refused() {
     file.set_len(4 * 1024 * 1024 + 1).unwrap();
     drop(file);
 
-    let diags = loadplan::plan::load(&path, &[]).unwrap_err();
+    let diags = loadplan::load(&path, &[]).unwrap_err();
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!((diags[0].line, diags[0].col), (1, 1));
     assert_eq!(
@@ -272,7 +272,7 @@ fn oversized_plan_is_refused() {
 
     // The same limit holds for bytes already in memory.
     let bytes = vec![b' '; 4 * 1024 * 1024 + 1];
-    let diags = loadplan::plan::load_bytes("mem.yaml", dir.path(), &bytes, &[]).unwrap_err();
+    let diags = loadplan::load_bytes("mem.yaml", dir.path(), &bytes, &[]).unwrap_err();
     assert!(diags[0].message.contains("(4 MiB)"), "{diags:?}");
 }
 
@@ -288,57 +288,4 @@ fn an_endless_plan_file_is_read_up_to_the_limit() {
         err.contains("/dev/zero:1:1: the file is over 4194304 bytes"),
         "{err}"
     );
-}
-
-/// Issue 12: rows are numbered once, at compile time, each with its endpoint's index: a flow's
-/// steps belong to their flow, auth rows to none, and no name decides it (`ab` is not a step
-/// of `a`).
-#[test]
-fn rows_are_assigned_their_endpoint_at_compile_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rows.yaml");
-    std::fs::write(
-        &path,
-        r#"version: 1
-name: rows
-target: { base_url: "http://127.0.0.1:9" }
-auth:
-  login: { method: POST, path: /token }
-  extract: { access: $.access }
-load: { users: 1, iterations: 1 }
-endpoints:
-  - name: login_page
-    request: { path: /login-page }
-  - name: a
-    steps:
-      - { name: s1, request: { path: /1 } }
-      - { name: s2, request: { method: POST, path: /2 } }
-  - name: ab
-    request: { path: /ab }
-"#,
-    )
-    .unwrap();
-    let plan = loadplan::plan::load(&path, &[]).unwrap_or_else(|d| panic!("{d:?}"));
-    let rows: Vec<(&str, &str, Option<usize>)> = plan
-        .rows
-        .iter()
-        .map(|r| (r.name.as_str(), r.method.as_str(), r.endpoint))
-        .collect();
-    assert_eq!(
-        rows,
-        [
-            ("login_page", "GET", Some(0)),
-            ("a/s1", "GET", Some(1)),
-            ("a/s2", "POST", Some(1)),
-            ("ab", "GET", Some(2)),
-            ("login", "POST", None),
-        ]
-    );
-    let requests: Vec<Option<usize>> = plan
-        .endpoints
-        .iter()
-        .flat_map(|e| e.requests.iter().map(|r| r.row))
-        .chain(plan.auth.iter().flat_map(|a| a.login.iter().map(|r| r.row)))
-        .collect();
-    assert_eq!(requests, [Some(0), Some(1), Some(2), Some(3), Some(4)]);
 }

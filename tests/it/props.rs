@@ -323,7 +323,7 @@ fn mutated_starter() -> impl Strategy<Value = Vec<u8>> {
 fn load(bytes: &[u8]) {
     // A folder that does not exist: file checks must fail gracefully, never read anything.
     let dir = Path::new("/nonexistent/loadplan-props");
-    let Err(diags) = loadplan::plan::load_bytes("p.yaml", dir, bytes, &[]) else {
+    let Err(diags) = loadplan::load_bytes("p.yaml", dir, bytes, &[]) else {
         return;
     };
     assert!(!diags.is_empty(), "refused without a diagnostic");
@@ -389,7 +389,7 @@ proptest! {
 
     #[test]
     fn templates_render_within_their_budget(source in template()) {
-        let mut t = loadplan::template::Templates::new();
+        let mut t = loadplan::Templates::new();
         let text = t.add("/t", &source).unwrap();
         let ctx = minijinja::context! { user_id => 7, xs => vec![1, 2, 3] };
         let began = std::time::Instant::now();
@@ -397,7 +397,7 @@ proptest! {
         // Debug builds render about fifty times slower than release ones.
         prop_assert!(began.elapsed() < std::time::Duration::from_secs(5), "{source}");
         if let Ok(out) = rendered {
-            prop_assert!(out.len() <= loadplan::template::MAX_OUTPUT, "{source}");
+            prop_assert!(out.len() <= loadplan::MAX_OUTPUT, "{source}");
         }
     }
 }

@@ -39,22 +39,23 @@ pub fn stderr(o: &Output) -> String {
 /// The embedded demo API, served in the background for one test.
 pub struct Demo {
     /// The server.
-    pub server: loadplan::demo::DemoServer,
+    pub server: loadplan::DemoServer,
     _runtime: tokio::runtime::Runtime,
 }
 
 impl Demo {
     /// Starts the demo API on an ephemeral loopback port with these knobs.
-    pub fn start(opts: loadplan::demo::DemoOptions) -> Demo {
+    pub fn start(opts: loadplan::DemoOptions) -> Demo {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let server = runtime
-            .block_on(loadplan::demo::DemoServer::start(
-                loadplan::demo::DemoOptions { port: 0, ..opts },
-            ))
+            .block_on(loadplan::DemoServer::start(loadplan::DemoOptions {
+                port: 0,
+                ..opts
+            }))
             .unwrap();
         Demo {
             server,

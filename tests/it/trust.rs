@@ -3,8 +3,8 @@
 //! anything is sent, the terminal says why, and the results folder is checked, locked and
 //! written before the terminal is.
 
-use loadplan::demo::DemoOptions;
-use loadplan::sla::{ANY_SUCCESS, DEFAULT_GATE};
+use loadplan::DemoOptions;
+use loadplan::{ANY_SUCCESS, DEFAULT_GATE};
 
 use crate::support::{Demo, RunResult, loadplan, root, run_plan, stderr, stdout};
 
@@ -247,7 +247,7 @@ fn results_folder_below_a_file_is_a_tool_error_before_any_request() {
 fn a_results_folder_in_use_is_refused_before_any_request() {
     let demo = Demo::start(DemoOptions::default());
     let dir = tempfile::tempdir().unwrap();
-    let held = loadplan::report::folder::ResultsDir::open(dir.path()).unwrap();
+    let held = loadplan::ResultsDir::open(dir.path()).unwrap();
     let o = loadplan(&[
         "run",
         "tests/fixtures/trust/dead.yaml",
@@ -380,7 +380,7 @@ fn a_second_ctrl_c_skips_the_graceful_wait_but_writes_the_summary() {
             dir.path().to_str().unwrap(),
         ],
         "running",
-        || demo.server.stats.requests(loadplan::demo::Route::Dashboard) >= 2,
+        || demo.server.stats.requests(loadplan::Route::Dashboard) >= 2,
     );
     let started = std::time::Instant::now();
     kill(&child, "-INT");
@@ -418,7 +418,7 @@ fn health_is_interrupted_with_its_files_written() {
             dir.path().to_str().unwrap(),
         ],
         "",
-        || demo.server.stats.requests(loadplan::demo::Route::Health) >= 1,
+        || demo.server.stats.requests(loadplan::Route::Health) >= 1,
     );
     kill(&child, "-INT");
     assert_eq!(child.wait().unwrap().code(), Some(130));

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::auth::{DEMO_PASSWORD, DEMO_USERNAME};
 use super::*;
 
 mod api;

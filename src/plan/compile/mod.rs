@@ -26,7 +26,7 @@ mod types;
 
 use feeders::{check_unique_feeders, read_feeder};
 
-pub use sla::CompiledAssertion;
+pub(crate) use sla::CompiledAssertion;
 pub use types::*;
 
 /// What the templates of one part of the plan may read, and where its checks are written.
@@ -53,7 +53,7 @@ struct Compiler<'a> {
 }
 
 /// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
-pub fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
+pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
     let mut c = Compiler {
         templates: Templates::new(),
         r,
@@ -605,5 +605,54 @@ mod tests {
         assert_eq!(plan_hash(&a), plan_hash(&b));
         assert_eq!(plan_hash(&a).len(), 64);
         assert_ne!(plan_hash(&a), plan_hash(&serde_json::json!({ "b": 2 })));
+    }
+
+    /// Issue 12: rows are numbered once, at compile time, each with its endpoint's index: a flow's
+    /// steps belong to their flow, auth rows to none, and no name decides it (`ab` is not a step
+    /// of `a`).
+    #[test]
+    fn rows_are_assigned_their_endpoint_at_compile_time() {
+        let yaml = r#"version: 1
+name: rows
+target: { base_url: "http://127.0.0.1:9" }
+auth:
+  login: { method: POST, path: /token }
+  extract: { access: $.access }
+load: { users: 1, iterations: 1 }
+endpoints:
+  - name: login_page
+    request: { path: /login-page }
+  - name: a
+    steps:
+      - { name: s1, request: { path: /1 } }
+      - { name: s2, request: { method: POST, path: /2 } }
+  - name: ab
+    request: { path: /ab }
+"#;
+        let plan =
+            crate::plan::load_bytes("rows.yaml", std::path::Path::new("."), yaml.as_bytes(), &[])
+                .unwrap_or_else(|d| panic!("{d:?}"));
+        let rows: Vec<(&str, &str, Option<usize>)> = plan
+            .rows
+            .iter()
+            .map(|r| (r.name.as_str(), r.method.as_str(), r.endpoint))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("login_page", "GET", Some(0)),
+                ("a/s1", "GET", Some(1)),
+                ("a/s2", "POST", Some(1)),
+                ("ab", "GET", Some(2)),
+                ("login", "POST", None),
+            ]
+        );
+        let requests: Vec<Option<usize>> = plan
+            .endpoints
+            .iter()
+            .flat_map(|e| e.requests.iter().map(|r| r.row))
+            .chain(plan.auth.iter().flat_map(|a| a.login.iter().map(|r| r.row)))
+            .collect();
+        assert_eq!(requests, [Some(0), Some(1), Some(2), Some(3), Some(4)]);
     }
 }

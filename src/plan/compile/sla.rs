@@ -10,7 +10,7 @@ use crate::sla::Operator;
 
 /// An SLA assertion ready to evaluate.
 #[derive(Debug, Clone)]
-pub struct CompiledAssertion {
+pub(crate) struct CompiledAssertion {
     /// The name verdicts carry: the plan's, or generated like `p95 below 500ms`.
     pub name: String,
     /// The metric.
@@ -39,7 +39,7 @@ pub struct CompiledAssertion {
 impl CompiledAssertion {
     /// Compiles one assertion; `None` without an operator (validation refuses that, so a plan
     /// that skipped it gets no verdict rather than a panic).
-    pub fn new(a: &SlaAssertion) -> Option<Self> {
+    pub(crate) fn new(a: &SlaAssertion) -> Option<Self> {
         let (operator, value) = operator_and_value(a)?;
         let threshold_text = value.to_text();
         let name = a.name.clone().unwrap_or_else(|| {

@@ -20,38 +20,38 @@ use crate::template::{Templates, Text};
 #[derive(Debug)]
 pub struct CompiledPlan {
     /// Which plan this is, as reports name it.
-    pub meta: PlanMeta,
+    pub(crate) meta: PlanMeta,
     /// What every template sees before any user runs: plan variables by name and under
     /// `vars`, and the environment under `env` (read once, when the plan was compiled).
-    pub globals: minijinja::Value,
+    pub(crate) globals: minijinja::Value,
     /// Every template of the plan.
-    pub templates: Arc<Templates>,
+    pub(crate) templates: Arc<Templates>,
     /// The system under test.
-    pub target: CompiledTarget,
+    pub(crate) target: CompiledTarget,
     /// Authentication, if any.
-    pub auth: Option<CompiledAuth>,
+    pub(crate) auth: Option<CompiledAuth>,
     /// Endpoints, in plan order.
-    pub endpoints: Vec<CompiledEndpoint>,
+    pub(crate) endpoints: Vec<CompiledEndpoint>,
     /// Health policies, in plan order.
-    pub health: Vec<CompiledHealth>,
+    pub(crate) health: Vec<CompiledHealth>,
     /// Load shape.
-    pub load: LoadShape,
+    pub(crate) load: LoadShape,
     /// Data feeders with their rows.
-    pub feeders: Vec<Feeder>,
+    pub(crate) feeders: Vec<Feeder>,
     /// Every `env.NAME` a template reads, in plan order.
-    pub env_reads: Vec<EnvRead>,
+    pub(crate) env_reads: Vec<EnvRead>,
     /// The rows of the run's metrics, indexed by [`CompiledRequest::row`]: every endpoint
     /// request and step in plan order, then login, refresh and start steps.
-    pub rows: Vec<RowKey>,
+    pub(crate) rows: Vec<RowKey>,
     /// The SLA assertions, in plan order.
-    pub sla: Vec<super::CompiledAssertion>,
+    pub(crate) sla: Vec<super::CompiledAssertion>,
     /// The reports to write.
-    pub outputs: Outputs,
+    pub(crate) outputs: Outputs,
 }
 
 /// A plan's identity: what reports and summaries name.
 #[derive(Debug, Clone)]
-pub struct PlanMeta {
+pub(crate) struct PlanMeta {
     /// `name`.
     pub name: String,
     /// `description`.
@@ -64,7 +64,7 @@ pub struct PlanMeta {
 
 /// `target`, every default applied and every path resolved.
 #[derive(Debug, Clone)]
-pub struct CompiledTarget {
+pub(crate) struct CompiledTarget {
     /// `base_url`, rendered once per run.
     pub base_url: Text,
     /// `headers`.
@@ -89,7 +89,7 @@ pub struct CompiledTarget {
 
 /// `target.tls` with its files' paths resolved from the plan's folder.
 #[derive(Debug, Clone, Default)]
-pub struct CompiledTls {
+pub(crate) struct CompiledTls {
     /// Certificates are not verified.
     pub insecure: bool,
     /// Extra CA certificates (PEM).
@@ -100,7 +100,7 @@ pub struct CompiledTls {
 
 /// One template's read of an environment variable.
 #[derive(Debug, Clone)]
-pub struct EnvRead {
+pub(crate) struct EnvRead {
     /// The variable (`API_PASSWORD` for `env.API_PASSWORD`).
     pub name: String,
     /// The template's plan pointer (`/auth/login/request/body/json/password`).
@@ -115,7 +115,7 @@ pub struct EnvRead {
 
 /// A data feeder: a CSV file's rows, read once.
 #[derive(Debug, Clone)]
-pub struct Feeder {
+pub(crate) struct Feeder {
     /// Name (`data.NAME` in templates).
     pub name: String,
     /// Row order.
@@ -126,7 +126,7 @@ pub struct Feeder {
 
 /// A request ready to render.
 #[derive(Debug, Clone)]
-pub struct CompiledRequest {
+pub(crate) struct CompiledRequest {
     /// Name in reports: `endpoint` or `endpoint/step`.
     pub label: String,
     /// HTTP method.
@@ -154,7 +154,7 @@ pub struct CompiledRequest {
 
 /// Where a request goes.
 #[derive(Debug, Clone)]
-pub enum RequestTarget {
+pub(crate) enum RequestTarget {
     /// Joined to the base URL.
     Path(Text),
     /// Used as is.
@@ -163,7 +163,7 @@ pub enum RequestTarget {
 
 /// A request body.
 #[derive(Debug, Clone)]
-pub enum Body {
+pub(crate) enum Body {
     /// No body.
     None,
     /// JSON; strings may be templates.
@@ -178,7 +178,7 @@ pub enum Body {
 
 /// One multipart part.
 #[derive(Debug, Clone)]
-pub enum Part {
+pub(crate) enum Part {
     /// Text value.
     Text(Text),
     /// A file's bytes, read at compile time.
@@ -191,7 +191,7 @@ pub enum Part {
 
 /// A JSON value whose strings may be templates. A fully static one is pre-serialized.
 #[derive(Debug, Clone)]
-pub enum JsonTemplate {
+pub(crate) enum JsonTemplate {
     /// No templates inside: the serialized bytes.
     Static(bytes::Bytes),
     /// An object.
@@ -206,7 +206,7 @@ pub enum JsonTemplate {
 
 /// Checks on an answer.
 #[derive(Debug, Clone, Default)]
-pub struct CompiledChecks {
+pub(crate) struct CompiledChecks {
     /// Accepted statuses; empty means "below 400" (or 200–399 for health).
     pub status: Vec<u16>,
     /// JSON conditions.
@@ -217,19 +217,9 @@ pub struct CompiledChecks {
     pub max_latency: Option<Duration>,
 }
 
-impl CompiledChecks {
-    /// Whether any check was declared (without checks, status ≥ 400 fails).
-    pub fn is_empty(&self) -> bool {
-        self.status.is_empty()
-            && self.json.is_empty()
-            && self.body_contains.is_none()
-            && self.max_latency.is_none()
-    }
-}
-
 /// A JSON condition.
 #[derive(Debug, Clone)]
-pub struct CompiledCondition {
+pub(crate) struct CompiledCondition {
     /// The query as written, for messages.
     pub path_text: String,
     /// The parsed query.
@@ -240,7 +230,7 @@ pub struct CompiledCondition {
 
 /// The test of a JSON condition.
 #[derive(Debug, Clone)]
-pub enum ConditionTest {
+pub(crate) enum ConditionTest {
     /// Equals the value (strings rendered); skipped when it renders empty and `skip_if_empty`.
     Equals {
         value: JsonTemplate,
@@ -258,7 +248,7 @@ pub enum ConditionTest {
 
 /// A capture.
 #[derive(Debug, Clone)]
-pub struct CompiledCapture {
+pub(crate) struct CompiledCapture {
     /// Variable name.
     pub name: String,
     /// Query.
@@ -271,7 +261,7 @@ pub struct CompiledCapture {
 
 /// An endpoint.
 #[derive(Debug, Clone)]
-pub struct CompiledEndpoint {
+pub(crate) struct CompiledEndpoint {
     /// Name.
     pub name: String,
     /// Weight.
@@ -286,7 +276,7 @@ pub struct CompiledEndpoint {
 
 /// Authentication.
 #[derive(Debug, Clone)]
-pub struct CompiledAuth {
+pub(crate) struct CompiledAuth {
     /// Login request (absent with basic auth).
     pub login: Option<CompiledRequest>,
     /// Basic credentials.
@@ -311,11 +301,11 @@ pub struct CompiledAuth {
 /// Where the credentials' expiry is read when the plan does not say (`expires_from`): an
 /// `expires_in` answer field wins over the `exp` claim of the `access` JWT, which is all
 /// djangorestframework-simplejwt sends.
-pub const DEFAULT_EXPIRES_FROM: [&str; 2] = ["expires_in", "access"];
+pub(crate) const DEFAULT_EXPIRES_FROM: [&str; 2] = ["expires_in", "access"];
 
 /// Refresh rules.
 #[derive(Debug, Clone)]
-pub struct CompiledRefresh {
+pub(crate) struct CompiledRefresh {
     /// Statuses that trigger a refresh and one retry.
     pub on_status: Vec<u16>,
     /// Margin before expiry.
@@ -330,7 +320,7 @@ pub struct CompiledRefresh {
 
 /// Think time between tasks.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Think {
+pub(crate) enum Think {
     /// None.
     None,
     /// Constant.
@@ -345,7 +335,7 @@ pub enum Think {
 
 /// The load shape.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LoadShape {
+pub(crate) struct LoadShape {
     /// Closed or open model.
     pub model: LoadModel,
     /// Run length, ramp-up included (`None` with only `iterations` or staged shapes).
@@ -360,7 +350,7 @@ pub struct LoadShape {
 
 impl LoadShape {
     /// Most users (closed model) or iterations in flight (open model) at once.
-    pub fn max_users(&self) -> u64 {
+    pub(crate) fn max_users(&self) -> u64 {
         match &self.model {
             LoadModel::Closed { stages, .. } => {
                 stages.iter().map(|s| u64::from(s.0)).max().unwrap_or(1)
@@ -374,7 +364,7 @@ impl LoadShape {
 
 /// Closed or open model.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LoadModel {
+pub(crate) enum LoadModel {
     /// A fixed population of users.
     Closed {
         /// Users over time: (target, ramp duration) stages; a steady load is one stage.
@@ -397,7 +387,7 @@ pub enum LoadModel {
 
 /// A health policy.
 #[derive(Debug, Clone)]
-pub struct CompiledHealth {
+pub(crate) struct CompiledHealth {
     /// Name.
     pub name: String,
     /// The request.

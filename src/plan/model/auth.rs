@@ -5,7 +5,7 @@ use super::*;
 /// Authentication of virtual users.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Auth {
+pub(crate) struct Auth {
     /// A login request each user sends once before its first task (templated).
     /// Example: `{ method: POST, path: /api/v1/auth/token/, json: { username: "{{ env.API_USERNAME }}" } }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,7 +36,7 @@ pub struct Auth {
 /// HTTP basic authentication.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BasicAuth {
+pub(crate) struct BasicAuth {
     /// User name (template). Example: `"{{ env.API_USERNAME }}"`.
     pub username: String,
     /// Password (template); never shown in output. Example: `"{{ env.API_PASSWORD }}"`.
@@ -46,7 +46,7 @@ pub struct BasicAuth {
 /// How extracted credentials are sent.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuthApply {
+pub(crate) struct AuthApply {
     /// Headers added to every request after login (templates). Example:
     /// `Authorization: "Bearer {{ auth.access }}"`.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
@@ -59,7 +59,7 @@ pub struct AuthApply {
 /// When and how credentials are renewed.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AuthRefresh {
+pub(crate) struct AuthRefresh {
     /// Answer statuses that mean "credentials expired": the user refreshes, then retries
     /// that request once. A refused answer whose credentials were renewed is not a failure:
     /// the request counts once, as its retry's result (which may fail), and the refresh row
@@ -101,7 +101,7 @@ fn default_refresh_statuses() -> Vec<u16> {
 /// Who shares a login.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum AuthScope {
+pub(crate) enum AuthScope {
     /// Each virtual user logs in for itself.
     #[default]
     PerUser,

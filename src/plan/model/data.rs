@@ -5,7 +5,7 @@ use super::*;
 /// A CSV file whose rows feed templates.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DataFeeder {
+pub(crate) struct DataFeeder {
     /// The CSV file, relative to the plan file. Its first line names the columns.
     /// Example: `data/accounts.csv`.
     pub file: PathBuf,
@@ -19,7 +19,7 @@ pub struct DataFeeder {
 /// Row order of a data feeder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum FeederOrder {
+pub(crate) enum FeederOrder {
     /// The next row each time, wrapping around.
     #[default]
     Sequential,

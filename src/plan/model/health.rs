@@ -6,7 +6,7 @@ use super::*;
 /// retries or time.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct HealthPolicy {
+pub(crate) struct HealthPolicy {
     /// The request (templated; no auth is sent). Example: `{ path: /api/v1/health/ }`.
     pub request: Request,
     /// What a healthy answer looks like. Default: a status from 200 to 399.
@@ -51,7 +51,7 @@ fn default_phases() -> Vec<HealthPhase> {
 /// Growth of the wait between failed health tries.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     /// `constant` (always `interval`) or `exponential` (multiplied by `factor` after each
     /// failed try, up to `max`).
     #[serde(rename = "type")]
@@ -70,7 +70,7 @@ pub struct Backoff {
 /// Kind of backoff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum BackoffKind {
+pub(crate) enum BackoffKind {
     /// The same wait each time.
     Constant,
     /// A growing wait.
@@ -80,7 +80,7 @@ pub enum BackoffKind {
 /// When a health policy runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum HealthPhase {
+pub(crate) enum HealthPhase {
     /// Before the load: a gate.
     Before,
     /// During the load: periodic probes.

@@ -7,7 +7,7 @@ use super::*;
 /// long, wait included), `{ poisson: 2s }` (exponential waits of this mean).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum ThinkTime {
+pub(crate) enum ThinkTime {
     /// `none`, or a constant duration such as `2s`.
     Text(ThinkText),
     /// A think-time rule.
@@ -17,7 +17,7 @@ pub enum ThinkTime {
 /// `none` or a duration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub enum ThinkText {
+pub(crate) enum ThinkText {
     /// No wait.
     None,
     /// A constant wait.
@@ -63,7 +63,7 @@ impl JsonSchema for ThinkText {
 /// A think-time rule; give exactly one key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum ThinkRule {
+pub(crate) enum ThinkRule {
     /// The same wait every time. Example: `{ constant: 2s }`.
     Constant(HumanDuration),
     /// A uniformly random wait between two durations. Example: `{ between: [1s, 3s] }`.
@@ -84,7 +84,7 @@ pub enum ThinkRule {
 /// The run ends after `duration` (ramp-up included) or after `iterations` tasks in total.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Load {
+pub(crate) struct Load {
     /// Closed model: number of virtual users. Default `1`. Example: `50`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<u32>,
@@ -124,7 +124,7 @@ pub struct Load {
 /// A closed-model stage: ramp to `target` users over `duration`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UserStage {
+pub(crate) struct UserStage {
     /// Number of users at the end of the stage. Example: `20`.
     pub target: u32,
     /// Length of the stage. Example: `1m`.
@@ -134,7 +134,7 @@ pub struct UserStage {
 /// An open-model arrival rate: constant or staged.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum ArrivalRate {
+pub(crate) enum ArrivalRate {
     /// A constant rate. Example: `50/s`.
     Constant(Rate),
     /// Ramp the rate linearly to each stage's `target` over its `duration`.
@@ -144,7 +144,7 @@ pub enum ArrivalRate {
 /// An open-model stage: ramp to `target` over `duration`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RateStage {
+pub(crate) struct RateStage {
     /// Arrival rate at the end of the stage. Example: `100/s`.
     pub target: Rate,
     /// Length of the stage. Example: `1m`.

@@ -22,14 +22,14 @@ mod request;
 mod sla;
 mod target;
 
-pub use auth::*;
-pub use data::*;
-pub use health::*;
-pub use load::*;
-pub use outputs::*;
-pub use request::*;
-pub use sla::*;
-pub use target::*;
+pub(crate) use auth::*;
+pub(crate) use data::*;
+pub(crate) use health::*;
+pub(crate) use load::*;
+pub(crate) use outputs::*;
+pub(crate) use request::*;
+pub(crate) use sla::*;
+pub(crate) use target::*;
 
 /// A loadplan plan: what to load-test or health-check, and what counts as a pass.
 ///
@@ -38,7 +38,7 @@ pub use target::*;
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "loadplan plan")]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Version of the plan format. Always `1`.
     pub version: PlanVersion,
     /// Short name of the plan, shown in reports. Example: `upstream-claims-api`.
@@ -127,7 +127,7 @@ impl JsonSchema for PlanVersion {
 /// naturally write `page: 1` as well as `page: "{{ n }}"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     /// Text, possibly a template.
     Text(String),
     /// A whole number.
@@ -140,7 +140,7 @@ pub enum Scalar {
 
 impl Scalar {
     /// The value as template source text.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         match self {
             Scalar::Text(s) => s.clone(),
             Scalar::Integer(i) => i.to_string(),

@@ -7,7 +7,7 @@ use super::*;
 /// `random_int(a, b)`, `uuid()`, `now()`, `user_id`, `iteration`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Request {
+pub(crate) struct Request {
     /// HTTP method. Default `GET`.
     #[serde(default)]
     pub method: Method,
@@ -43,7 +43,7 @@ pub struct Request {
 /// HTTP method.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Method {
+pub(crate) enum Method {
     /// GET
     #[default]
     Get,
@@ -63,7 +63,7 @@ pub enum Method {
 
 impl Method {
     /// The method as sent on the wire.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -79,7 +79,7 @@ impl Method {
 /// One part of a multipart body.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct MultipartPart {
+pub(crate) struct MultipartPart {
     /// Text value of the part (template).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -94,7 +94,7 @@ pub struct MultipartPart {
 /// An endpoint: one request (or an ordered flow of `steps`) that virtual users pick by weight.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// Unique name, shown in reports and used by `sla` and `--only`.
     /// Letters, digits, `_`, `-` and `.`. Example: `list_claims`.
     #[schemars(regex(pattern = r"^[A-Za-z0-9_.\-]+$"))]
@@ -133,7 +133,7 @@ fn default_weight() -> u32 {
 /// One request of a flow.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Step {
+pub(crate) struct Step {
     /// Name of the step, unique within its flow. Example: `create_claim`.
     #[schemars(regex(pattern = r"^[A-Za-z0-9_.\-]+$"))]
     pub name: String,
@@ -156,7 +156,7 @@ pub struct Step {
 /// What an answer must satisfy. Every listed condition must hold.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Expectations {
+pub(crate) struct Expectations {
     /// Accepted statuses. Example: `[200, 201]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<u16>,
@@ -175,7 +175,7 @@ pub struct Expectations {
 /// `equals`, `not_equals`, `exists`, `matches`, `one_of`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct JsonCondition {
+pub(crate) struct JsonCondition {
     /// JSONPath of the value. Example: `$.status`.
     pub path: String,
     /// The value must equal this (strings are templates). Example: `ok`.
@@ -202,7 +202,7 @@ pub struct JsonCondition {
 /// A value captured from an answer: a JSONPath, or `{ path, all }`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum Capture {
+pub(crate) enum Capture {
     /// JSONPath of the first match. Example: `$.results[0].id`.
     Path(String),
     /// JSONPath with options.
@@ -212,7 +212,7 @@ pub enum Capture {
 /// A capture with options.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CaptureSpec {
+pub(crate) struct CaptureSpec {
     /// JSONPath (RFC 9535). Example: `$.results[*].id`.
     pub path: String,
     /// Keep every match as a list (for the `random` filter) instead of the first one.

@@ -1,13 +1,13 @@
 //! SLA assertions: what a run must meet to pass.
 
 use super::*;
-pub use crate::sla::{NoData, SlaMetric, SlaScope};
+pub(crate) use crate::sla::{NoData, SlaMetric, SlaScope};
 
 /// A service-level assertion: `metric` compared with one threshold, over a scope.
 /// Example: `{ metric: p95, scope: each_endpoint, below: 500ms }`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SlaAssertion {
+pub(crate) struct SlaAssertion {
     /// Name shown in reports. Default: generated from the assertion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

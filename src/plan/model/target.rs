@@ -5,7 +5,7 @@ use super::*;
 /// The system under test.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Target {
+pub(crate) struct Target {
     /// Base URL that request paths are joined to; a template. A path in the base URL is
     /// kept: `http://host/prefix` + `/api/x` is `http://host/prefix/api/x`.
     /// Example: `"{{ env.TARGET_URL | default('http://127.0.0.1:8000') }}"`.
@@ -52,7 +52,7 @@ pub struct Target {
 /// TLS settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Tls {
+pub(crate) struct Tls {
     /// Skip certificate verification. Only for test systems with self-signed certificates.
     #[serde(default)]
     pub insecure: bool,
@@ -68,7 +68,7 @@ pub struct Tls {
 /// A client certificate and its private key, PEM files relative to the plan file.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ClientCert {
+pub(crate) struct ClientCert {
     /// The certificate chain (PEM). Example: `certs/client.pem`.
     pub cert: PathBuf,
     /// The private key (PEM). Example: `certs/client.key`.
@@ -91,7 +91,7 @@ pub enum HttpVersion {
 /// Who shares connections.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ConnectionPool {
+pub(crate) enum ConnectionPool {
     /// Each virtual user has its own keep-alive connections.
     #[default]
     PerUser,
