@@ -46,6 +46,7 @@ impl Exit {
         use crate::health::HealthError;
         use crate::http::SettingsError;
         use crate::plan::schema::SchemaError;
+        use crate::report::folder::FolderError;
         use crate::report::{ReportError, SummaryError};
         let of = |cause: &(dyn std::error::Error + 'static)| {
             if let Some(e) = cause.downcast_ref::<HealthError>() {
@@ -60,7 +61,10 @@ impl Exit {
                 })
             } else if cause.is::<SettingsError>() || cause.is::<SummaryError>() {
                 Some(Exit::Invalid)
-            } else if cause.is::<ReportError>() || cause.is::<SchemaError>() {
+            } else if cause.is::<ReportError>()
+                || cause.is::<SchemaError>()
+                || cause.is::<FolderError>()
+            {
                 Some(Exit::ToolError)
             } else {
                 None
@@ -112,6 +116,11 @@ mod tests {
         );
         let report = anyhow::Error::from(crate::report::ReportError::Write(vec!["disk".into()]));
         assert_eq!(super::Exit::of_error(&report), ToolError);
+        let folder = anyhow::Error::from(crate::report::folder::FolderError::InUse {
+            path: "results".into(),
+            holder: "process 1".into(),
+        });
+        assert_eq!(super::Exit::of_error(&folder), ToolError);
         let summary = crate::report::Summary::from_json(r#"{"version": 99}"#).unwrap_err();
         assert_eq!(super::Exit::of_error(&summary.into()), Invalid);
         let engine = anyhow::Error::from(crate::engine::EngineError::HeaderName("a b".into()));

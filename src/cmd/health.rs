@@ -87,13 +87,7 @@ async fn check_plan(
     };
     let http = crate::http::HttpSettings::new(&plan)?;
     // Before the first try: a check whose results could not be kept must not start.
-    let folder = match args.out.as_deref().map(ResultsDir::open).transpose() {
-        Ok(f) => f,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(Exit::ToolError);
-        }
-    };
+    let folder = args.out.as_deref().map(ResultsDir::open).transpose()?;
     let (signal_tx, mut signals) = watch::channel(Signal::Run);
     listen_for_signals(signal_tx);
     let mut results = HealthResults::default();

@@ -110,6 +110,7 @@ pub(crate) fn write_files(
     ]
     .into_iter()
     .filter_map(|(name, bytes)| dir.write(name, bytes).err())
+    .map(|e| e.to_string())
     .collect();
     if errors.is_empty() {
         Ok(())

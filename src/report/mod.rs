@@ -74,7 +74,7 @@ pub(crate) fn write_all(
     let mut errors = Vec::new();
     let mut write = |name: &str, bytes: &[u8]| match dir.write(name, bytes) {
         Ok(path) => written.push(path),
-        Err(e) => errors.push(e),
+        Err(e) => errors.push(e.to_string()),
     };
     if let Ok(json) = &json {
         write(SUMMARY_FILE, json.as_bytes());

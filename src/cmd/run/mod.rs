@@ -70,13 +70,7 @@ pub(super) async fn run(
         });
     }
     // Before any request: a run whose results could not be kept must not start.
-    let folder = match ResultsDir::open(&args.out) {
-        Ok(f) => f,
-        Err(e) => {
-            writeln!(err, "error: {e}")?;
-            return Ok(Exit::ToolError);
-        }
-    };
+    let folder = ResultsDir::open(&args.out)?;
     // A health policy whose request cannot be built is a plan error, found before the gate
     // sends anything rather than when its phase comes.
     health::preflight(&plan, &base_url, &http).with_context(|| plan.meta.file.clone())?;
