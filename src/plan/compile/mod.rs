@@ -29,6 +29,14 @@ use feeders::{check_unique_feeders, read_feeder};
 pub(crate) use sla::CompiledAssertion;
 pub use types::*;
 
+/// What an endpoint's templates may read: everything a user has.
+const USER: Scope<'static> = Scope {
+    auth: true,
+    captures: true,
+    what: "an endpoint",
+    expect: false,
+};
+
 /// What the templates of one part of the plan may read, and where its checks are written.
 struct Scope<'a> {
     auth: bool,
@@ -81,12 +89,6 @@ pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> Compiled
         what: "`target`",
         expect: false,
     };
-    let user = Scope {
-        auth: true,
-        captures: true,
-        what: "an endpoint",
-        expect: false,
-    };
     let base_url = c.text("/target/base_url", &plan.target.base_url, &base);
     let headers = c.pairs(
         "/target/headers",
@@ -98,96 +100,12 @@ pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> Compiled
         .endpoints
         .iter()
         .enumerate()
-        .map(|(i, e)| {
-            let at = format!("/endpoints/{i}");
-            let requests = match (&e.request, &e.steps) {
-                (Some(req), _) => vec![c.request(
-                    &e.name,
-                    req,
-                    e.check.as_ref(),
-                    &e.capture,
-                    &format!("{at}/request"),
-                    &user,
-                )],
-                (None, Some(steps)) => steps
-                    .iter()
-                    .enumerate()
-                    .map(|(j, s)| CompiledRequest {
-                        requires: s.requires.clone(),
-                        ..c.request(
-                            &format!("{}/{}", e.name, s.name),
-                            &s.request,
-                            s.check.as_ref(),
-                            &s.capture,
-                            &format!("{at}/steps/{j}/request"),
-                            &user,
-                        )
-                    })
-                    .collect(),
-                (None, None) => Vec::new(),
-            };
-            CompiledEndpoint {
-                name: e.name.clone(),
-                weight: e.weight,
-                requires: e.requires.clone(),
-                think_time: e.think_time.as_ref().map(think),
-                requests,
-            }
-        })
+        .map(|(i, e)| c.endpoint(i, e))
         .collect();
     let health = plan
         .health
         .iter()
-        .map(|(name, p)| {
-            let at = format!("/health/{}", escape_segment(name));
-            let scope = Scope {
-                auth: false,
-                captures: false,
-                what: "a health policy",
-                expect: true,
-            };
-            let request = c.request(
-                name,
-                &p.request,
-                Some(&p.expect),
-                &Default::default(),
-                &format!("{at}/request"),
-                &scope,
-            );
-            let exponential = p
-                .backoff
-                .as_ref()
-                .filter(|b| b.kind == model::BackoffKind::Exponential);
-            CompiledHealth {
-                name: name.clone(),
-                request,
-                timeout: p
-                    .timeout
-                    .as_ref()
-                    .map_or(defaults::HEALTH_TIMEOUT, |d| d.get()),
-                initial_delay: p.initial_delay.as_ref().map_or(Duration::ZERO, |d| d.get()),
-                interval: p
-                    .interval
-                    .as_ref()
-                    .map_or(defaults::HEALTH_INTERVAL, |d| d.get()),
-                backoff: (
-                    exponential.map_or(1.0, |b| b.factor.unwrap_or(defaults::BACKOFF_FACTOR)),
-                    p.backoff
-                        .as_ref()
-                        .and_then(|b| b.max.as_ref())
-                        .map_or(defaults::BACKOFF_MAX, |d| d.get()),
-                    p.backoff
-                        .as_ref()
-                        .and_then(|b| b.jitter.as_ref())
-                        .map_or(0.0, |j| j.get()),
-                ),
-                retries: p.retries.unwrap_or(defaults::HEALTH_RETRIES),
-                deadline: p.deadline.as_ref().map(|d| d.get()),
-                success_threshold: p.success_threshold.unwrap_or(defaults::SUCCESS_THRESHOLD),
-                failure_threshold: p.failure_threshold.unwrap_or(defaults::FAILURE_THRESHOLD),
-                run: p.run.clone(),
-            }
-        })
+        .map(|(name, p)| c.health_policy(name, p))
         .collect();
     let load = load_shape(&plan.load);
     let feeders = std::mem::take(&mut c.loaded_feeders);
@@ -360,6 +278,93 @@ fn load_shape(l: &model::Load) -> LoadShape {
 }
 
 impl Compiler<'_> {
+    fn endpoint(&mut self, i: usize, e: &model::Endpoint) -> CompiledEndpoint {
+        let at = format!("/endpoints/{i}");
+        let requests = match (&e.request, &e.steps) {
+            (Some(req), _) => vec![self.request(
+                &e.name,
+                req,
+                e.check.as_ref(),
+                &e.capture,
+                &format!("{at}/request"),
+                &USER,
+            )],
+            (None, Some(steps)) => steps
+                .iter()
+                .enumerate()
+                .map(|(j, s)| CompiledRequest {
+                    requires: s.requires.clone(),
+                    ..self.request(
+                        &format!("{}/{}", e.name, s.name),
+                        &s.request,
+                        s.check.as_ref(),
+                        &s.capture,
+                        &format!("{at}/steps/{j}/request"),
+                        &USER,
+                    )
+                })
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        CompiledEndpoint {
+            name: e.name.clone(),
+            weight: e.weight,
+            requires: e.requires.clone(),
+            think_time: e.think_time.as_ref().map(think),
+            requests,
+        }
+    }
+
+    fn health_policy(&mut self, name: &str, p: &model::HealthPolicy) -> CompiledHealth {
+        let at = format!("/health/{}", escape_segment(name));
+        let scope = Scope {
+            auth: false,
+            captures: false,
+            what: "a health policy",
+            expect: true,
+        };
+        let request = self.request(
+            name,
+            &p.request,
+            Some(&p.expect),
+            &Default::default(),
+            &format!("{at}/request"),
+            &scope,
+        );
+        let exponential = p
+            .backoff
+            .as_ref()
+            .filter(|b| b.kind == model::BackoffKind::Exponential);
+        CompiledHealth {
+            name: name.to_owned(),
+            request,
+            timeout: p
+                .timeout
+                .as_ref()
+                .map_or(defaults::HEALTH_TIMEOUT, |d| d.get()),
+            initial_delay: p.initial_delay.as_ref().map_or(Duration::ZERO, |d| d.get()),
+            interval: p
+                .interval
+                .as_ref()
+                .map_or(defaults::HEALTH_INTERVAL, |d| d.get()),
+            backoff: (
+                exponential.map_or(1.0, |b| b.factor.unwrap_or(defaults::BACKOFF_FACTOR)),
+                p.backoff
+                    .as_ref()
+                    .and_then(|b| b.max.as_ref())
+                    .map_or(defaults::BACKOFF_MAX, |d| d.get()),
+                p.backoff
+                    .as_ref()
+                    .and_then(|b| b.jitter.as_ref())
+                    .map_or(0.0, |j| j.get()),
+            ),
+            retries: p.retries.unwrap_or(defaults::HEALTH_RETRIES),
+            deadline: p.deadline.as_ref().map(|d| d.get()),
+            success_threshold: p.success_threshold.unwrap_or(defaults::SUCCESS_THRESHOLD),
+            failure_threshold: p.failure_threshold.unwrap_or(defaults::FAILURE_THRESHOLD),
+            run: p.run.clone(),
+        }
+    }
     fn auth(&mut self, a: &model::Auth) -> CompiledAuth {
         let login_scope = Scope {
             auth: false,
