@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::compare::Figure;
 use crate::exit::EXIT_CODES_HELP;
 use crate::plan::Override;
 use crate::plan::diagnostic::DiagnosticFormat;
+use crate::plan::units::{HumanDuration, Percent};
 
 /// Declarative load tests and deployment health checks from YAML plans.
 #[derive(Debug, Parser)]
@@ -37,6 +39,18 @@ pub enum Command {
     /// wrote them, and exit with the code its stored verdicts give.
     #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
+    /// Compare two runs of one plan: per row and overall, which figures regressed,
+    /// improved, stayed the same, or cannot be told apart from noise.
+    ///
+    /// Each figure (error rate, req/s, p50, p90, p95, p99, max, mean) gets a 95 % confidence
+    /// interval of its change from both runs' HDR histograms and counts, and a verdict:
+    /// `regressed`, `improved`, `unchanged`, or `inconclusive` when the samples cannot
+    /// tell. A change must also exceed a practical floor (`--threshold`, `--noise`,
+    /// `--error-noise`) to count. Exit 1 when a figure named by `--fail-on` regressed in any
+    /// row or overall; 2 for unreadable summaries, or runs of different plans without
+    /// `--allow-plan-change`. The methods: docs/compare.md.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compare(CompareArgs),
     /// Check a deployment with the plan's health policies alone, sending no load.
     ///
     /// The post-deploy check: runs the named policy, or every policy in file order, each try
@@ -195,6 +209,10 @@ pub struct SchemaArgs {
     /// plan's.
     #[arg(long, conflicts_with = "format")]
     pub summary: bool,
+    /// Print the JSON Schema of `loadplan compare --format json` (schema/compare.schema.json)
+    /// instead of the plan's.
+    #[arg(long, conflicts_with_all = ["format", "summary"])]
+    pub compare: bool,
 }
 
 /// `loadplan report`.
@@ -212,6 +230,50 @@ pub struct ReportArgs {
     /// Only print errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// `loadplan compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline: a `summary.json` written by `loadplan run`, or its results folder.
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// The run to judge against it, likewise.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// `terminal` (tables), `markdown` (for a pull-request comment or
+    /// `$GITHUB_STEP_SUMMARY`) or `json` (schema/compare.schema.json).
+    #[arg(long, value_enum, default_value_t = CompareFormat::Terminal)]
+    pub format: CompareFormat,
+    /// Smallest change that counts, relative to the baseline, for every figure. Default
+    /// `10%`.
+    #[arg(long, value_name = "PCT")]
+    pub threshold: Option<Percent>,
+    /// Smallest latency change that counts. Default `1ms`.
+    #[arg(long, value_name = "D")]
+    pub noise: Option<HumanDuration>,
+    /// Smallest error-rate change that counts, in percentage points. Default `0.5%`.
+    #[arg(long, value_name = "PCT")]
+    pub error_noise: Option<Percent>,
+    /// Figures whose regression fails the comparison (exit 1), comma-separated. Default
+    /// `p95,error_rate`.
+    #[arg(long, value_name = "FIGURE,…", value_delimiter = ',', value_enum)]
+    pub fail_on: Vec<Figure>,
+    /// Compare runs of different plans (another plan, or other overrides: `--set`,
+    /// `--users`, `--base-url`, …); every output then says so.
+    #[arg(long)]
+    pub allow_plan_change: bool,
+}
+
+/// Output of `loadplan compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// Tables for a terminal.
+    Terminal,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// JSON.
+    Json,
 }
 
 /// Output of `loadplan schema`.

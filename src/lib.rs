@@ -8,6 +8,7 @@
 pub mod cli;
 mod clock;
 pub mod cmd;
+pub mod compare;
 pub mod conclude;
 pub mod console;
 pub mod demo;

@@ -266,11 +266,18 @@ impl Summary {
     /// The generated JSON Schema of `summary.json` (what `loadplan schema --summary` prints
     /// and `schema/summary.schema.json` holds).
     pub fn schema() -> String {
-        let schema = schemars::generate::SchemaSettings::draft07()
-            .into_generator()
-            .into_root_schema_for::<Summary>();
-        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-        text.push('\n');
-        text
+        json_schema::<Summary>()
     }
+}
+
+/// The draft-07 JSON Schema of `T`, pretty, with a final newline: how every committed schema
+/// of loadplan's own files is written (`schema/summary.schema.json`,
+/// `schema/compare.schema.json`).
+pub fn json_schema<T: JsonSchema>() -> String {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
