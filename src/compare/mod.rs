@@ -183,6 +183,13 @@ pub struct RowComparison {
     pub figures: Vec<FigureChange>,
 }
 
+impl RowComparison {
+    /// The change of `figure`.
+    pub fn figure(&self, figure: Figure) -> Option<&FigureChange> {
+        self.figures.iter().find(|f| f.figure == figure)
+    }
+}
+
 /// One figure of one row, in both runs.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct FigureChange {

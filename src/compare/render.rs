@@ -94,9 +94,13 @@ fn overview_cell(f: &FigureChange) -> String {
 }
 
 fn requests_cell(row: &RowComparison) -> String {
-    let f = &row.figures[0];
+    let requests = row.figure(Figure::Requests);
     let side = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.0}"));
-    format!("{}→{}", side(f.baseline), side(f.new))
+    format!(
+        "{}→{}",
+        side(requests.and_then(|f| f.baseline)),
+        side(requests.and_then(|f| f.new))
+    )
 }
 
 fn row_name(row: &RowComparison) -> String {
@@ -107,8 +111,14 @@ fn row_name(row: &RowComparison) -> String {
     }
 }
 
+/// The rows people read: every row with requests in either run (`--only` and weight 0 leave
+/// rows without any; JSON keeps them), then the aggregate.
 fn all_rows(c: &Comparison) -> impl Iterator<Item = &RowComparison> {
-    c.rows.iter().chain(std::iter::once(&c.total))
+    let ran = |r: &&RowComparison| {
+        r.figure(Figure::Requests)
+            .is_some_and(|f| f.baseline.unwrap_or(0.0) + f.new.unwrap_or(0.0) > 0.0)
+    };
+    c.rows.iter().filter(ran).chain(std::iter::once(&c.total))
 }
 
 /// A line of the overview: the row's name, then a cell per column after it, each with the
@@ -122,7 +132,7 @@ fn overview(c: &Comparison) -> Vec<OverviewLine> {
             cells.extend(
                 row.figures
                     .iter()
-                    .skip(1)
+                    .filter(|f| f.figure != Figure::Requests)
                     .map(|f| (overview_cell(f), f.verdict)),
             );
             (row_name(row), cells)

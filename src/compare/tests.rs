@@ -279,20 +279,12 @@ fn golden_files() {
 
 #[test]
 fn the_committed_compare_schema_is_current_and_output_validates() {
-    let committed = std::fs::read_to_string(root().join("schema/compare.schema.json")).unwrap();
-    assert!(
-        Comparison::schema() == committed,
-        "schema/compare.schema.json is stale: run `cargo run -- schema --compare > schema/compare.schema.json`"
+    crate::report::tests::assert_committed_schema(
+        "schema/compare.schema.json",
+        &Comparison::schema(),
+        "cargo run -- schema --compare",
+        &fixture_comparison().to_json(),
     );
-    let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
-    let validator = jsonschema::draft7::new(&schema).unwrap();
-    let instance: serde_json::Value =
-        serde_json::from_str(&fixture_comparison().to_json()).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&instance)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[test]
