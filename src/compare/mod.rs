@@ -422,8 +422,8 @@ fn warnings(base: &Run, new: &Run, settings: &Settings) -> Result<Vec<String>, S
         if !settings.allow_plan_change {
             return Err(format!(
                 "{}: {what}: the plan file or its overrides differ (`--set`, `--users`, \
-                 `--duration`, `--base-url`, `--demo`'s port); compare runs of one plan, or \
-                 pass --allow-plan-change",
+                 `--duration`, `--seed`, `--only`, `--base-url`, `--demo`'s port); compare \
+                 runs of one plan, or pass --allow-plan-change",
                 new.file
             ));
         }
