@@ -4,9 +4,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::compare::Figure;
 use crate::exit::EXIT_CODES_HELP;
 use crate::plan::Override;
 use crate::plan::diagnostic::DiagnosticFormat;
+use crate::plan::units::{HumanDuration, Percent};
 
 /// Declarative load tests and deployment health checks from YAML plans.
 #[derive(Debug, Parser)]
@@ -14,12 +16,12 @@ use crate::plan::diagnostic::DiagnosticFormat;
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// loadplan's commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Check plans (YAML syntax, schema, meaning) without sending anything.
     ///
     /// For a folder, every `*.yaml`/`*.yml` below it that starts with the plan-schema
@@ -37,6 +39,18 @@ pub enum Command {
     /// wrote them, and exit with the code its stored verdicts give.
     #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
+    /// Compare two runs of one plan: per row and overall, which figures regressed,
+    /// improved, stayed the same, or cannot be told apart from noise.
+    ///
+    /// Each figure (error rate, req/s, p50, p90, p95, p99, max, mean) gets a 95 % confidence
+    /// interval of its change from both runs' HDR histograms and counts, and a verdict:
+    /// `regressed`, `improved`, `unchanged`, or `inconclusive` when the samples cannot
+    /// tell. A change must also exceed a practical floor (`--threshold`, `--noise`,
+    /// `--error-noise`) to count. Exit 1 when a figure named by `--fail-on` regressed in any
+    /// row or overall; 2 for unreadable summaries, or runs of different plans without
+    /// `--allow-plan-change`. The methods: docs/compare.md.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compare(CompareArgs),
     /// Check a deployment with the plan's health policies alone, sending no load.
     ///
     /// The post-deploy check: runs the named policy, or every policy in file order, each try
@@ -64,7 +78,7 @@ pub enum Command {
 
 /// `loadplan completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -72,7 +86,7 @@ pub struct CompletionsArgs {
 
 /// `loadplan man`.
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Write `loadplan.1` and a page per command (`loadplan-run.1`, …) into this folder
     /// instead of printing the main page.
     #[arg(long, value_name = "DIR")]
@@ -81,7 +95,7 @@ pub struct ManArgs {
 
 /// Options of every command that reads a plan.
 #[derive(Debug, Clone, Args, Default)]
-pub struct PlanOptions {
+pub(crate) struct PlanOptions {
     /// Override a plan value before it is checked: a dotted path (endpoints by name), the
     /// value read as a YAML scalar. Repeatable. Example: `--set endpoints.get_dashboard.weight=0`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -93,7 +107,7 @@ pub struct PlanOptions {
 
 /// `loadplan run`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The plan file.
     #[arg(value_name = "PLAN")]
     pub plan_file: PathBuf,
@@ -136,7 +150,7 @@ pub struct RunArgs {
 
 /// `loadplan health`.
 #[derive(Debug, Args)]
-pub struct HealthArgs {
+pub(crate) struct HealthArgs {
     /// The plan file; its `health:` policies are run.
     #[arg(value_name = "PLAN")]
     pub plan_file: PathBuf,
@@ -162,7 +176,7 @@ pub struct HealthArgs {
 
 /// `loadplan validate`.
 #[derive(Debug, Args)]
-pub struct ValidateArgs {
+pub(crate) struct ValidateArgs {
     /// Plan files or folders.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -187,7 +201,7 @@ pub struct ValidateArgs {
 
 /// `loadplan schema`.
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// `json` (the JSON Schema) or `markdown` (the plan reference, docs/plan.md).
     #[arg(long, value_enum, default_value_t = SchemaFormat::Json)]
     pub format: SchemaFormat,
@@ -195,11 +209,15 @@ pub struct SchemaArgs {
     /// plan's.
     #[arg(long, conflicts_with = "format")]
     pub summary: bool,
+    /// Print the JSON Schema of `loadplan compare --format json` (schema/compare.schema.json)
+    /// instead of the plan's.
+    #[arg(long, conflicts_with_all = ["format", "summary"])]
+    pub compare: bool,
 }
 
 /// `loadplan report`.
 #[derive(Debug, Args)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     /// A `summary.json` written by `loadplan run`.
     #[arg(value_name = "SUMMARY.json")]
     pub summary: PathBuf,
@@ -214,9 +232,53 @@ pub struct ReportArgs {
     pub quiet: bool,
 }
 
+/// `loadplan compare`.
+#[derive(Debug, Args)]
+pub(crate) struct CompareArgs {
+    /// The baseline: a `summary.json` written by `loadplan run`, or its results folder.
+    #[arg(value_name = "BASE")]
+    pub base: PathBuf,
+    /// The run to judge against it, likewise.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// `terminal` (tables), `markdown` (for a pull-request comment or
+    /// `$GITHUB_STEP_SUMMARY`) or `json` (schema/compare.schema.json).
+    #[arg(long, value_enum, default_value_t = CompareFormat::Terminal)]
+    pub format: CompareFormat,
+    /// Smallest change that counts, relative to the baseline, for every figure. Default
+    /// `10%`.
+    #[arg(long, value_name = "PCT")]
+    pub threshold: Option<Percent>,
+    /// Smallest latency change that counts. Default `1ms`.
+    #[arg(long, value_name = "D")]
+    pub noise: Option<HumanDuration>,
+    /// Smallest error-rate change that counts, in percentage points. Default `0.5%`.
+    #[arg(long, value_name = "PCT")]
+    pub error_noise: Option<Percent>,
+    /// Figures whose regression fails the comparison (exit 1), comma-separated. Default
+    /// `p95,error_rate`.
+    #[arg(long, value_name = "FIGURE,…", value_delimiter = ',', value_enum)]
+    pub fail_on: Vec<Figure>,
+    /// Compare runs of different plans (another plan, or other overrides: `--set`,
+    /// `--users`, `--base-url`, …); every output then says so.
+    #[arg(long)]
+    pub allow_plan_change: bool,
+}
+
+/// Output of `loadplan compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CompareFormat {
+    /// Tables for a terminal.
+    Terminal,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// JSON.
+    Json,
+}
+
 /// Output of `loadplan schema`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SchemaFormat {
+pub(crate) enum SchemaFormat {
     /// JSON Schema, draft-07.
     Json,
     /// Markdown plan reference.
@@ -225,7 +287,7 @@ pub enum SchemaFormat {
 
 /// `loadplan init`.
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Where to write the plan. Existing files are never overwritten.
     #[arg(default_value = "loadplan.yaml")]
     pub path: PathBuf,

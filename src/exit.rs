@@ -80,8 +80,9 @@ Exit codes (the same for every command; when several apply, 2 > 3 > 130/143 > 1 
   0    passed
   1    ran, and an SLA or health check failed (also: any failed request without an
        error_rate assertion, no request succeeded, abort-on-fail, no user could log in,
-       target never healthy)
-  2    invalid plan or command line (also: an unset environment variable a template needs)
+       target never healthy; compare: a --fail-on figure regressed)
+  2    invalid plan or command line (also: an unset environment variable a template needs;
+       compare: an unreadable summary, runs of different plans)
   3    the tool itself failed (cannot bind, cannot create, write or lock the results
        folder, cannot write a report)
   130  interrupted by Ctrl-C (reports still written)

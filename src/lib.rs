@@ -12,6 +12,7 @@
 mod cli;
 mod clock;
 mod cmd;
+mod compare;
 mod conclude;
 mod console;
 mod demo;

@@ -11,6 +11,7 @@ use crate::cli::{Cli, Command, PlanOptions};
 use crate::exit::Exit;
 use crate::plan::{self, Override, diagnostic};
 
+mod compare;
 mod completions;
 mod demo;
 mod health;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Init(args) => init::run(&args, out, err),
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::run(&args, out, err))),
         Command::Report(args) => report::run(&args, out, err),
+        Command::Compare(args) => compare::run(&args, out, err),
         Command::Health(args) => runtime().and_then(|rt| rt.block_on(health::run(&args, out, err))),
         Command::Completions(args) => Ok(completions::run(&args, out)),
         Command::Man(args) => man::run(&args, out),

@@ -1,5 +1,5 @@
 //! `loadplan schema`: prints the plan format's JSON Schema or its Markdown reference, or the
-//! JSON Schema of `summary.json`.
+//! JSON Schema of `summary.json` or of `loadplan compare --format json`.
 
 use std::io::Write;
 
@@ -11,6 +11,10 @@ use crate::plan;
 pub(super) fn run(args: &SchemaArgs, out: &mut dyn Write) -> anyhow::Result<Exit> {
     if args.summary {
         out.write_all(crate::report::Summary::schema().as_bytes())?;
+        return Ok(Exit::Passed);
+    }
+    if args.compare {
+        out.write_all(crate::compare::Comparison::schema().as_bytes())?;
         return Ok(Exit::Passed);
     }
     match args.format {

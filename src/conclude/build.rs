@@ -97,6 +97,7 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
             description: plan.meta.description.clone(),
             file: plan.meta.file.clone(),
             sha256: plan.meta.sha256.clone(),
+            target: without_credentials(&result.base_url),
         },
         run: RunInfo {
             started_at: rfc3339(outcome.started_at),
@@ -205,5 +206,20 @@ fn assertion_info(a: &CompiledAssertion) -> AssertionInfo {
         on_no_data: a.on_no_data,
         abort_on_fail: a.abort_on_fail,
         abort_delay_s: a.abort_delay.map(|d| d.as_secs_f64()),
+    }
+}
+
+/// A base URL without userinfo or query, which may carry credentials: a summary holds none.
+fn without_credentials(base_url: &str) -> String {
+    match url::Url::parse(base_url.trim()) {
+        Ok(mut url) => {
+            // Cannot fail for http(s) URLs, the only ones a run accepts.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => String::new(),
     }
 }

@@ -7,6 +7,8 @@
 mod abort;
 mod build;
 #[cfg(test)]
+pub(crate) use build::stats;
+#[cfg(test)]
 pub(crate) mod tests;
 
 pub(crate) use abort::AbortCheck;
@@ -27,6 +29,8 @@ pub(crate) struct RunResult {
     /// Why no load was sent, when none was (the health gate failed, or a signal came
     /// first): the verdicts then say so instead of judging empty statistics.
     pub not_sent: Option<String>,
+    /// The rendered base URL the run used.
+    pub base_url: String,
 }
 
 impl RunResult {

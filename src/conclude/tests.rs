@@ -25,6 +25,11 @@ fn ms(n: u64) -> Duration {
 /// The committed fixture is what this stage builds from the fixture run; set
 /// `LOADPLAN_UPDATE_FIXTURES=1` to rewrite it after a deliberate change (and review the diff).
 #[test]
+fn a_summary_names_its_target_without_credentials() {
+    assert_eq!(fixture().plan.target, "https://claims.example/api");
+}
+
+#[test]
 fn the_fixture_summary_is_current() {
     let built = fixture().to_json().unwrap();
     let path = root().join("tests/fixtures/reports/summary.json");
@@ -156,6 +161,7 @@ pub(crate) fn fixture() -> Summary {
             outcome,
             health,
             not_sent: None,
+            base_url: "https://user:secret@claims.example/api?key=secret".into(),
         },
     )
 }

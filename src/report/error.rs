@@ -28,8 +28,8 @@ pub(crate) enum ReportError {
 /// A saved summary that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SummaryError {
-    /// Not JSON, or not a summary's shape.
-    #[error("not a loadplan summary: {0}")]
+    /// Not JSON, or not a summary's shape (callers say which file is not a summary).
+    #[error("{0}")]
     Json(#[from] serde_json::Error),
     /// Written by a loadplan whose format this one does not read.
     #[error(

@@ -23,7 +23,7 @@ fn inline(text: &str) -> String {
 }
 
 /// Escapes a table cell: [`inline`], and `|` would end the cell.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     inline(text).replace('|', "\\|")
 }
 

@@ -96,9 +96,12 @@ pub(crate) struct PlanInfo {
     pub description: Option<String>,
     /// The plan file as named on the command line.
     pub file: String,
-    /// SHA-256 (hex) of the plan document after overrides, as JSON with sorted keys: equal
-    /// hashes mean the same plan ran.
+    /// SHA-256 (hex) of the plan document after overrides, as JSON with sorted keys and
+    /// without `target.base_url`: equal hashes mean the same plan ran, wherever it ran.
     pub sha256: String,
+    /// Where it ran: the rendered base URL, without credentials or query
+    /// (`https://staging.example.com/api`).
+    pub target: String,
 }
 
 /// The load a run applied, every default resolved.
@@ -357,11 +360,18 @@ impl Summary {
     /// The generated JSON Schema of `summary.json` (what `loadplan schema --summary` prints
     /// and `schema/summary.schema.json` holds).
     pub(crate) fn schema() -> String {
-        let schema = schemars::generate::SchemaSettings::draft07()
-            .into_generator()
-            .into_root_schema_for::<Summary>();
-        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
-        text.push('\n');
-        text
+        json_schema::<Summary>()
     }
+}
+
+/// The draft-07 JSON Schema of `T`, pretty, with a final newline: how every committed schema
+/// of loadplan's own files is written (`schema/summary.schema.json`,
+/// `schema/compare.schema.json`).
+pub(crate) fn json_schema<T: JsonSchema>() -> String {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<T>();
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
 }

@@ -15,7 +15,8 @@ pub(crate) fn use_color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn table(color: bool) -> Table {
+/// A table as every terminal report draws it: 100 columns, colour only when asked for.
+pub(crate) fn table(color: bool) -> Table {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)

@@ -152,21 +152,32 @@ fn html_is_well_formed_self_contained_and_has_every_chart() {
     assert!(html.contains("FAIL") && html.contains("get_dashboard"));
 }
 
-#[test]
-fn the_committed_summary_schema_is_current_and_output_validates() {
-    let committed = std::fs::read_to_string(root().join("schema/summary.schema.json")).unwrap();
+/// Fails when the committed schema `file` is not `generated` (`command` regenerates it) or
+/// when `instance` (JSON text) does not validate against it.
+pub(crate) fn assert_committed_schema(file: &str, generated: &str, command: &str, instance: &str) {
+    let committed = std::fs::read_to_string(root().join(file)).unwrap();
     assert!(
-        Summary::schema() == committed,
-        "schema/summary.schema.json is stale: run `cargo run -- schema --summary > schema/summary.schema.json`"
+        generated == committed,
+        "{file} is stale: run `{command} > {file}`"
     );
     let schema: serde_json::Value = serde_json::from_str(&committed).unwrap();
     let validator = jsonschema::draft7::new(&schema).unwrap();
-    let instance: serde_json::Value = serde_json::from_str(&fixture().to_json().unwrap()).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(instance).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&instance)
         .map(|e| format!("{}: {e}", e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn the_committed_summary_schema_is_current_and_output_validates() {
+    assert_committed_schema(
+        "schema/summary.schema.json",
+        &Summary::schema(),
+        "cargo run -- schema --summary",
+        &fixture().to_json().unwrap(),
+    );
 }
 
 #[test]

@@ -100,9 +100,22 @@ impl RunResult {
 
 /// Runs `loadplan run PLAN --base-url URL --out TMP ARGS…` with extra environment.
 pub fn run_plan(plan: &str, url: &str, args: &[&str], env: &[(&str, &str)]) -> RunResult {
+    let mut all = vec!["--base-url", url];
+    all.extend_from_slice(args);
+    run_in_tempdir(plan, &all, env)
+}
+
+/// Runs `loadplan run PLAN --out TMP ARGS…` with `TARGET_URL=url`, for plans whose base URL
+/// reads it (as `plans/demo.yaml` does): unlike `--base-url`, the URL is then no override,
+/// so runs against different servers have the same plan hash.
+pub fn run_targeting(plan: &str, url: &str, args: &[&str]) -> RunResult {
+    run_in_tempdir(plan, args, &[("TARGET_URL", url)])
+}
+
+fn run_in_tempdir(plan: &str, args: &[&str], env: &[(&str, &str)]) -> RunResult {
     let out = tempfile::tempdir().unwrap();
     let out_dir = out.path().to_str().unwrap().to_owned();
-    let mut all = vec!["run", plan, "--base-url", url, "--out", &out_dir];
+    let mut all = vec!["run", plan, "--out", &out_dir];
     all.extend_from_slice(args);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadplan"));
     cmd.current_dir(root())

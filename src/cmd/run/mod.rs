@@ -179,6 +179,7 @@ impl Phases<'_> {
                 probes: Vec::new(),
             },
             not_sent: Some(why.to_owned()),
+            base_url: self.base_url.to_owned(),
         }
     }
 
@@ -241,6 +242,7 @@ impl Phases<'_> {
                 probes,
             },
             not_sent: None,
+            base_url: self.base_url.to_owned(),
         })
     }
 

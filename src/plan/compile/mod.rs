@@ -117,7 +117,7 @@ pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> Compiled
             name: plan.name,
             description: plan.description,
             file: source.file.clone(),
-            sha256: plan_hash(&source.value),
+            sha256: plan_hash(&without_base_url(&source.value)),
         },
         globals: std::mem::replace(&mut c.globals, minijinja::Value::UNDEFINED),
         rows,
@@ -161,6 +161,20 @@ fn compile_target(
         proxy: t.proxy.clone(),
         connections: t.connections,
     }
+}
+
+/// The document without `target.base_url`: where a plan runs is not what it is, so the
+/// same plan against staging and production (or against the demo API's random port) hashes
+/// the same, and summaries record the target beside the hash.
+fn without_base_url(document: &serde_json::Value) -> serde_json::Value {
+    let mut document = document.clone();
+    if let Some(target) = document
+        .get_mut("target")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        target.remove("base_url");
+    }
+    document
 }
 
 /// SHA-256 (hex) of a JSON document serialized with sorted keys and no spaces: the same
@@ -601,7 +615,7 @@ impl Compiler<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::plan_hash;
+    use super::{plan_hash, without_base_url};
 
     #[test]
     fn the_plan_hash_ignores_key_order() {
@@ -610,6 +624,19 @@ mod tests {
         assert_eq!(plan_hash(&a), plan_hash(&b));
         assert_eq!(plan_hash(&a).len(), 64);
         assert_ne!(plan_hash(&a), plan_hash(&serde_json::json!({ "b": 2 })));
+    }
+
+    #[test]
+    fn the_plan_hash_leaves_out_where_the_plan_runs() {
+        let at = |url: &str| {
+            plan_hash(&without_base_url(&serde_json::json!({
+                "target": { "base_url": url, "timeout": "5s" },
+                "load": { "users": 2 }
+            })))
+        };
+        assert_eq!(at("http://127.0.0.1:1234"), at("https://staging.example"));
+        let slower = serde_json::json!({ "target": { "base_url": "x", "timeout": "9s" } });
+        assert_ne!(at("x"), plan_hash(&without_base_url(&slower)));
     }
 
     /// Issue 12: rows are numbered once, at compile time, each with its endpoint's index: a flow's

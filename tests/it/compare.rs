@@ -1,0 +1,251 @@
+//! `loadplan compare` end to end: real runs of the demo API (in child processes on
+//! 127.0.0.1, port 0) told apart or not, tiny runs, plans that differ, and the committed
+//! fixture pair (`tests/fixtures/compare/`) through every output format.
+
+use std::path::Path;
+
+use crate::support::{DemoProcess, RunResult, loadplan, root, run_targeting, stderr, stdout};
+
+/// Two seconds of ten users without think time on two endpoints: a few hundred requests
+/// each, enough for a p95.
+const SHORT_RUN: &[&str] = &[
+    "--duration",
+    "2s",
+    "--users",
+    "10",
+    "--set",
+    "load.think_time=none",
+    "--only",
+    "list_claims,get_dashboard",
+    "-q",
+];
+
+fn run(url: &str, args: &[&str]) -> RunResult {
+    let r = run_targeting("plans/demo.yaml", url, args);
+    assert_eq!(
+        r.code(),
+        Some(0),
+        "{}{}",
+        stdout(&r.output),
+        stderr(&r.output)
+    );
+    r
+}
+
+fn compare_json(base: &Path, new: &Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = vec![
+        "compare",
+        base.to_str().unwrap(),
+        new.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    let out = loadplan(&all);
+    let json = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    (out.status.code(), json)
+}
+
+/// A row's (or `Aggregated`'s) verdict of one figure.
+fn verdict<'a>(c: &'a serde_json::Value, row: &str, figure: &str) -> &'a serde_json::Value {
+    let rows = c["rows"].as_array().unwrap();
+    let r = rows
+        .iter()
+        .chain(std::iter::once(&c["total"]))
+        .find(|r| r["name"] == row)
+        .unwrap_or_else(|| panic!("no row {row}"));
+    let f = r["figures"].as_array().unwrap();
+    &f.iter().find(|f| f["figure"] == figure).unwrap()["verdict"]
+}
+
+#[test]
+fn a_slower_endpoint_regresses_and_the_same_settings_do_not() {
+    let fast = DemoProcess::start(&["--latency", "20"]);
+    let slow = DemoProcess::start(&["--latency", "20", "--slow", "/api/v1/dashboard/=10"]);
+    let base = run(&fast.url, SHORT_RUN);
+    let again = run(&fast.url, SHORT_RUN);
+    let slower = run(&slow.url, SHORT_RUN);
+    let (code, c) = compare_json(base.out.path(), slower.out.path(), &[]);
+    let table = || serde_json::to_string_pretty(&c["rows"]).unwrap();
+    assert_eq!(code, Some(1), "{}", table());
+    assert_eq!(c["regressed"], true);
+    assert_eq!(
+        verdict(&c, "get_dashboard", "p95"),
+        "regressed",
+        "{}",
+        table()
+    );
+    assert_eq!(
+        verdict(&c, "get_dashboard", "p50"),
+        "regressed",
+        "{}",
+        table()
+    );
+    // The other endpoint's median is steady enough to be unchanged on a busy machine; its
+    // tail may move by a few ms between runs there, which is inconclusive, never regressed.
+    assert_eq!(
+        verdict(&c, "list_claims", "p50"),
+        "unchanged",
+        "{}",
+        table()
+    );
+    for figure in ["error_rate", "p50", "p90", "p95", "p99", "mean"] {
+        assert_ne!(
+            verdict(&c, "list_claims", figure),
+            "regressed",
+            "{figure}: {}",
+            table()
+        );
+    }
+    // No failure in some 300 requests a side cannot rule out half a point: not unchanged,
+    // inconclusive (docs/compare.md), and never regressed (checked above).
+    assert_eq!(verdict(&c, "list_claims", "error_rate"), "inconclusive");
+    // The same settings twice: nothing gating regresses.
+    let (code, c) = compare_json(base.out.path(), again.out.path(), &[]);
+    assert_eq!(code, Some(0), "{}", table());
+    for row in ["list_claims", "get_dashboard", "Aggregated"] {
+        assert_ne!(verdict(&c, row, "p95"), "regressed", "{row}");
+        assert_ne!(verdict(&c, row, "error_rate"), "regressed", "{row}");
+    }
+}
+
+#[test]
+fn a_tiny_run_is_inconclusive_and_another_plan_is_refused() {
+    let demo = DemoProcess::start(&[]);
+    let tiny = [
+        "--set",
+        "load.iterations=5",
+        "--set",
+        "load.think_time=none",
+        "--users",
+        "1",
+        "-q",
+    ];
+    let (a, b) = (run(&demo.url, &tiny), run(&demo.url, &tiny));
+    let (code, c) = compare_json(a.out.path(), b.out.path(), &[]);
+    assert_eq!(code, Some(0), "{c}");
+    for figure in ["error_rate", "rps", "p50", "p95", "max", "mean"] {
+        assert_eq!(
+            verdict(&c, "Aggregated", figure),
+            "inconclusive",
+            "{figure}: {c}"
+        );
+    }
+    // Six iterations of five users are runs of another plan.
+    let other = run(
+        &demo.url,
+        &[
+            "--set",
+            "load.iterations=6",
+            "--set",
+            "load.think_time=none",
+            "-q",
+        ],
+    );
+    let out = loadplan(&[
+        "compare",
+        a.out.path().to_str().unwrap(),
+        other.out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let e = stderr(&out);
+    assert!(
+        e.starts_with(&format!(
+            "error: {}/summary.json: a different plan ran than in {}/summary.json",
+            other.out.path().display(),
+            a.out.path().display()
+        )),
+        "{e}"
+    );
+    assert!(e.contains("pass --allow-plan-change"), "{e}");
+    assert!(stdout(&out).is_empty());
+    // Allowed, it is compared, and said to be another plan in every output.
+    let (code, c) = compare_json(a.out.path(), other.out.path(), &["--allow-plan-change"]);
+    assert_eq!(code, Some(0), "{c}");
+    let warnings = c["warnings"].as_array().unwrap();
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains("--allow-plan-change"),
+        "{c}"
+    );
+    let load = warnings[1].as_str().unwrap();
+    assert!(
+        load.starts_with("the load sections differ (stages [{\"target\":1.0,")
+            && load.contains("→ [{\"target\":5.0,")
+            && load.contains("; iterations 5 → 6): rates and latencies may differ"),
+        "{c}"
+    );
+}
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures/compare")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn every_format_from_the_fixture_pair() {
+    let (base, new) = (fixture("base"), fixture("new"));
+    let terminal = loadplan(&["compare", &base, &new]);
+    assert_eq!(terminal.status.code(), Some(1), "{}", stderr(&terminal));
+    let text = stdout(&terminal);
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .starts_with("REGRESSED — list_claims error_rate +2.80pp, get_dashboard p95 +31.6ms"),
+        "{text}"
+    );
+    assert!(stderr(&terminal).is_empty(), "{}", stderr(&terminal));
+    let md = loadplan(&["compare", &base, &new, "--format", "markdown"]);
+    assert_eq!(md.status.code(), Some(1));
+    assert!(stdout(&md).starts_with("## ❌ loadplan compare: REGRESSED"));
+    assert!(stdout(&md).contains("| get_dashboard | 2000→2000 |"));
+    // `schema --compare` prints the committed schema (the library's tests validate this
+    // output against it).
+    let schema = loadplan(&["schema", "--compare"]);
+    assert!(
+        stdout(&schema)
+            == std::fs::read_to_string(root().join("schema/compare.schema.json")).unwrap(),
+        "schema/compare.schema.json is stale: run `cargo run -- schema --compare > schema/compare.schema.json`"
+    );
+    let (code, json) = compare_json(Path::new(&base), Path::new(&new), &[]);
+    assert_eq!(
+        (code, &json["regressed"]),
+        (Some(1), &serde_json::json!(true))
+    );
+    // --fail-on picks what gates: req/s did not regress.
+    let out = loadplan(&["compare", &base, &new, "--fail-on", "rps,p99"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "p99 regressed: {}",
+        stdout(&out)
+    );
+    let out = loadplan(&["compare", &base, &new, "--fail-on", "rps"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let out = loadplan(&[
+        "compare",
+        &base,
+        &new,
+        "--threshold",
+        "60%",
+        "--error-noise",
+        "5%",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // Not a summary: exit 2 with the file named.
+    let out = loadplan(&["compare", &base, "Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: Cargo.toml: not a loadplan summary: "),
+        "{}",
+        stderr(&out)
+    );
+}
