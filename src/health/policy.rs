@@ -105,57 +105,132 @@ where
 {
     let start = Instant::now();
     let left = || spec.deadline.map(|d| d.saturating_sub(start.elapsed()));
-    let mut attempts: Vec<Attempt> = Vec::new();
-    let mut last_failure: Option<String> = None;
-    let mut passes_in_row = 0u32;
-    let mut failures_in_row = 0u32;
-    let mut failed = 0u32;
-    let finish = |attempts: Vec<Attempt>, last_failure: Option<String>, end: End| {
-        let reason = match end {
-            End::Healthy => None,
-            _ => Some(last_failure.unwrap_or_else(|| match spec.deadline {
-                Some(d) => format!(
-                    "deadline of {} reached before {} passing tr{} in a row",
-                    format_duration(d),
-                    spec.success_threshold,
-                    if spec.success_threshold == 1 {
-                        "y"
-                    } else {
-                        "ies"
-                    }
-                ),
-                None => "no passing try".to_owned(),
-            })),
-        };
-        Verdict {
-            result: PolicyResult {
-                policy: name.to_owned(),
-                phase,
-                healthy: end == End::Healthy,
-                reason,
-                attempts,
-                elapsed_s: start.elapsed().as_secs_f64(),
-            },
-            end,
-        }
-    };
-    if !spec.initial_delay.is_zero() {
-        match next_sleep(spec.initial_delay, left()) {
-            Some(d) => tokio::time::sleep(d).await,
-            None => return finish(attempts, last_failure, End::Deadline),
-        }
+    let mut tally = Tally::default();
+    let finish = |tally: Tally, end: End| verdict(name, phase, spec, start, tally, end);
+    if !spec.initial_delay.is_zero() && !sleep_within(spec.initial_delay, left()).await {
+        return finish(tally, End::Deadline);
     }
     loop {
         let budget = try_budget(spec.timeout, left());
         // A try with almost no time left could only time out, and its "timed out after
         // 2ms" would hide the real reason of the tries before it.
-        if budget < MIN_TRY && !attempts.is_empty() {
-            return finish(attempts, last_failure, End::Deadline);
+        if budget < MIN_TRY && !tally.attempts.is_empty() {
+            return finish(tally, End::Deadline);
         }
         let at = start.elapsed();
-        // The try enforces its own timeout; this one backs it up, so no try implementation
-        // can hold the loop past its budget.
-        let outcome = match tokio::time::timeout(budget, try_once(budget)).await {
+        let outcome = try_within(budget, try_once(budget)).await;
+        let attempt = Attempt {
+            number: u32::try_from(tally.attempts.len() + 1).unwrap_or(u32::MAX),
+            at_s: at.as_secs_f64(),
+            status: outcome.status,
+            latency_ms: millis(outcome.latency),
+            failure: outcome.failure.map(|f| f.message),
+        };
+        on_attempt(&attempt);
+        if let Some(end) = tally.count(attempt, spec) {
+            return finish(tally, end);
+        }
+        let draw = if spec.backoff.jitter > 0.0 {
+            rng.random::<f64>()
+        } else {
+            0.0
+        };
+        if !sleep_within(spec.backoff.wait(tally.failures_in_row, draw), left()).await {
+            return finish(tally, End::Deadline);
+        }
+    }
+}
+
+/// The tries of a policy so far, and the counts that decide when it ends.
+#[derive(Default)]
+struct Tally {
+    attempts: Vec<Attempt>,
+    last_failure: Option<String>,
+    passes_in_row: u32,
+    failures_in_row: u32,
+    failed: u32,
+}
+
+impl Tally {
+    /// Counts a try; `Some` when it ends the policy.
+    fn count(&mut self, attempt: Attempt, spec: &LoopSpec) -> Option<End> {
+        let passed = attempt.failure.is_none();
+        if let Some(f) = &attempt.failure {
+            self.last_failure = Some(f.clone());
+        }
+        self.attempts.push(attempt);
+        if passed {
+            self.passes_in_row += 1;
+            self.failures_in_row = 0;
+            (self.passes_in_row >= spec.success_threshold).then_some(End::Healthy)
+        } else {
+            self.passes_in_row = 0;
+            self.failures_in_row += 1;
+            self.failed += 1;
+            (self.failed > spec.retries).then_some(End::Retries)
+        }
+    }
+}
+
+/// The verdict of a policy that ended so; an unhealthy one says why, by its last failure.
+fn verdict(
+    name: &str,
+    phase: Phase,
+    spec: &LoopSpec,
+    start: Instant,
+    tally: Tally,
+    end: End,
+) -> Verdict {
+    let reason = match end {
+        End::Healthy => None,
+        _ => Some(tally.last_failure.unwrap_or_else(|| match spec.deadline {
+            Some(d) => format!(
+                "deadline of {} reached before {} passing tr{} in a row",
+                format_duration(d),
+                spec.success_threshold,
+                if spec.success_threshold == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
+            ),
+            None => "no passing try".to_owned(),
+        })),
+    };
+    Verdict {
+        result: PolicyResult {
+            policy: name.to_owned(),
+            phase,
+            healthy: end == End::Healthy,
+            reason,
+            attempts: tally.attempts,
+            elapsed_s: start.elapsed().as_secs_f64(),
+        },
+        end,
+    }
+}
+
+/// Sleeps `wait`, cut to what is `left` before the deadline; false, without sleeping, when
+/// the deadline leaves no room for it.
+async fn sleep_within(wait: Duration, left: Option<Duration>) -> bool {
+    match next_sleep(wait, left) {
+        Some(d) => {
+            tokio::time::sleep(d).await;
+            true
+        }
+        None => false,
+    }
+}
+
+/// Runs a try within `budget`, a timeout when it takes longer. The try enforces its own
+/// timeout; this one backs it up, so no try implementation can hold a loop past its budget.
+fn try_within(
+    budget: Duration,
+    try_once: impl Future<Output = TryOutcome>,
+) -> impl Future<Output = TryOutcome> {
+    let timed = tokio::time::timeout(budget, try_once);
+    async move {
+        match timed.await {
             Ok(outcome) => outcome,
             Err(_) => TryOutcome {
                 status: None,
@@ -165,42 +240,6 @@ where
                     format!("timed out after {}", format_duration(budget)),
                 )),
             },
-        };
-        let attempt = Attempt {
-            number: u32::try_from(attempts.len() + 1).unwrap_or(u32::MAX),
-            at_s: at.as_secs_f64(),
-            status: outcome.status,
-            latency_ms: millis(outcome.latency),
-            failure: outcome.failure.map(|f| f.message),
-        };
-        on_attempt(&attempt);
-        let passed = attempt.failure.is_none();
-        if let Some(f) = &attempt.failure {
-            last_failure = Some(f.clone());
-        }
-        attempts.push(attempt);
-        if passed {
-            passes_in_row += 1;
-            failures_in_row = 0;
-            if passes_in_row >= spec.success_threshold {
-                return finish(attempts, None, End::Healthy);
-            }
-        } else {
-            passes_in_row = 0;
-            failures_in_row += 1;
-            failed += 1;
-            if failed > spec.retries {
-                return finish(attempts, last_failure, End::Retries);
-            }
-        }
-        let draw = if spec.backoff.jitter > 0.0 {
-            rng.random::<f64>()
-        } else {
-            0.0
-        };
-        match next_sleep(spec.backoff.wait(failures_in_row, draw), left()) {
-            Some(d) => tokio::time::sleep(d).await,
-            None => return finish(attempts, last_failure, End::Deadline),
         }
     }
 }
@@ -245,17 +284,7 @@ where
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let outcome = match tokio::time::timeout(spec.timeout, try_once(spec.timeout)).await {
-                Ok(o) => o,
-                Err(_) => TryOutcome {
-                    status: None,
-                    latency: spec.timeout,
-                    failure: Some(Failure::new(
-                        FailureKind::Timeout,
-                        format!("timed out after {}", format_duration(spec.timeout)),
-                    )),
-                },
-            };
+            let outcome = try_within(spec.timeout, try_once(spec.timeout)).await;
             stats.probes += 1;
             if outcome.status.is_some() {
                 let ms = millis(outcome.latency);

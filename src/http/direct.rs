@@ -242,25 +242,7 @@ impl Direct {
         max_body: u64,
     ) -> Result<(u16, HeaderMap, Bytes, u64), Failure> {
         let origin = Origin::of(&request.uri)?;
-        let mut headers = request.headers.to_map();
-        if !headers.contains_key(header::ACCEPT_ENCODING) {
-            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        if let Some(basic) = userinfo_auth(&request.uri)
-            && !headers.contains_key(header::AUTHORIZATION)
-        {
-            headers.insert(header::AUTHORIZATION, basic);
-        }
-        let cookie_url = match &self.jar {
-            Some(_) if self.cookies_seen => url::Url::parse(&request.uri.to_string()).ok(),
-            _ => None,
-        };
-        if let (Some(jar), Some(url)) = (&self.jar, &cookie_url)
-            && !headers.contains_key(header::COOKIE)
-            && let Some(cookies) = jar.cookies(url)
-        {
-            headers.insert(header::COOKIE, cookies);
-        }
+        let (mut headers, cookie_url) = self.headers_for(request);
         let mut i = self.link(&origin).await?;
         // HTTP/2 takes the absolute URI; HTTP/1.1 the path, with the origin in `Host`.
         let uri = if matches!(self.open[i].link, Link::H2(_)) {
@@ -309,17 +291,52 @@ impl Direct {
             self.open.remove(i);
         }
         let (status, headers, body, n) = answer?;
+        self.keep_cookies(&headers, request, cookie_url);
+        Ok((status, headers, body, n))
+    }
+
+    /// A request's own headers, with what the plan did not set added: `Accept-Encoding:
+    /// gzip`, basic auth from the URL's userinfo, the jar's cookies. Also the URL parsed for
+    /// the jar, when it was needed (the answer's cookies are kept under it).
+    fn headers_for(&self, request: &Outgoing) -> (HeaderMap, Option<url::Url>) {
+        let mut headers = request.headers.to_map();
+        if !headers.contains_key(header::ACCEPT_ENCODING) {
+            headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        if let Some(basic) = userinfo_auth(&request.uri)
+            && !headers.contains_key(header::AUTHORIZATION)
+        {
+            headers.insert(header::AUTHORIZATION, basic);
+        }
+        let cookie_url = match &self.jar {
+            Some(_) if self.cookies_seen => url::Url::parse(&request.uri.to_string()).ok(),
+            _ => None,
+        };
+        if let (Some(jar), Some(url)) = (&self.jar, &cookie_url)
+            && !headers.contains_key(header::COOKIE)
+            && let Some(cookies) = jar.cookies(url)
+        {
+            headers.insert(header::COOKIE, cookies);
+        }
+        (headers, cookie_url)
+    }
+
+    /// Keeps the cookies an answer sets, under `cookie_url` when the request had one.
+    fn keep_cookies(
+        &mut self,
+        headers: &HeaderMap,
+        request: &Outgoing,
+        cookie_url: Option<url::Url>,
+    ) {
         if let Some(jar) = &self.jar
             && headers.contains_key(header::SET_COOKIE)
         {
-            // The URL parsed for the request's own cookies, when there was one.
             let url = cookie_url.or_else(|| url::Url::parse(&request.uri.to_string()).ok());
             if let Some(url) = url {
                 jar.set_cookies(&mut headers.get_all(header::SET_COOKIE).iter(), &url);
             }
             self.cookies_seen = true;
         }
-        Ok((status, headers, body, n))
     }
 
     /// The index of an open connection to the origin, opening one when there is none.

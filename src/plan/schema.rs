@@ -125,12 +125,8 @@ impl Cx<'_> {
         let value = self.instance.pointer(&at).unwrap_or(&Value::Null);
         let parent = self.schema_node(parent_pointer(e.schema_path().as_str()));
         let described = || self.described(parent_pointer(e.schema_path().as_str()));
-        let problem = |message: String, hint: Option<String>| SchemaProblem {
-            pos: self.positions.value(&at),
-            pointer: at.clone(),
-            message,
-            hint,
-        };
+        let problem =
+            |message: String, hint: Option<String>| vec![self.problem(&at, message, hint)];
         match e.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let known = property_names(parent);
@@ -143,71 +139,66 @@ impl Cx<'_> {
             | ValidationErrorKind::AnyOf { context } => {
                 self.explain_branches(e, &at, value, parent, context)
             }
-            ValidationErrorKind::Type { kind } => vec![problem(
+            ValidationErrorKind::Type { kind } => problem(
                 format!("expected {}, found {}", type_names(kind), describe(value)),
                 described(),
-            )],
+            ),
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
                 let hint = parent
                     .and_then(|p| p.get("properties"))
                     .and_then(|p| self.resolve(p.get(name)?))
                     .and_then(first_sentence);
-                vec![problem(format!("missing required key `{name}`"), hint)]
+                problem(format!("missing required key `{name}`"), hint)
             }
             ValidationErrorKind::Pattern { .. } => {
                 let title = parent
                     .and_then(|p| p.get("title"))
                     .and_then(Value::as_str)
                     .unwrap_or("value");
-                // `30 sec` for `30s`: say what was meant before what a duration is.
-                let meant = matches!(title, "duration" | "think time")
-                    .then(|| value.as_str().and_then(super::units::duration_for_words))
-                    .flatten();
-                let hint = match (meant, described()) {
-                    (Some(meant), Some(text)) => Some(format!("did you mean `{meant}`? {text}")),
-                    (Some(meant), None) => Some(format!("did you mean `{meant}`?")),
-                    (None, text) => text,
-                };
-                vec![problem(
+                problem(
                     format!("{} is not a valid {title}", describe(value)),
-                    hint,
-                )]
+                    pattern_hint(title, value, described()),
+                )
             }
             ValidationErrorKind::Enum { options } => {
                 let names: Vec<&str> = options
                     .as_array()
                     .map(|a| a.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
-                let hint = match value.as_str() {
-                    Some(v) => suggest(v, &names),
-                    None => suggest("", &names),
-                };
-                vec![problem(
-                    format!("{} is not allowed here", describe(value)),
-                    Some(hint),
-                )]
+                vec![self.not_allowed(&at, value, &names)]
             }
-            ValidationErrorKind::Constant { expected_value } => vec![problem(
+            ValidationErrorKind::Constant { expected_value } => problem(
                 format!("expected `{expected_value}`, found {}", describe(value)),
                 described(),
-            )],
-            ValidationErrorKind::MinItems { limit } => vec![problem(
-                format!(
-                    "expected at least {limit} values, found {}",
-                    value.as_array().map_or(0, Vec::len)
-                ),
-                described(),
-            )],
-            ValidationErrorKind::MaxItems { limit } => vec![problem(
-                format!(
-                    "expected at most {limit} values, found {}",
-                    value.as_array().map_or(0, Vec::len)
-                ),
-                described(),
-            )],
-            _ => vec![problem(e.to_string(), described())],
+            ),
+            ValidationErrorKind::MinItems { limit } => {
+                problem(count_mismatch("at least", *limit, value), described())
+            }
+            ValidationErrorKind::MaxItems { limit } => {
+                problem(count_mismatch("at most", *limit, value), described())
+            }
+            _ => problem(e.to_string(), described()),
         }
+    }
+
+    /// A problem with the value at `at`.
+    fn problem(&self, at: &str, message: String, hint: Option<String>) -> SchemaProblem {
+        SchemaProblem {
+            pos: self.positions.value(at),
+            pointer: at.to_owned(),
+            message,
+            hint,
+        }
+    }
+
+    /// A value outside a fixed set, with the nearest allowed one suggested.
+    fn not_allowed(&self, at: &str, value: &Value, allowed: &[&str]) -> SchemaProblem {
+        self.problem(
+            at,
+            format!("{} is not allowed here", describe(value)),
+            Some(suggest(value.as_str().unwrap_or_default(), allowed)),
+        )
     }
 
     fn unknown_key(&self, object: &str, key: &str, known: &[&str]) -> SchemaProblem {
@@ -243,25 +234,9 @@ impl Cx<'_> {
             .filter_map(|b| b.get("const")?.as_str())
             .collect();
         if !consts.is_empty() && consts.len() == branches.len() {
-            return vec![SchemaProblem {
-                pos: self.positions.value(at),
-                pointer: at.to_owned(),
-                message: format!("{} is not allowed here", describe(value)),
-                hint: Some(suggest(value.as_str().unwrap_or_default(), &consts)),
-            }];
+            return vec![self.not_allowed(at, value, &consts)];
         }
-        let matching: Vec<&Vec<ValidationError<'static>>> = context
-            .iter()
-            .filter(|errors| !shape_mismatch(errors, at))
-            .collect();
-        if let Some(best) = matching.iter().max_by_key(|errors| {
-            let depth = errors
-                .iter()
-                .map(|b| b.instance_path().as_str().len())
-                .max()
-                .unwrap_or(0);
-            (depth, usize::MAX - errors.len())
-        }) {
+        if let Some(best) = best_branch(context, at) {
             return best.iter().flat_map(|b| self.explain(b)).collect();
         }
         // No branch fits. For a mapping, name the keys no branch knows.
@@ -274,30 +249,46 @@ impl Cx<'_> {
         if let Value::Object(map) = value
             && !known.is_empty()
         {
-            let unknown: Vec<SchemaProblem> = map
-                .keys()
-                .filter(|k| !known.contains(&k.as_str()))
-                .map(|k| self.unknown_key(at, k, &known))
-                .collect();
-            if !unknown.is_empty() {
-                return unknown;
-            }
-            return vec![SchemaProblem {
-                pos: self.positions.value(at),
-                pointer: at.to_owned(),
-                message: format!(
-                    "give exactly one of {}",
-                    known
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                hint: description,
-            }];
+            return self.keys_of_no_branch(at, map, &known, description);
         }
-        // Name every shape allowed here: an optional unit (`anyOf: [duration, null]`) given a
-        // number says which unit; `50/s` or a list of stages says both.
+        vec![self.no_shape_fits(e, at, value, &branches, description)]
+    }
+
+    /// A mapping that fits no branch: its keys that no branch knows, or, when every key is
+    /// known, that exactly one of them must be given.
+    fn keys_of_no_branch(
+        &self,
+        at: &str,
+        map: &serde_json::Map<String, Value>,
+        known: &[&str],
+        description: Option<String>,
+    ) -> Vec<SchemaProblem> {
+        let unknown: Vec<SchemaProblem> = map
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()))
+            .map(|k| self.unknown_key(at, k, known))
+            .collect();
+        if !unknown.is_empty() {
+            return unknown;
+        }
+        let keys: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        vec![self.problem(
+            at,
+            format!("give exactly one of {}", keys.join(", ")),
+            description,
+        )]
+    }
+
+    /// Names every shape allowed here: an optional unit (`anyOf: [duration, null]`) given a
+    /// number says which unit; `50/s` or a list of stages says both.
+    fn no_shape_fits(
+        &self,
+        e: &ValidationError<'_>,
+        at: &str,
+        value: &Value,
+        branches: &[&Value],
+        description: Option<String>,
+    ) -> SchemaProblem {
         let typed: Vec<&Value> = branches
             .iter()
             .copied()
@@ -317,12 +308,7 @@ impl Cx<'_> {
             [only] => first_sentence(only).or(description),
             _ => description,
         };
-        vec![SchemaProblem {
-            pos: self.positions.value(at),
-            pointer: at.to_owned(),
-            message,
-            hint: description.or_else(|| Some(e.to_string())),
-        }]
+        self.problem(at, message, description.or_else(|| Some(e.to_string())))
     }
 
     /// A schema node as a plan author would name it (`a rate such as `50/s``, `a list`),
@@ -468,6 +454,44 @@ fn type_mismatch(errors: &[ValidationError<'_>], at: &str) -> bool {
                 _ => false,
             }
     })
+}
+
+/// The branch of a failed `oneOf`/`anyOf` whose shape matched, and went deepest into the
+/// node before failing (the fewest errors breaking a tie).
+fn best_branch<'c>(
+    context: &'c [Vec<ValidationError<'static>>],
+    at: &str,
+) -> Option<&'c Vec<ValidationError<'static>>> {
+    context
+        .iter()
+        .filter(|errors| !shape_mismatch(errors, at))
+        .max_by_key(|errors| {
+            let depth = errors
+                .iter()
+                .map(|b| b.instance_path().as_str().len())
+                .max()
+                .unwrap_or(0);
+            (depth, usize::MAX - errors.len())
+        })
+}
+
+/// `30 sec` for `30s`: says what was meant before what a duration is.
+fn pattern_hint(title: &str, value: &Value, described: Option<String>) -> Option<String> {
+    let meant = matches!(title, "duration" | "think time")
+        .then(|| value.as_str().and_then(super::units::duration_for_words))
+        .flatten();
+    match (meant, described) {
+        (Some(meant), Some(text)) => Some(format!("did you mean `{meant}`? {text}")),
+        (Some(meant), None) => Some(format!("did you mean `{meant}`?")),
+        (None, text) => text,
+    }
+}
+
+fn count_mismatch(bound: &str, limit: u64, value: &Value) -> String {
+    format!(
+        "expected {bound} {limit} values, found {}",
+        value.as_array().map_or(0, Vec::len)
+    )
 }
 
 fn parent_pointer(path: &str) -> &str {

@@ -8,7 +8,8 @@ use std::path::Path;
 use super::Reporter;
 use super::diagnostic::suggest;
 use super::model::{
-    ArrivalRate, Endpoint, Expectations, HealthPolicy, Plan, Request, Scalar, SlaMetric, SlaScope,
+    ArrivalRate, Endpoint, Expectations, HealthPolicy, Load, Plan, Request, Scalar, SlaAssertion,
+    SlaMetric, SlaScope,
 };
 
 /// Every capture name the plan produces (endpoints, flow steps, start steps).
@@ -133,6 +134,12 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
             "give at least one endpoint a weight of 1 or more",
         );
     }
+    check_requires(plan, r);
+}
+
+/// Every capture an endpoint or step `requires` must be produced somewhere, and by an
+/// endpoint that can run.
+fn check_requires(plan: &Plan, r: &mut Reporter) {
     let produced = capture_names(plan);
     for i in unreachable_endpoints(plan) {
         let e = &plan.endpoints[i];
@@ -319,70 +326,85 @@ fn check_expectations(c: &Expectations, at: &str, r: &mut Reporter) {
 
 fn check_load(plan: &Plan, r: &mut Reporter) {
     let l = &plan.load;
-    let open = l.arrival_rate.is_some();
-    if open {
-        for key in [
-            ("users", l.users.is_some()),
-            ("spawn_rate", l.spawn_rate.is_some()),
-            ("stages", !l.stages.is_empty()),
-        ]
-        .into_iter()
-        .filter_map(|(k, set)| set.then_some(k))
-        {
-            r.key(
-                &format!("/load/{key}"),
-                &format!("`{key}` belongs to the closed model, but `arrival_rate` makes this an open model"),
-                "use `users`/`spawn_rate`/`stages` (closed) or `arrival_rate` (open), not both",
-            );
-        }
-        if let Some(ArrivalRate::Stages(stages)) = &l.arrival_rate
-            && stages.is_empty()
-        {
-            r.value(
-                "/load/arrival_rate",
-                "`arrival_rate` has no stages",
-                "give a rate like `50/s` or at least one stage",
-            );
-        }
+    if l.arrival_rate.is_some() {
+        check_open_model(l, r);
     } else {
-        if l.max_concurrency.is_some() {
-            r.key(
-                "/load/max_concurrency",
-                "`max_concurrency` only applies to the open model (`arrival_rate`)",
-                "remove it, or set `arrival_rate`",
-            );
-        }
-        if l.users.is_some() && !l.stages.is_empty() {
-            r.key(
-                "/load/stages",
-                "`users` and `stages` both set the number of users",
-                "use `users` (with `spawn_rate`) for a steady load, or `stages` to ramp",
-            );
-        }
-        if l.spawn_rate.is_some() && !l.stages.is_empty() {
-            r.key(
-                "/load/spawn_rate",
-                "`spawn_rate` has no effect with `stages`, which ramp users themselves",
-                "remove `spawn_rate`",
-            );
-        }
-        if l.users == Some(0) {
-            r.value(
-                "/load/users",
-                "`users` is 0, so nothing would run",
-                "set at least 1 user",
-            );
-        }
-        if let Some(rate) = &l.spawn_rate
-            && rate.get() <= 0.0
-        {
-            r.value(
-                "/load/spawn_rate",
-                "`spawn_rate` must be above 0",
-                "for example `5/s`",
-            );
-        }
+        check_closed_model(l, r);
     }
+    check_load_ends(l, r);
+}
+
+/// With `arrival_rate`: no closed-model settings, and a rate to follow.
+fn check_open_model(l: &Load, r: &mut Reporter) {
+    for key in [
+        ("users", l.users.is_some()),
+        ("spawn_rate", l.spawn_rate.is_some()),
+        ("stages", !l.stages.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    {
+        r.key(
+            &format!("/load/{key}"),
+            &format!(
+                "`{key}` belongs to the closed model, but `arrival_rate` makes this an open model"
+            ),
+            "use `users`/`spawn_rate`/`stages` (closed) or `arrival_rate` (open), not both",
+        );
+    }
+    if let Some(ArrivalRate::Stages(stages)) = &l.arrival_rate
+        && stages.is_empty()
+    {
+        r.value(
+            "/load/arrival_rate",
+            "`arrival_rate` has no stages",
+            "give a rate like `50/s` or at least one stage",
+        );
+    }
+}
+
+/// Without `arrival_rate`: one way to set the users, and at least one of them.
+fn check_closed_model(l: &Load, r: &mut Reporter) {
+    if l.max_concurrency.is_some() {
+        r.key(
+            "/load/max_concurrency",
+            "`max_concurrency` only applies to the open model (`arrival_rate`)",
+            "remove it, or set `arrival_rate`",
+        );
+    }
+    if l.users.is_some() && !l.stages.is_empty() {
+        r.key(
+            "/load/stages",
+            "`users` and `stages` both set the number of users",
+            "use `users` (with `spawn_rate`) for a steady load, or `stages` to ramp",
+        );
+    }
+    if l.spawn_rate.is_some() && !l.stages.is_empty() {
+        r.key(
+            "/load/spawn_rate",
+            "`spawn_rate` has no effect with `stages`, which ramp users themselves",
+            "remove `spawn_rate`",
+        );
+    }
+    if l.users == Some(0) {
+        r.value(
+            "/load/users",
+            "`users` is 0, so nothing would run",
+            "set at least 1 user",
+        );
+    }
+    if let Some(rate) = &l.spawn_rate
+        && rate.get() <= 0.0
+    {
+        r.value(
+            "/load/spawn_rate",
+            "`spawn_rate` must be above 0",
+            "for example `5/s`",
+        );
+    }
+}
+
+fn check_load_ends(l: &Load, r: &mut Reporter) {
     if l.duration.is_none()
         && l.iterations.is_none()
         && l.stages.is_empty()
@@ -416,90 +438,109 @@ fn check_sla(plan: &Plan, r: &mut Reporter) {
     let names: Vec<&str> = plan.endpoints.iter().map(|e| e.name.as_str()).collect();
     for (i, a) in plan.sla.iter().enumerate() {
         let at = format!("/sla/{i}");
-        let thresholds = [&a.below, &a.at_most, &a.above, &a.at_least]
-            .iter()
-            .filter(|t| t.is_some())
-            .count();
-        if thresholds != 1 {
+        check_thresholds(a, &at, r);
+        check_sla_scope(a, &at, &names, r);
+        check_sla_policy(plan, a, &at, r);
+        check_sla_abort(a, &at, r);
+    }
+}
+
+/// Exactly one threshold, in the unit of the metric.
+fn check_thresholds(a: &SlaAssertion, at: &str, r: &mut Reporter) {
+    let thresholds = [&a.below, &a.at_most, &a.above, &a.at_least]
+        .iter()
+        .filter(|t| t.is_some())
+        .count();
+    if thresholds != 1 {
+        r.value(
+            at,
+            &format!("an SLA assertion needs exactly one threshold, found {thresholds}"),
+            "use one of `below`, `at_most`, `above`, `at_least`",
+        );
+    }
+    for (key, value) in [
+        ("below", &a.below),
+        ("at_most", &a.at_most),
+        ("above", &a.above),
+        ("at_least", &a.at_least),
+    ] {
+        if let Some(value) = value {
+            check_threshold(&a.metric, value, &format!("{at}/{key}"), r);
+        }
+    }
+}
+
+/// The `endpoints` list goes with `scope: endpoints`, and names endpoints the plan has.
+fn check_sla_scope(a: &SlaAssertion, at: &str, names: &[&str], r: &mut Reporter) {
+    match a.scope {
+        SlaScope::Endpoints if a.endpoints.is_empty() => r.key(
+            &format!("{at}/scope"),
+            "`scope: endpoints` needs a list of `endpoints`",
+            "add `endpoints: [name, …]`, or use `each_endpoint`",
+        ),
+        SlaScope::Aggregate | SlaScope::EachEndpoint if !a.endpoints.is_empty() => r.key(
+            &format!("{at}/endpoints"),
+            "`endpoints` is only read with `scope: endpoints`",
+            "set `scope: endpoints`, or remove the list",
+        ),
+        _ => {}
+    }
+    for (j, name) in a.endpoints.iter().enumerate() {
+        if !names.contains(&name.as_str()) {
             r.value(
-                &at,
-                &format!("an SLA assertion needs exactly one threshold, found {thresholds}"),
-                "use one of `below`, `at_most`, `above`, `at_least`",
+                &format!("{at}/endpoints/{j}"),
+                &format!("the SLA names endpoint `{name}`, which the plan does not have"),
+                &suggest(name, names),
             );
         }
-        for (key, value) in [
-            ("below", &a.below),
-            ("at_most", &a.at_most),
-            ("above", &a.above),
-            ("at_least", &a.at_least),
-        ] {
-            if let Some(value) = value {
-                check_threshold(&a.metric, value, &format!("{at}/{key}"), r);
-            }
-        }
-        match a.scope {
-            SlaScope::Endpoints if a.endpoints.is_empty() => r.key(
-                &format!("{at}/scope"),
-                "`scope: endpoints` needs a list of `endpoints`",
-                "add `endpoints: [name, …]`, or use `each_endpoint`",
+    }
+}
+
+/// `policy` goes with `health_availability`, and names a policy that probes during the load.
+fn check_sla_policy(plan: &Plan, a: &SlaAssertion, at: &str, r: &mut Reporter) {
+    if a.metric == SlaMetric::HealthAvailability {
+        let during: Vec<&str> = plan
+            .health
+            .iter()
+            .filter(|(_, p)| p.run.contains(&super::model::HealthPhase::During))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        match &a.policy {
+            Some(p) if !during.contains(&p.as_str()) => r.value(
+                &format!("{at}/policy"),
+                &format!("`{p}` is not a health policy that runs `during` the load"),
+                &suggest(p, &during),
             ),
-            SlaScope::Aggregate | SlaScope::EachEndpoint if !a.endpoints.is_empty() => r.key(
-                &format!("{at}/endpoints"),
-                "`endpoints` is only read with `scope: endpoints`",
-                "set `scope: endpoints`, or remove the list",
+            None if during.is_empty() => r.value(
+                &format!("{at}/metric"),
+                "`health_availability` needs a health policy with `run: [during]`",
+                "add `during` to a policy's `run` list",
             ),
             _ => {}
         }
-        for (j, name) in a.endpoints.iter().enumerate() {
-            if !names.contains(&name.as_str()) {
-                r.value(
-                    &format!("{at}/endpoints/{j}"),
-                    &format!("the SLA names endpoint `{name}`, which the plan does not have"),
-                    &suggest(name, &names),
-                );
-            }
-        }
-        if a.metric == SlaMetric::HealthAvailability {
-            let during: Vec<&str> = plan
-                .health
-                .iter()
-                .filter(|(_, p)| p.run.contains(&super::model::HealthPhase::During))
-                .map(|(n, _)| n.as_str())
-                .collect();
-            match &a.policy {
-                Some(p) if !during.contains(&p.as_str()) => r.value(
-                    &format!("{at}/policy"),
-                    &format!("`{p}` is not a health policy that runs `during` the load"),
-                    &suggest(p, &during),
-                ),
-                None if during.is_empty() => r.value(
-                    &format!("{at}/metric"),
-                    "`health_availability` needs a health policy with `run: [during]`",
-                    "add `during` to a policy's `run` list",
-                ),
-                _ => {}
-            }
-        } else if a.policy.is_some() {
-            r.key(
-                &format!("{at}/policy"),
-                "`policy` is only read with `metric: health_availability`",
-                "remove it",
-            );
-        }
-        if a.abort_on_fail && a.metric == SlaMetric::HealthAvailability {
-            r.key(
-                &format!("{at}/abort_on_fail"),
-                "`health_availability` is only known once the probes stop, so it cannot abort a run",
-                "remove `abort_on_fail`; the verdict still fails the run at the end",
-            );
-        }
-        if a.abort_delay.is_some() && !a.abort_on_fail {
-            r.key(
-                &format!("{at}/abort_delay"),
-                "`abort_delay` has no effect without `abort_on_fail: true`",
-                "add `abort_on_fail: true`, or remove it",
-            );
-        }
+    } else if a.policy.is_some() {
+        r.key(
+            &format!("{at}/policy"),
+            "`policy` is only read with `metric: health_availability`",
+            "remove it",
+        );
+    }
+}
+
+fn check_sla_abort(a: &SlaAssertion, at: &str, r: &mut Reporter) {
+    if a.abort_on_fail && a.metric == SlaMetric::HealthAvailability {
+        r.key(
+            &format!("{at}/abort_on_fail"),
+            "`health_availability` is only known once the probes stop, so it cannot abort a run",
+            "remove `abort_on_fail`; the verdict still fails the run at the end",
+        );
+    }
+    if a.abort_delay.is_some() && !a.abort_on_fail {
+        r.key(
+            &format!("{at}/abort_delay"),
+            "`abort_delay` has no effect without `abort_on_fail: true`",
+            "add `abort_on_fail: true`, or remove it",
+        );
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, Span};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 
 /// Largest plan file accepted.
 pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -149,15 +149,10 @@ pub(crate) fn precheck(bytes: &[u8]) -> Result<&str, YamlError> {
             }
             // Two spaces (or one `- `) per level is the tightest block nesting there is.
             if flow_depth + indent / 2 > MAX_DEPTH * 2 || flow_depth > MAX_DEPTH {
-                return Err(YamlError {
-                    pos: Pos {
-                        line: i + 1,
-                        col: col + 1,
-                    },
-                    pointer: String::new(),
-                    message: format!("the plan is nested more than {MAX_DEPTH} levels deep"),
-                    hint: Some("a plan never needs this much nesting; flatten it".into()),
-                });
+                return Err(too_deep(Pos {
+                    line: i + 1,
+                    col: col + 1,
+                }));
             }
         }
     }
@@ -189,36 +184,82 @@ impl Frame {
 /// Parses one YAML document into a JSON value and its positions. Duplicate keys are
 /// reported (all of them) rather than silently overwritten.
 pub(crate) fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
-    let mut positions = Positions::default();
-    let mut errors = Vec::new();
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
-    let mut root: Option<Value> = None;
-    let mut nodes = 0usize;
-    let mut documents = 0usize;
-
+    let mut walk = Walk::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) = match event {
-            Ok(e) => e,
-            Err(e) => {
-                let m = e.marker();
-                return Err(vec![YamlError {
-                    pos: Pos {
-                        line: m.line(),
-                        col: m.col() + 1,
-                    },
-                    pointer: stack
-                        .last()
-                        .map(|f| f.pointer().to_owned())
-                        .unwrap_or_default(),
-                    message: format!("invalid YAML: {}", e.info()),
-                    hint: Some(syntax_hint(&e.info())),
-                }]);
-            }
-        };
+        let (event, span) = event.map_err(|e| vec![walk.syntax_error(&e)])?;
         let pos = Pos::of(&span);
-        // A scalar in key position of a mapping is a key, not a value.
-        if let (
+        if walk.take_key(&event, pos) {
+            continue;
+        }
+        let (value, anchor) = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
+            Event::DocumentStart(..) => {
+                if walk.second_document(pos) {
+                    break;
+                }
+                continue;
+            }
+            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
+                let is_map = matches!(event, Event::MappingStart(..));
+                walk.open(is_map, anchor, pos).map_err(|e| vec![e])?;
+                continue;
+            }
+            Event::MappingEnd | Event::SequenceEnd => match walk.stack.pop() {
+                Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+                Some(Frame::Seq { seq, anchor, .. }) => (Value::Array(seq), anchor),
+                None => continue,
+            },
+            Event::Scalar(text, style, anchor, tag) => {
+                walk.record_here(pos);
+                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix() == "str");
+                (resolve_scalar(&text, style, is_str_tag), anchor)
+            }
+            Event::Alias(id) => {
+                walk.record_here(pos);
+                (walk.expand_alias(id), 0)
+            }
+            _ => continue,
+        };
+        walk.attach(value, anchor, pos).map_err(|e| vec![e])?;
+    }
+    walk.finish()
+}
+
+/// The state of one walk over a document's events: the open collections, the anchors seen
+/// so far and the count of nodes built, aliases expanded.
+#[derive(Default)]
+struct Walk {
+    positions: Positions,
+    errors: Vec<YamlError>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Value, usize)>,
+    root: Option<Value>,
+    nodes: usize,
+    documents: usize,
+}
+
+impl Walk {
+    fn syntax_error(&self, e: &ScanError) -> YamlError {
+        let m = e.marker();
+        YamlError {
+            pos: Pos {
+                line: m.line(),
+                col: m.col() + 1,
+            },
+            pointer: self
+                .stack
+                .last()
+                .map(|f| f.pointer().to_owned())
+                .unwrap_or_default(),
+            message: format!("invalid YAML: {}", e.info()),
+            hint: Some(syntax_hint(&e.info())),
+        }
+    }
+
+    /// A scalar in key position of a mapping is a key, not a value: holds it for the value
+    /// that follows (reporting it when the mapping has it already) and returns true.
+    fn take_key(&mut self, event: &Event<'_>, pos: Pos) -> bool {
+        let (
             Event::Scalar(key, ..),
             Some(Frame::Map {
                 key: slot @ None,
@@ -226,111 +267,119 @@ pub(crate) fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
                 pointer,
                 ..
             }),
-        ) = (&event, stack.last_mut())
-        {
-            if map.contains_key(key.as_ref()) {
-                errors.push(YamlError {
-                    pos,
-                    pointer: format!("{pointer}/{}", escape_segment(key)),
-                    message: format!("duplicate key `{key}`"),
-                    hint: Some("each key may appear once in a mapping; remove or merge one".into()),
-                });
-            }
-            *slot = Some((key.to_string(), pos));
-            continue;
-        }
-        let (value, anchor) = match event {
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
-            Event::DocumentStart(..) => {
-                documents += 1;
-                if documents > 1 {
-                    errors.push(YamlError {
-                        pos,
-                        pointer: String::new(),
-                        message: "the file holds more than one YAML document".into(),
-                        hint: Some("a plan is one document: remove the second `---`".into()),
-                    });
-                    break;
-                }
-                continue;
-            }
-            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
-                if stack.len() >= MAX_DEPTH {
-                    return Err(vec![YamlError {
-                        pos,
-                        pointer: String::new(),
-                        message: format!("the plan is nested more than {MAX_DEPTH} levels deep"),
-                        hint: Some("a plan never needs this much nesting; flatten it".into()),
-                    }]);
-                }
-                let pointer = child_pointer(&stack);
-                record(&mut positions, &stack, &pointer, pos);
-                stack.push(if matches!(event, Event::MappingStart(..)) {
-                    Frame::Map {
-                        pointer,
-                        map: Map::new(),
-                        key: None,
-                        anchor,
-                    }
-                } else {
-                    Frame::Seq {
-                        pointer,
-                        seq: Vec::new(),
-                        anchor,
-                    }
-                });
-                continue;
-            }
-            Event::MappingEnd | Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
-                Some(Frame::Seq { seq, anchor, .. }) => (Value::Array(seq), anchor),
-                None => continue,
-            },
-            Event::Scalar(text, style, anchor, tag) => {
-                let pointer = child_pointer(&stack);
-                record(&mut positions, &stack, &pointer, pos);
-                let is_str_tag = tag.as_ref().is_some_and(|t| t.suffix() == "str");
-                (resolve_scalar(&text, style, is_str_tag), anchor)
-            }
-            Event::Alias(id) => {
-                let pointer = child_pointer(&stack);
-                record(&mut positions, &stack, &pointer, pos);
-                match anchors.get(&id) {
-                    Some((v, size)) => {
-                        nodes += size;
-                        (v.clone(), 0)
-                    }
-                    None => (Value::Null, 0),
-                }
-            }
-            _ => continue,
+        ) = (event, self.stack.last_mut())
+        else {
+            return false;
         };
-        nodes += 1;
-        if nodes > MAX_NODES {
-            return Err(vec![YamlError {
+        if map.contains_key(key.as_ref()) {
+            self.errors.push(YamlError {
+                pos,
+                pointer: format!("{pointer}/{}", escape_segment(key)),
+                message: format!("duplicate key `{key}`"),
+                hint: Some("each key may appear once in a mapping; remove or merge one".into()),
+            });
+        }
+        *slot = Some((key.to_string(), pos));
+        true
+    }
+
+    /// Counts a document's start; true (the error recorded) when it is a second one.
+    fn second_document(&mut self, pos: Pos) -> bool {
+        self.documents += 1;
+        if self.documents > 1 {
+            self.errors.push(YamlError {
+                pos,
+                pointer: String::new(),
+                message: "the file holds more than one YAML document".into(),
+                hint: Some("a plan is one document: remove the second `---`".into()),
+            });
+            return true;
+        }
+        false
+    }
+
+    fn open(&mut self, is_map: bool, anchor: usize, pos: Pos) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(too_deep(pos));
+        }
+        let pointer = self.record_here(pos);
+        self.stack.push(if is_map {
+            Frame::Map {
+                pointer,
+                map: Map::new(),
+                key: None,
+                anchor,
+            }
+        } else {
+            Frame::Seq {
+                pointer,
+                seq: Vec::new(),
+                anchor,
+            }
+        });
+        Ok(())
+    }
+
+    /// Records the position of the node that starts here, returning its pointer.
+    fn record_here(&mut self, pos: Pos) -> String {
+        let pointer = child_pointer(&self.stack);
+        record(&mut self.positions, &self.stack, &pointer, pos);
+        pointer
+    }
+
+    fn expand_alias(&mut self, id: usize) -> Value {
+        match self.anchors.get(&id) {
+            Some((v, size)) => {
+                self.nodes += size;
+                v.clone()
+            }
+            None => Value::Null,
+        }
+    }
+
+    /// Puts a finished node into its parent (or makes it the root), counted against
+    /// `MAX_NODES` and kept for later aliases when it has an anchor.
+    fn attach(&mut self, value: Value, anchor: usize, pos: Pos) -> Result<(), YamlError> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(YamlError {
                 pos,
                 pointer: String::new(),
                 message: format!("the plan expands to more than {MAX_NODES} values"),
                 hint: Some("aliases (`*name`) multiply data; a plan never needs this many".into()),
-            }]);
+            });
         }
         if anchor != 0 {
-            anchors.insert(anchor, (value.clone(), count_nodes(&value)));
+            self.anchors
+                .insert(anchor, (value.clone(), count_nodes(&value)));
         }
-        match stack.last_mut() {
+        match self.stack.last_mut() {
             Some(Frame::Map { map, key, .. }) => {
                 if let Some((k, _)) = key.take() {
                     map.insert(k, value);
                 }
             }
             Some(Frame::Seq { seq, .. }) => seq.push(value),
-            None => root = Some(value),
+            None => self.root = Some(value),
         }
+        Ok(())
     }
-    if !errors.is_empty() {
-        return Err(errors);
+
+    fn finish(self) -> Result<(Value, Positions), Vec<YamlError>> {
+        if !self.errors.is_empty() {
+            return Err(self.errors);
+        }
+        Ok((self.root.unwrap_or(Value::Null), self.positions))
     }
-    Ok((root.unwrap_or(Value::Null), positions))
+}
+
+fn too_deep(pos: Pos) -> YamlError {
+    YamlError {
+        pos,
+        pointer: String::new(),
+        message: format!("the plan is nested more than {MAX_DEPTH} levels deep"),
+        hint: Some("a plan never needs this much nesting; flatten it".into()),
+    }
 }
 
 fn child_pointer(stack: &[Frame]) -> String {

@@ -169,6 +169,28 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
     notes
 }
 
+/// The endpoint table's rows above `Aggregated`, named as every report names them: the
+/// endpoints in plan order, then the rows no endpoint owns (logins) in parentheses.
+pub(crate) fn endpoint_rows(
+    summary: &super::Summary,
+) -> impl Iterator<Item = (&super::summary::Stats, String)> {
+    let endpoints = summary.endpoints.iter().map(|e| (e, e.name.clone()));
+    let others = summary
+        .rows
+        .iter()
+        .filter(|r| r.endpoint.is_none())
+        .map(|r| (r, format!("({})", r.name)));
+    endpoints.chain(others)
+}
+
+/// The failure groups, most frequent first. Stable: equal counts keep the summary's order
+/// (plan order, then frequency).
+pub(crate) fn failures_by_count(summary: &super::Summary) -> Vec<&super::summary::Failure> {
+    let mut failures: Vec<_> = summary.failures.iter().collect();
+    failures.sort_by_key(|f| std::cmp::Reverse(f.count));
+    failures
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -282,6 +282,44 @@ struct Page<'a> {
 
 /// Renders `report.html`.
 pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
+    let env = environment()?;
+    let rows: Vec<Row> = super::format::endpoint_rows(summary)
+        .map(|(s, name)| row(s, name))
+        .collect();
+    let mut failures = super::format::failures_by_count(summary);
+    failures.truncate(50);
+    let page = Page {
+        plan: &summary.plan,
+        run: &summary.run,
+        stop: serde_json::to_value(summary.run.stop)?,
+        verdict: summary.verdict.as_str(),
+        notices: super::format::notices(summary),
+        verdicts: verdict_rows(summary),
+        rows,
+        total: row(&summary.total, "Aggregated".into()),
+        charts: time_charts(summary),
+        distributions: summary
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| distribution(i, e))
+            .collect(),
+        health: &summary.health,
+        failures,
+        width: WIDTH,
+        height: HEIGHT,
+        left: LEFT,
+        baseline: HEIGHT - BOTTOM,
+        right_edge: WIDTH - RIGHT,
+    };
+    let text = env
+        .get_template("report.html")?
+        .render(crate::template::to_value(&page))?;
+    Ok(text)
+}
+
+/// The template in an environment that escapes for HTML.
+fn environment() -> Result<Environment<'static>, ReportError> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     // Server text may carry terminal escape sequences: shown escaped, as on the terminal, so
@@ -293,11 +331,16 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
         _ => escape_formatter(out, state, value),
     });
     env.add_template("report.html", TEMPLATE)?;
+    Ok(env)
+}
+
+/// Requests, failures and latency percentiles per second, over the whole run.
+fn time_charts(summary: &Summary) -> Vec<Chart> {
     let series = &summary.series;
     let total = |f: fn(&crate::metrics::RowPoint) -> Option<f64>| -> Vec<Option<f64>> {
         series.iter().map(|p| f(&p.total)).collect()
     };
-    let charts = vec![
+    vec![
         time_chart(
             summary,
             "chart-rps",
@@ -323,26 +366,11 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
                 ("p99", "p99", total(|p| p.percentiles.p99)),
             ],
         ),
-    ];
-    let distributions: Vec<Chart> = summary
-        .endpoints
-        .iter()
-        .enumerate()
-        .map(|(i, e)| distribution(i, e))
-        .collect();
-    let mut rows: Vec<Row> = summary
-        .endpoints
-        .iter()
-        .map(|e| row(e, e.name.clone()))
-        .collect();
-    rows.extend(
-        summary
-            .rows
-            .iter()
-            .filter(|r| r.endpoint.is_none())
-            .map(|r| row(r, format!("({})", r.name))),
-    );
-    let verdicts: Vec<VerdictRow> = summary
+    ]
+}
+
+fn verdict_rows(summary: &Summary) -> Vec<VerdictRow> {
+    summary
         .verdicts
         .iter()
         .map(|v| VerdictRow {
@@ -358,31 +386,5 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
             threshold: format!("{} {}", v.operator.as_str().replace('_', " "), v.threshold),
             note: v.note.clone(),
         })
-        .collect();
-    let mut failures: Vec<&Failure> = summary.failures.iter().collect();
-    failures.sort_by_key(|f| std::cmp::Reverse(f.count));
-    failures.truncate(50);
-    let page = Page {
-        plan: &summary.plan,
-        run: &summary.run,
-        stop: serde_json::to_value(summary.run.stop)?,
-        verdict: summary.verdict.as_str(),
-        notices: super::format::notices(summary),
-        verdicts,
-        rows,
-        total: row(&summary.total, "Aggregated".into()),
-        charts,
-        distributions,
-        health: &summary.health,
-        failures,
-        width: WIDTH,
-        height: HEIGHT,
-        left: LEFT,
-        baseline: HEIGHT - BOTTOM,
-        right_edge: WIDTH - RIGHT,
-    };
-    let text = env
-        .get_template("report.html")?
-        .render(crate::template::to_value(&page))?;
-    Ok(text)
+        .collect()
 }

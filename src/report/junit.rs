@@ -13,8 +13,15 @@ use crate::sla::Status;
 /// Renders `junit.xml`.
 pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
     let mut report = Report::new(format!("loadplan {}", summary.plan.name));
-    // The run itself is a test: an interrupted, aborted or loginless run shows as such in
-    // a CI test view, not only as missing data in the verdicts.
+    report.add_test_suite(run_suite(summary));
+    report.add_test_suite(sla_suite(summary));
+    report.add_test_suite(health_suite(summary));
+    to_xml(&report)
+}
+
+/// The run itself is a test: an interrupted, aborted or loginless run shows as such in a CI
+/// test view, not only as missing data in the verdicts.
+fn run_suite(summary: &Summary) -> TestSuite {
     let mut run = TestSuite::new("run");
     let status = match summary.run.stop {
         StopKind::Completed => TestCaseStatus::success(),
@@ -24,29 +31,32 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
             } else {
                 NonSuccessKind::Failure
             };
-            let mut s = TestCaseStatus::non_success(kind);
-            s.set_message(super::format::headline(summary))
-                .set_type("run");
+            let mut s = not_passed(kind, "run", super::format::headline(summary));
             if let Some(reason) = &summary.run.stop_reason {
                 s.set_description(reason.clone());
             }
             s
         }
     };
-    let mut case = TestCase::new("the run completes", status);
-    case.set_classname(format!("{}.run", summary.plan.name));
-    run.add_test_case(case);
-    report.add_test_suite(run);
+    run.add_test_case(test_case(
+        summary,
+        "run",
+        "the run completes".into(),
+        status,
+    ));
+    run
+}
+
+fn sla_suite(summary: &Summary) -> TestSuite {
     let mut sla = TestSuite::new("sla");
     for v in &summary.verdicts {
         let status = match v.status {
             Status::Pass => TestCaseStatus::success(),
-            Status::Fail => {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("{} [{}]: {}", v.name, v.scope, v.explain()))
-                    .set_type("sla");
-                s
-            }
+            Status::Fail => not_passed(
+                NonSuccessKind::Failure,
+                "sla",
+                format!("{} [{}]: {}", v.name, v.scope, v.explain()),
+            ),
             Status::Skipped => {
                 let mut s = TestCaseStatus::skipped();
                 // The reason is the element's text: junit-4.xsd types `<skipped>` as a plain
@@ -55,58 +65,74 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
                 s
             }
         };
-        let mut case = TestCase::new(format!("{} [{}]", v.name, v.scope), status);
-        case.set_classname(format!("{}.sla", summary.plan.name));
+        let mut case = test_case(summary, "sla", format!("{} [{}]", v.name, v.scope), status);
         case.set_system_out(format!("{}\n", v.explain()));
         sla.add_test_case(case);
     }
-    report.add_test_suite(sla);
+    sla
+}
+
+/// Health checks before and after the load, then the probes during it.
+fn health_suite(summary: &Summary) -> TestSuite {
     let mut health = TestSuite::new("health");
     for h in &summary.health.results {
         let status = if h.healthy {
             TestCaseStatus::success()
         } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!(
-                "{} unhealthy after {} tries: {}",
-                h.policy,
-                h.attempts.len(),
-                h.reason.as_deref().unwrap_or("no passing try")
-            ))
-            .set_type("health");
-            s
+            not_passed(
+                NonSuccessKind::Failure,
+                "health",
+                format!(
+                    "{} unhealthy after {} tries: {}",
+                    h.policy,
+                    h.attempts.len(),
+                    h.reason.as_deref().unwrap_or("no passing try")
+                ),
+            )
         };
         let phase = super::format::phase(h.phase);
-        let mut case = TestCase::new(format!("{} ({phase})", h.policy), status);
-        case.set_classname(format!("{}.health", summary.plan.name));
-        health.add_test_case(case);
+        let name = format!("{} ({phase})", h.policy);
+        health.add_test_case(test_case(summary, "health", name, status));
     }
     for p in &summary.health.probes {
         let status = if p.outages == 0 {
             TestCaseStatus::success()
         } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(format!(
-                "{} down {} times during the load ({}/{} probes passed): {}",
-                p.policy,
-                p.outages,
-                p.successes,
-                p.probes,
-                p.last_failure.as_deref().unwrap_or("no reason recorded")
-            ))
-            .set_type("health");
-            s
+            not_passed(
+                NonSuccessKind::Failure,
+                "health",
+                format!(
+                    "{} down {} times during the load ({}/{} probes passed): {}",
+                    p.policy,
+                    p.outages,
+                    p.successes,
+                    p.probes,
+                    p.last_failure.as_deref().unwrap_or("no reason recorded")
+                ),
+            )
         };
-        let mut case = TestCase::new(format!("{} (during)", p.policy), status);
-        case.set_classname(format!("{}.health", summary.plan.name));
+        let mut case = test_case(summary, "health", format!("{} (during)", p.policy), status);
         case.set_system_out(format!(
             "{}/{} probes passed, {} outages\n",
             p.successes, p.probes, p.outages
         ));
         health.add_test_case(case);
     }
-    report.add_test_suite(health);
-    to_xml(&report)
+    health
+}
+
+/// A failure or an error, its type the suite's name.
+fn not_passed(kind: NonSuccessKind, suite: &str, message: String) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(kind);
+    s.set_message(message).set_type(suite);
+    s
+}
+
+/// A test case, its class `<plan>.<suite>`.
+fn test_case(summary: &Summary, suite: &str, name: String, status: TestCaseStatus) -> TestCase {
+    let mut case = TestCase::new(name, status);
+    case.set_classname(format!("{}.{suite}", summary.plan.name));
+    case
 }
 
 /// Serializes a JUnit report so that it validates against Jenkins' `junit-4.xsd`.

@@ -34,6 +34,16 @@ fn stats_line(out: &mut String, s: &Stats, name: &str) {
 /// Renders `summary.md`.
 pub(crate) fn render(summary: &Summary) -> String {
     let mut out = String::new();
+    overview(&mut out, summary);
+    verdicts_table(&mut out, summary);
+    endpoints_table(&mut out, summary);
+    health_table(&mut out, summary);
+    failures_table(&mut out, summary);
+    out
+}
+
+/// The verdict heading, the run in one sentence, and the notices.
+fn overview(out: &mut String, summary: &Summary) {
     let _ = writeln!(
         out,
         "## {} loadplan: {} — {}\n",
@@ -65,88 +75,101 @@ pub(crate) fn render(summary: &Summary) -> String {
     for note in super::format::notices(summary) {
         let _ = writeln!(out, "> **Note:** {}\n", inline(&note));
     }
-    if !summary.verdicts.is_empty() {
-        out.push_str("### Verdicts\n\n| | assertion | scope | measured | threshold |\n|---|---|---|---|---|\n");
-        for v in &summary.verdicts {
-            let icon = match v.status {
-                Status::Pass => "✅ PASS",
-                Status::Fail => "❌ FAIL",
-                Status::Skipped => "⏭️ SKIPPED",
-            };
-            let mut measured = format!("{} {}", v.metric, v.measured_text);
-            if let Some(note) = &v.note {
-                let _ = write!(measured, " ({note})");
-            }
-            let _ = writeln!(
-                out,
-                "| {icon} | {} | {} | {} | {} {} |",
-                cell(&v.name),
-                cell(&v.scope),
-                cell(&measured),
-                v.operator.as_str().replace('_', " "),
-                cell(&v.threshold)
-            );
+}
+
+fn verdicts_table(out: &mut String, summary: &Summary) {
+    if summary.verdicts.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### Verdicts\n\n| | assertion | scope | measured | threshold |\n|---|---|---|---|---|\n",
+    );
+    for v in &summary.verdicts {
+        let icon = match v.status {
+            Status::Pass => "✅ PASS",
+            Status::Fail => "❌ FAIL",
+            Status::Skipped => "⏭️ SKIPPED",
+        };
+        let mut measured = format!("{} {}", v.metric, v.measured_text);
+        if let Some(note) = &v.note {
+            let _ = write!(measured, " ({note})");
         }
-        out.push('\n');
-    }
-    out.push_str("### Endpoints (latencies in ms)\n\n| endpoint | reqs | fails | req/s | p50 | p90 | p95 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    for e in &summary.endpoints {
-        stats_line(&mut out, e, &e.name);
-    }
-    for r in summary.rows.iter().filter(|r| r.endpoint.is_none()) {
-        stats_line(&mut out, r, &format!("({})", r.name));
-    }
-    stats_line(&mut out, &summary.total, "**Aggregated**");
-    out.push('\n');
-    let h = &summary.health;
-    if !h.results.is_empty() || !h.probes.is_empty() {
-        out.push_str(
-            "### Health\n\n| policy | phase | result | tries | reason |\n|---|---|---|--:|---|\n",
+        let _ = writeln!(
+            out,
+            "| {icon} | {} | {} | {} | {} {} |",
+            cell(&v.name),
+            cell(&v.scope),
+            cell(&measured),
+            v.operator.as_str().replace('_', " "),
+            cell(&v.threshold)
         );
-        for r in &h.results {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                cell(&r.policy),
-                super::format::phase(r.phase),
-                if r.healthy {
-                    "✅ healthy"
-                } else {
-                    "❌ unhealthy"
-                },
-                r.attempts.len(),
-                cell(r.reason.as_deref().unwrap_or(""))
-            );
-        }
-        for p in &h.probes {
-            let _ = writeln!(
-                out,
-                "| {} | during | {}/{} probes passed | {} | {} outage(s) |",
-                cell(&p.policy),
-                p.successes,
-                p.probes,
-                p.probes,
-                p.outages
-            );
-        }
-        out.push('\n');
     }
-    if !summary.failures.is_empty() {
-        out.push_str("### Failures\n\n| request | kind | message | count |\n|---|---|---|--:|\n");
-        let mut failures: Vec<_> = summary.failures.iter().collect();
-        failures.sort_by_key(|f| std::cmp::Reverse(f.count));
-        for f in failures.iter().take(20) {
-            let _ = writeln!(
-                out,
-                "| {} {} | {} | {} | {} |",
-                f.method,
-                cell(&f.name),
-                f.kind,
-                cell(&f.message),
-                f.count
-            );
-        }
-        out.push('\n');
+    out.push('\n');
+}
+
+fn endpoints_table(out: &mut String, summary: &Summary) {
+    out.push_str("### Endpoints (latencies in ms)\n\n| endpoint | reqs | fails | req/s | p50 | p90 | p95 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (s, name) in super::format::endpoint_rows(summary) {
+        stats_line(out, s, &name);
     }
-    out
+    stats_line(out, &summary.total, "**Aggregated**");
+    out.push('\n');
+}
+
+/// Health checks before and after the load, and the probes during it; nothing without any.
+fn health_table(out: &mut String, summary: &Summary) {
+    let h = &summary.health;
+    if h.results.is_empty() && h.probes.is_empty() {
+        return;
+    }
+    out.push_str(
+        "### Health\n\n| policy | phase | result | tries | reason |\n|---|---|---|--:|---|\n",
+    );
+    for r in &h.results {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(&r.policy),
+            super::format::phase(r.phase),
+            if r.healthy {
+                "✅ healthy"
+            } else {
+                "❌ unhealthy"
+            },
+            r.attempts.len(),
+            cell(r.reason.as_deref().unwrap_or(""))
+        );
+    }
+    for p in &h.probes {
+        let _ = writeln!(
+            out,
+            "| {} | during | {}/{} probes passed | {} | {} outage(s) |",
+            cell(&p.policy),
+            p.successes,
+            p.probes,
+            p.probes,
+            p.outages
+        );
+    }
+    out.push('\n');
+}
+
+/// The 20 most frequent failure groups.
+fn failures_table(out: &mut String, summary: &Summary) {
+    if summary.failures.is_empty() {
+        return;
+    }
+    out.push_str("### Failures\n\n| request | kind | message | count |\n|---|---|---|--:|\n");
+    for f in super::format::failures_by_count(summary).iter().take(20) {
+        let _ = writeln!(
+            out,
+            "| {} {} | {} | {} | {} |",
+            f.method,
+            cell(&f.name),
+            f.kind,
+            cell(&f.message),
+            f.count
+        );
+    }
+    out.push('\n');
 }

@@ -47,11 +47,8 @@ pub(crate) fn endpoints_table(summary: &Summary, color: bool) -> Table {
     t.set_header([
         "endpoint", "reqs", "fails", "req/s", "p50", "p90", "p95", "p99", "max", "mean",
     ]);
-    for e in &summary.endpoints {
-        t.add_row(stats_row(e, e.name.clone()));
-    }
-    for r in summary.rows.iter().filter(|r| r.endpoint.is_none()) {
-        t.add_row(stats_row(r, format!("({})", r.name)));
+    for (s, name) in super::format::endpoint_rows(summary) {
+        t.add_row(stats_row(s, name));
     }
     t.add_row(stats_row(&summary.total, "Aggregated".into()));
     t
@@ -110,9 +107,7 @@ pub(crate) fn failures_table(summary: &Summary, color: bool) -> Option<(Table, O
     if summary.failures.is_empty() {
         return None;
     }
-    let mut failures: Vec<_> = summary.failures.iter().collect();
-    // Stable: equal counts keep the summary's order (plan order, then frequency).
-    failures.sort_by_key(|f| std::cmp::Reverse(f.count));
+    let failures = super::format::failures_by_count(summary);
     let mut t = table(color);
     t.set_header(["fails", "request", "kind", "why"]);
     for f in failures.iter().take(FAILURE_ROWS) {

@@ -302,72 +302,10 @@ fn evaluate_one(
     metrics: &RunMetrics,
     health: &HealthResults,
 ) -> Vec<Verdict> {
-    let metric_text = String::from(a.metric.clone());
-    let unit = Unit::of(&a.metric);
-    let (name, operator, threshold_text) = (&a.name, a.operator, &a.threshold_text);
-    let threshold = &a.threshold;
-    // `required`: a scope without samples fails unless the plan says otherwise (the
-    // aggregate, and endpoints an assertion names); `each_endpoint` skips them.
-    let verdict = |scope: &str, raw: Option<f64>, required: bool| {
-        let base = Verdict {
-            name: name.clone(),
-            metric: metric_text.clone(),
-            scope: scope.to_owned(),
-            measured: raw.map(|r| unit.shown(r)),
-            unit: unit.label().to_owned(),
-            measured_text: raw.map_or_else(|| "no data".to_owned(), |r| unit.text(r)),
-            operator,
-            threshold: threshold_text.clone(),
-            status: Status::Pass,
-            note: None,
-        };
-        match (raw, &threshold) {
-            (_, Err(e)) => Verdict {
-                status: Status::Fail,
-                note: Some(format!("threshold: {e}")),
-                ..base
-            },
-            (Some(raw), Ok(t)) => {
-                // Percentiles, min and max come from HDR buckets 0.1 % wide, read at the
-                // bucket's top: a value that close to the threshold may be the threshold
-                // itself, so it is compared as equal (`at_most: 500ms` passes a p95 of 500 ms).
-                let within = matches!(
-                    a.metric,
-                    SlaMetric::Percentile(_) | SlaMetric::Min | SlaMetric::Max
-                ) && (raw - t).abs() <= t.abs() * HDR_PRECISION;
-                let compared = if within { *t } else { raw };
-                Verdict {
-                    status: if operator.holds(compared, *t) {
-                        Status::Pass
-                    } else {
-                        Status::Fail
-                    },
-                    note: within.then(|| {
-                        "equal to the threshold within the histogram's 0.1 % precision".to_owned()
-                    }),
-                    ..base
-                }
-            }
-            (None, Ok(_)) => {
-                let rule =
-                    a.on_no_data
-                        .unwrap_or(if required { NoData::Fail } else { NoData::Skip });
-                let (status, note) = match rule {
-                    NoData::Fail => (Status::Fail, "no samples: counts as a failure"),
-                    NoData::Skip => (Status::Skipped, "no samples"),
-                    NoData::Pass => (Status::Pass, "no samples: counts as a pass"),
-                };
-                Verdict {
-                    status,
-                    note: Some(note.to_owned()),
-                    ..base
-                }
-            }
-        }
-    };
     match a.metric {
         SlaMetric::DroppedIterations => {
             vec![verdict(
+                a,
                 AGGREGATE,
                 Some(metrics.dropped_iterations as f64),
                 true,
@@ -376,6 +314,7 @@ fn evaluate_one(
         SlaMetric::HealthAvailability => {
             let scope = a.policy.as_deref().unwrap_or(AGGREGATE);
             vec![verdict(
+                a,
                 scope,
                 availability(a.policy.as_deref(), health),
                 true,
@@ -385,7 +324,7 @@ fn evaluate_one(
             let (names, required): (Vec<&str>, bool) = match a.scope {
                 SlaScope::Aggregate => {
                     let raw = measure(&a.metric, &metrics.total, metrics.duration);
-                    return vec![verdict(AGGREGATE, raw, true)];
+                    return vec![verdict(a, AGGREGATE, raw, true)];
                 }
                 SlaScope::EachEndpoint => (endpoints.iter().map(String::as_str).collect(), false),
                 SlaScope::Endpoints => (a.endpoints.iter().map(String::as_str).collect(), true),
@@ -394,9 +333,70 @@ fn evaluate_one(
                 .into_iter()
                 .map(|name| {
                     let stats = endpoint_stats(name, endpoints, metrics);
-                    verdict(name, measure(&a.metric, &stats, metrics.duration), required)
+                    verdict(
+                        a,
+                        name,
+                        measure(&a.metric, &stats, metrics.duration),
+                        required,
+                    )
                 })
                 .collect()
         }
     }
+}
+
+/// One scope's verdict. `required`: a scope without samples fails unless the plan says
+/// otherwise (the aggregate, and endpoints an assertion names); `each_endpoint` skips them.
+fn verdict(a: &CompiledAssertion, scope: &str, raw: Option<f64>, required: bool) -> Verdict {
+    let unit = Unit::of(&a.metric);
+    let (status, note) = match (raw, &a.threshold) {
+        (_, Err(e)) => (Status::Fail, Some(format!("threshold: {e}"))),
+        (Some(raw), Ok(t)) => compare(a, raw, *t),
+        (None, Ok(_)) => without_samples(a, required),
+    };
+    Verdict {
+        name: a.name.clone(),
+        metric: String::from(a.metric.clone()),
+        scope: scope.to_owned(),
+        measured: raw.map(|r| unit.shown(r)),
+        unit: unit.label().to_owned(),
+        measured_text: raw.map_or_else(|| "no data".to_owned(), |r| unit.text(r)),
+        operator: a.operator,
+        threshold: a.threshold_text.clone(),
+        status,
+        note,
+    }
+}
+
+/// A measured value against the threshold `t`.
+fn compare(a: &CompiledAssertion, raw: f64, t: f64) -> (Status, Option<String>) {
+    // Percentiles, min and max come from HDR buckets 0.1 % wide, read at the bucket's top:
+    // a value that close to the threshold may be the threshold itself, so it is compared
+    // as equal (`at_most: 500ms` passes a p95 of 500 ms).
+    let within = matches!(
+        a.metric,
+        SlaMetric::Percentile(_) | SlaMetric::Min | SlaMetric::Max
+    ) && (raw - t).abs() <= t.abs() * HDR_PRECISION;
+    let compared = if within { t } else { raw };
+    let status = if a.operator.holds(compared, t) {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let note =
+        within.then(|| "equal to the threshold within the histogram's 0.1 % precision".to_owned());
+    (status, note)
+}
+
+/// What a scope without samples counts as: the plan's `on_no_data`, else by `required`.
+fn without_samples(a: &CompiledAssertion, required: bool) -> (Status, Option<String>) {
+    let rule = a
+        .on_no_data
+        .unwrap_or(if required { NoData::Fail } else { NoData::Skip });
+    let (status, note) = match rule {
+        NoData::Fail => (Status::Fail, "no samples: counts as a failure"),
+        NoData::Skip => (Status::Skipped, "no samples"),
+        NoData::Pass => (Status::Pass, "no samples: counts as a pass"),
+    };
+    (status, Some(note.to_owned()))
 }

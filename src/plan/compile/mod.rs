@@ -37,6 +37,30 @@ const USER: Scope<'static> = Scope {
     expect: false,
 };
 
+/// The login request (and basic credentials) run before there is a session.
+const LOGIN: Scope<'static> = Scope {
+    auth: false,
+    captures: false,
+    what: "the login request",
+    expect: false,
+};
+
+/// `auth.on_start` steps run in the user's session, after login.
+const ON_START: Scope<'static> = Scope {
+    auth: true,
+    captures: true,
+    what: "`auth`",
+    expect: false,
+};
+
+/// `auth.apply` and `auth.refresh` know the credentials but no session's captures.
+const AFTER_LOGIN: Scope<'static> = Scope {
+    auth: true,
+    captures: false,
+    what: "`auth`",
+    expect: false,
+};
+
 /// What the templates of one part of the plan may read, and where its checks are written.
 struct Scope<'a> {
     auth: bool,
@@ -380,34 +404,15 @@ impl Compiler<'_> {
         }
     }
     fn auth(&mut self, a: &model::Auth) -> CompiledAuth {
-        let login_scope = Scope {
-            auth: false,
-            captures: false,
-            what: "the login request",
-            expect: false,
-        };
-        let user = Scope {
-            auth: true,
-            captures: true,
-            what: "`auth`",
-            expect: false,
-        };
-        let after_login = Scope {
-            auth: true,
-            captures: false,
-            what: "`auth`",
-            expect: false,
-        };
-        let no_checks = Default::default();
         CompiledAuth {
-            login: a
-                .login
-                .as_ref()
-                .map(|l| self.request("login", l, None, &no_checks, "/auth/login", &login_scope)),
+            login: a.login.as_ref().map(|l| {
+                let no_captures = Default::default();
+                self.request("login", l, None, &no_captures, "/auth/login", &LOGIN)
+            }),
             basic: a.basic.as_ref().map(|b| {
                 (
-                    self.text("/auth/basic/username", &b.username, &login_scope),
-                    self.text("/auth/basic/password", &b.password, &login_scope),
+                    self.text("/auth/basic/username", &b.username, &LOGIN),
+                    self.text("/auth/basic/password", &b.password, &LOGIN),
                 )
             }),
             extract: self.paths("/auth/extract", &a.extract),
@@ -415,40 +420,12 @@ impl Compiler<'_> {
                 Some(name) => vec![name.clone()],
                 None => DEFAULT_EXPIRES_FROM.map(String::from).to_vec(),
             },
-            apply_headers: a.apply.as_ref().map_or_else(Vec::new, |ap| {
-                self.pairs(
-                    "/auth/apply/headers",
-                    ap.headers.iter().map(|(k, v)| (k, v.clone())),
-                    &after_login,
-                )
-            }),
-            apply_query: a.apply.as_ref().map_or_else(Vec::new, |ap| {
-                self.pairs(
-                    "/auth/apply/query",
-                    ap.query.iter().map(|(k, v)| (k, v.clone())),
-                    &after_login,
-                )
-            }),
-            refresh: a.refresh.as_ref().map(|rf| CompiledRefresh {
-                on_status: rf.on_status.clone(),
-                before_expiry: rf.before_expiry.as_ref().map(|d| d.get()),
-                every: rf.every.as_ref().map(|d| d.get()),
-                request: rf.request.as_ref().map(|req| {
-                    self.request(
-                        "refresh",
-                        req,
-                        None,
-                        &no_checks,
-                        "/auth/refresh/request",
-                        &after_login,
-                    )
-                }),
-                extract: if rf.extract.is_empty() {
-                    self.paths("/auth/extract", &a.extract)
-                } else {
-                    self.paths("/auth/refresh/extract", &rf.extract)
-                },
-            }),
+            apply_headers: self.applied(
+                "/auth/apply/headers",
+                a.apply.as_ref().map(|ap| &ap.headers),
+            ),
+            apply_query: self.applied("/auth/apply/query", a.apply.as_ref().map(|ap| &ap.query)),
+            refresh: a.refresh.as_ref().map(|rf| self.refresh(a, rf)),
             shared: a.scope == model::AuthScope::Shared,
             on_start: a
                 .on_start
@@ -461,10 +438,41 @@ impl Compiler<'_> {
                         s.check.as_ref(),
                         &s.capture,
                         &format!("/auth/on_start/{i}/request"),
-                        &user,
+                        &ON_START,
                     )
                 })
                 .collect(),
+        }
+    }
+
+    /// Headers or query parameters `auth.apply` adds to every request after login.
+    fn applied(
+        &mut self,
+        at: &str,
+        items: Option<&indexmap::IndexMap<String, String>>,
+    ) -> Vec<(String, Text)> {
+        items.map_or_else(Vec::new, |items| {
+            self.pairs(at, items.iter().map(|(k, v)| (k, v.clone())), &AFTER_LOGIN)
+        })
+    }
+
+    /// How credentials are renewed; without an `extract` of its own, the refresh reads the
+    /// login's.
+    fn refresh(&mut self, a: &model::Auth, rf: &model::AuthRefresh) -> CompiledRefresh {
+        CompiledRefresh {
+            on_status: rf.on_status.clone(),
+            before_expiry: rf.before_expiry.as_ref().map(|d| d.get()),
+            every: rf.every.as_ref().map(|d| d.get()),
+            request: rf.request.as_ref().map(|req| {
+                let no_captures = Default::default();
+                let at = "/auth/refresh/request";
+                self.request("refresh", req, None, &no_captures, at, &AFTER_LOGIN)
+            }),
+            extract: if rf.extract.is_empty() {
+                self.paths("/auth/extract", &a.extract)
+            } else {
+                self.paths("/auth/refresh/extract", &rf.extract)
+            },
         }
     }
 
@@ -542,48 +550,19 @@ impl Compiler<'_> {
                 ),
                 "use `auth.*` in endpoints, `auth.apply` and `auth.refresh`".into(),
             )),
-            "auth" => match member {
-                Some(m) if !self.auth_keys.iter().any(|k| k == m) => {
-                    let known: Vec<&str> = self.auth_keys.iter().map(String::as_str).collect();
-                    Some((
-                        format!("`auth.{m}` is not extracted by `auth.extract`"),
-                        suggest(m, &known),
-                    ))
-                }
-                _ => None,
-            },
-            "data" => match member {
-                Some(m) if !self.feeders.iter().any(|k| k == m) => {
-                    let known: Vec<&str> = self.feeders.iter().map(String::as_str).collect();
-                    Some((
-                        format!("`data.{m}` is not a data feeder of this plan"),
-                        suggest(m, &known),
-                    ))
-                }
-                Some(m) => {
-                    let column = full.split('.').nth(2)?;
-                    let feeder = self.loaded_feeders.iter().find(|f| f.name == m)?;
-                    let known: Vec<&str> =
-                        feeder.table.columns().iter().map(String::as_str).collect();
-                    (!known.contains(&column)).then(|| {
-                        (
-                            format!("`data.{m}.{column}`: the CSV file has no column `{column}`"),
-                            suggest(column, &known),
-                        )
-                    })
-                }
-                None => None,
-            },
-            "vars" => match member {
-                Some(m) if !self.variables.iter().any(|k| k == m) => {
-                    let known: Vec<&str> = self.variables.iter().map(String::as_str).collect();
-                    Some((
-                        format!("`vars.{m}` is not in `variables`"),
-                        suggest(m, &known),
-                    ))
-                }
-                _ => None,
-            },
+            "auth" => not_one_of(member?, &self.auth_keys, |m| {
+                format!("`auth.{m}` is not extracted by `auth.extract`")
+            }),
+            "data" => {
+                let m = member?;
+                not_one_of(m, &self.feeders, |m| {
+                    format!("`data.{m}` is not a data feeder of this plan")
+                })
+                .or_else(|| self.unknown_column(m, full.split('.').nth(2)?))
+            }
+            "vars" => not_one_of(member?, &self.variables, |m| {
+                format!("`vars.{m}` is not in `variables`")
+            }),
             r if GLOBALS.contains(&r) || self.variables.iter().any(|v| v == r) => None,
             r if self.captures.contains(r) => (!scope.captures).then(|| {
                 (
@@ -594,23 +573,53 @@ impl Compiler<'_> {
                     "use a variable or `env.*` here".into(),
                 )
             }),
-            r => {
-                let mut known: Vec<&str> = GLOBALS
-                    .iter()
-                    .copied()
-                    .filter(|g| !["range", "dict", "namespace"].contains(g))
-                    .collect();
-                known.extend(self.variables.iter().map(String::as_str));
-                if scope.captures {
-                    known.extend(self.captures.iter().map(String::as_str));
-                }
-                Some((
-                    format!("unknown template variable `{r}`"),
-                    suggest(r, &known),
-                ))
-            }
+            r => Some(self.unknown_root(r, scope)),
         }
     }
+
+    /// `data.<feeder>.<column>` where the feeder's CSV file has no such column.
+    fn unknown_column(&self, feeder: &str, column: &str) -> Option<(String, String)> {
+        let loaded = self.loaded_feeders.iter().find(|f| f.name == feeder)?;
+        let known: Vec<&str> = loaded.table.columns().iter().map(String::as_str).collect();
+        (!known.contains(&column)).then(|| {
+            (
+                format!("`data.{feeder}.{column}`: the CSV file has no column `{column}`"),
+                suggest(column, &known),
+            )
+        })
+    }
+
+    /// A variable that is neither a built-in, a plan variable nor a capture, with the nearest
+    /// one the scope can read suggested.
+    fn unknown_root(&self, r: &str, scope: &Scope<'_>) -> (String, String) {
+        let mut known: Vec<&str> = GLOBALS
+            .iter()
+            .copied()
+            .filter(|g| !["range", "dict", "namespace"].contains(g))
+            .collect();
+        known.extend(self.variables.iter().map(String::as_str));
+        if scope.captures {
+            known.extend(self.captures.iter().map(String::as_str));
+        }
+        (
+            format!("unknown template variable `{r}`"),
+            suggest(r, &known),
+        )
+    }
+}
+
+/// A member (`auth.x`, `data.x`, `vars.x`) that is not one of `names`: the problem, with the
+/// nearest name suggested.
+fn not_one_of(
+    member: &str,
+    names: &[String],
+    problem: impl FnOnce(&str) -> String,
+) -> Option<(String, String)> {
+    if names.iter().any(|k| k == member) {
+        return None;
+    }
+    let known: Vec<&str> = names.iter().map(String::as_str).collect();
+    Some((problem(member), suggest(member, &known)))
 }
 
 #[cfg(test)]

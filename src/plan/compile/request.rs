@@ -7,7 +7,7 @@ use serde_json_path::JsonPath;
 use super::feeders::read_regular_file;
 use super::types::*;
 use super::{Compiler, Scope};
-use crate::plan::model::{Capture, Expectations, Request};
+use crate::plan::model::{Capture, Expectations, MultipartPart, Request};
 use crate::plan::yaml::escape_segment;
 use crate::template::Text;
 
@@ -50,60 +50,8 @@ impl Compiler<'_> {
         at: &str,
         scope: &Scope<'_>,
     ) -> CompiledRequest {
-        let target = match (&req.path, &req.url) {
-            (_, Some(url)) => RequestTarget::Url(self.text(&format!("{at}/url"), url, scope)),
-            (Some(path), None) => {
-                RequestTarget::Path(self.text(&format!("{at}/path"), path, scope))
-            }
-            (None, None) => RequestTarget::Path(Text::Static("/".into())),
-        };
-        let body = if let Some(json) = &req.json {
-            Body::Json(self.json(&format!("{at}/json"), json, scope))
-        } else if let Some(form) = &req.form {
-            Body::Form(self.pairs(
-                &format!("{at}/form"),
-                form.iter().map(|(k, v)| (k, v.to_text())),
-                scope,
-            ))
-        } else if let Some(parts) = &req.multipart {
-            Body::Multipart(
-                parts
-                    .iter()
-                    .map(|(name, p)| {
-                        let pat = format!("{at}/multipart/{}", escape_segment(name));
-                        let part = match (&p.value, &p.file) {
-                            (_, Some(file)) => match read_regular_file(&self.dir.join(file)) {
-                                Ok(bytes) => Part::File {
-                                    name: file
-                                        .file_name()
-                                        .map(|f| f.to_string_lossy().into_owned())
-                                        .unwrap_or_default(),
-                                    bytes: bytes.into(),
-                                    content_type: p.content_type.clone(),
-                                },
-                                Err(e) => {
-                                    self.r.value(
-                                        &format!("{pat}/file"),
-                                        &format!("cannot read `{}`: {e}", file.display()),
-                                        "paths are relative to the plan file",
-                                    );
-                                    Part::Text(Text::Static("".into()))
-                                }
-                            },
-                            (Some(v), None) => {
-                                Part::Text(self.text(&format!("{pat}/value"), v, scope))
-                            }
-                            (None, None) => Part::Text(Text::Static("".into())),
-                        };
-                        (name.clone(), part)
-                    })
-                    .collect(),
-            )
-        } else if let Some(raw) = &req.body {
-            Body::Raw(self.text(&format!("{at}/body"), raw, scope))
-        } else {
-            Body::None
-        };
+        let target = self.target(req, at, scope);
+        let body = self.body(req, at, scope);
         let parent = at.strip_suffix("/request").unwrap_or(at);
         let check_at = if scope.expect {
             format!("{parent}/expect")
@@ -129,30 +77,102 @@ impl Compiler<'_> {
             checks: checks
                 .map(|c| self.checks(&check_at, c, scope))
                 .unwrap_or_default(),
-            captures: captures
-                .iter()
-                .filter_map(|(name, cap)| {
-                    let (path, all, allow_empty) = match cap {
-                        Capture::Path(p) => (p, false, false),
-                        Capture::Spec(s) => (&s.path, s.all, s.allow_empty),
-                    };
-                    let cat = format!("{parent}/capture/{}", escape_segment(name));
-                    let cat = if matches!(cap, Capture::Spec(_)) {
-                        format!("{cat}/path")
-                    } else {
-                        cat
-                    };
-                    Some(CompiledCapture {
-                        name: name.clone(),
-                        path: self.json_path(&cat, path)?,
-                        all,
-                        allow_empty,
-                    })
-                })
-                .collect(),
+            captures: self.captures(parent, captures),
             requires: Vec::new(),
             row: None,
         }
+    }
+
+    /// Where a request goes: its `url`, else its `path`, else `/`.
+    fn target(&mut self, req: &Request, at: &str, scope: &Scope<'_>) -> RequestTarget {
+        match (&req.path, &req.url) {
+            (_, Some(url)) => RequestTarget::Url(self.text(&format!("{at}/url"), url, scope)),
+            (Some(path), None) => {
+                RequestTarget::Path(self.text(&format!("{at}/path"), path, scope))
+            }
+            (None, None) => RequestTarget::Path(Text::Static("/".into())),
+        }
+    }
+
+    /// The one body a request has: JSON, a form, multipart parts or raw text, in that order.
+    fn body(&mut self, req: &Request, at: &str, scope: &Scope<'_>) -> Body {
+        if let Some(json) = &req.json {
+            Body::Json(self.json(&format!("{at}/json"), json, scope))
+        } else if let Some(form) = &req.form {
+            Body::Form(self.pairs(
+                &format!("{at}/form"),
+                form.iter().map(|(k, v)| (k, v.to_text())),
+                scope,
+            ))
+        } else if let Some(parts) = &req.multipart {
+            Body::Multipart(
+                parts
+                    .iter()
+                    .map(|(name, p)| {
+                        let pat = format!("{at}/multipart/{}", escape_segment(name));
+                        (name.clone(), self.multipart_part(&pat, p, scope))
+                    })
+                    .collect(),
+            )
+        } else if let Some(raw) = &req.body {
+            Body::Raw(self.text(&format!("{at}/body"), raw, scope))
+        } else {
+            Body::None
+        }
+    }
+
+    /// A part's file, read now so a missing one is a plan error, or its text value.
+    fn multipart_part(&mut self, pat: &str, p: &MultipartPart, scope: &Scope<'_>) -> Part {
+        match (&p.value, &p.file) {
+            (_, Some(file)) => match read_regular_file(&self.dir.join(file)) {
+                Ok(bytes) => Part::File {
+                    name: file
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                    bytes: bytes.into(),
+                    content_type: p.content_type.clone(),
+                },
+                Err(e) => {
+                    self.r.value(
+                        &format!("{pat}/file"),
+                        &format!("cannot read `{}`: {e}", file.display()),
+                        "paths are relative to the plan file",
+                    );
+                    Part::Text(Text::Static("".into()))
+                }
+            },
+            (Some(v), None) => Part::Text(self.text(&format!("{pat}/value"), v, scope)),
+            (None, None) => Part::Text(Text::Static("".into())),
+        }
+    }
+
+    fn captures(
+        &mut self,
+        parent: &str,
+        captures: &indexmap::IndexMap<String, Capture>,
+    ) -> Vec<CompiledCapture> {
+        captures
+            .iter()
+            .filter_map(|(name, cap)| {
+                let (path, all, allow_empty) = match cap {
+                    Capture::Path(p) => (p, false, false),
+                    Capture::Spec(s) => (&s.path, s.all, s.allow_empty),
+                };
+                let cat = format!("{parent}/capture/{}", escape_segment(name));
+                let cat = if matches!(cap, Capture::Spec(_)) {
+                    format!("{cat}/path")
+                } else {
+                    cat
+                };
+                Some(CompiledCapture {
+                    name: name.clone(),
+                    path: self.json_path(&cat, path)?,
+                    all,
+                    allow_empty,
+                })
+            })
+            .collect()
     }
 
     pub(super) fn checks(
