@@ -14,6 +14,7 @@ use crate::cli::HealthArgs;
 use crate::engine::Signal;
 use crate::exit::Exit;
 use crate::health::{self, HealthResults, Phase, output};
+use crate::plan::CompiledPlan;
 use crate::plan::Override;
 use crate::plan::compile::CompiledHealth;
 use crate::plan::diagnostic::suggest;
@@ -48,29 +49,12 @@ async fn check_plan(
         Ok(p) => p,
         Err(exit) => return Ok(exit),
     };
-    let names: Vec<&str> = plan.health.iter().map(|p| p.name.as_str()).collect();
-    if names.is_empty() {
-        writeln!(
-            err,
-            "error: `{}` has no health policies; add one under `health:`",
-            plan.meta.file
-        )?;
-        return Ok(Exit::Invalid);
-    }
-    let policies: Vec<&CompiledHealth> = match &args.policy {
-        None => plan.health.iter().collect(),
-        Some(wanted) => match plan.health.iter().find(|p| &p.name == wanted) {
-            Some(p) => vec![p],
-            None => {
-                writeln!(
-                    err,
-                    "error: `{}` has no health policy `{wanted}`\n  hint: {}",
-                    plan.meta.file,
-                    suggest(wanted, &names)
-                )?;
-                return Ok(Exit::Invalid);
-            }
-        },
+    let policies = match chosen_policies(&plan, args.policy.as_deref()) {
+        Ok(p) => p,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Exit::Invalid);
+        }
     };
     let mut pointers = vec!["/target/".to_owned()];
     pointers.extend(
@@ -88,30 +72,8 @@ async fn check_plan(
     let http = crate::http::HttpSettings::new(&plan)?;
     // Before the first try: a check whose results could not be kept must not start.
     let folder = args.out.as_deref().map(ResultsDir::open).transpose()?;
-    let (signal_tx, mut signals) = watch::channel(Signal::Run);
-    listen_for_signals(signal_tx);
-    let mut results = HealthResults::default();
-    let mut interrupted = None;
-    for policy in policies {
-        let log = (!args.quiet).then_some(&mut *out);
-        let verdict = tokio::select! {
-            v = health::check(&plan, policy, &base_url, &http, Phase::Standalone, log) => v,
-            s = next_signal(&mut signals) => {
-                interrupted = Some(s);
-                break;
-            }
-        };
-        let verdict = verdict.with_context(|| plan.meta.file.clone())?;
-        if args.quiet {
-            let spec = health::policy::LoopSpec::of(policy, policy.timeout);
-            writeln!(
-                out,
-                "{}",
-                output::verdict_line(&verdict.result, verdict.end, &spec)
-            )?;
-        }
-        results.results.push(verdict.result);
-    }
+    let (results, interrupted) =
+        run_policies(&plan, &policies, &base_url, &http, args, out).await?;
     let mut exit = if results.all_healthy() {
         Exit::Passed
     } else {
@@ -136,4 +98,62 @@ async fn check_plan(
         exit = exit.worst(Exit::ToolError);
     }
     Ok(exit)
+}
+
+/// The policies `--policy` names (all by default), or why the plan has none to run.
+fn chosen_policies<'p>(
+    plan: &'p CompiledPlan,
+    wanted: Option<&str>,
+) -> Result<Vec<&'p CompiledHealth>, String> {
+    let names: Vec<&str> = plan.health.iter().map(|p| p.name.as_str()).collect();
+    if names.is_empty() {
+        return Err(format!(
+            "`{}` has no health policies; add one under `health:`",
+            plan.meta.file
+        ));
+    }
+    match wanted {
+        None => Ok(plan.health.iter().collect()),
+        Some(wanted) => match plan.health.iter().find(|p| p.name == wanted) {
+            Some(p) => Ok(vec![p]),
+            None => Err(format!(
+                "`{}` has no health policy `{wanted}`\n  hint: {}",
+                plan.meta.file,
+                suggest(wanted, &names)
+            )),
+        },
+    }
+}
+
+/// Runs each policy to its verdict in order until a signal comes; the results so far and
+/// the signal, if one came.
+async fn run_policies(
+    plan: &CompiledPlan,
+    policies: &[&CompiledHealth],
+    base_url: &str,
+    http: &crate::http::HttpSettings,
+    args: &HealthArgs,
+    out: &mut dyn Write,
+) -> anyhow::Result<(HealthResults, Option<Signal>)> {
+    let (signal_tx, mut signals) = watch::channel(Signal::Run);
+    listen_for_signals(signal_tx);
+    let mut results = HealthResults::default();
+    for policy in policies {
+        let log = (!args.quiet).then_some(&mut *out);
+        let verdict = tokio::select! {
+            v = health::check(plan, policy, base_url, http, Phase::Standalone, log) => v,
+            s = next_signal(&mut signals) => return Ok((results, Some(s))),
+        };
+        let verdict = verdict.with_context(|| plan.meta.file.clone())?;
+        if args.quiet {
+            let spec = health::policy::LoopSpec::of(policy, policy.timeout);
+            writeln!(
+                out,
+                "{}",
+                output::verdict_line(&verdict.result, verdict.end, &spec)
+            )?;
+        }
+        results.results.push(verdict.result);
+    }
+    Ok((results, None))
 }

@@ -20,10 +20,7 @@ pub(super) async fn next_signal(rx: &mut watch::Receiver<Signal>) -> Signal {
 
 /// The stop reason a signal stands for.
 pub(super) fn stop_for(signal: Signal) -> StopReason {
-    match signal {
-        Signal::Terminate => StopReason::Terminated,
-        Signal::Interrupt | Signal::Run => StopReason::Interrupted,
-    }
+    signal.stop().unwrap_or(StopReason::Interrupted)
 }
 
 /// Ctrl-C and SIGTERM stop the run gracefully; a second signal of either kind stops

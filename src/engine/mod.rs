@@ -69,6 +69,17 @@ pub(crate) enum Signal {
     Terminate,
 }
 
+impl Signal {
+    /// How the run stops for this signal; none for [`Signal::Run`].
+    pub(crate) fn stop(self) -> Option<StopReason> {
+        match self {
+            Signal::Run => None,
+            Signal::Interrupt => Some(StopReason::Interrupted),
+            Signal::Terminate => Some(StopReason::Terminated),
+        }
+    }
+}
+
 /// What a run measured.
 #[derive(Debug)]
 pub(crate) struct RunOutcome {
@@ -108,9 +119,8 @@ pub(crate) fn user_context(globals: &Ctx, captures: Ctx, own: Ctx) -> Ctx {
 }
 
 /// Runs a plan's load with the command's HTTP settings. `base_url` is the rendered base URL;
-/// `signals` carries Ctrl-C and
-/// SIGTERM; `on_tick` sees each second's collector (progress, live files, abort checks)
-/// and may return a reason to abort.
+/// `signals` carries Ctrl-C and SIGTERM; `on_tick` sees each second's collector (progress,
+/// live files, abort checks) and may return a reason to abort.
 pub(crate) async fn run(
     plan: &CompiledPlan,
     base_url: &str,
@@ -123,14 +133,7 @@ pub(crate) async fn run(
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(plan.rows.clone()));
     let base: Arc<str> = base_url.trim().into();
-    let shared = Arc::new(prepare(
-        plan,
-        &base,
-        opts,
-        registry.clone(),
-        http.clone(),
-        plan.globals.clone(),
-    )?);
+    let shared = Arc::new(prepare(plan, &base, opts, registry.clone(), http.clone())?);
     let (control, stop_rx) = Control::new(plan.load.iterations);
     let control = Arc::new(control);
     let load = &plan.load;
@@ -173,10 +176,9 @@ pub(crate) async fn run(
             Some(_) = users.join_next(), if !users.is_empty() => {}
             changed = signals.changed(), if signals_open => {
                 signals_open = changed.is_ok();
-                match (changed, *signals.borrow()) {
-                    (Ok(()), Signal::Interrupt) => { stop = StopReason::Interrupted; break; }
-                    (Ok(()), Signal::Terminate) => { stop = StopReason::Terminated; break; }
-                    _ => {}
+                if let Some(reason) = changed.ok().and_then(|()| signals.borrow().stop()) {
+                    stop = reason;
+                    break;
                 }
             }
         }
@@ -259,10 +261,8 @@ async fn graceful_stop(
                 // A signal during the graceful stop decides the exit code (after an abort,
                 // say); one on top of the signal that stopped the run ends the wait.
                 let signalled = matches!(stop, StopReason::Interrupted | StopReason::Terminated);
-                match *signals.borrow() {
-                    Signal::Interrupt => *stop = StopReason::Interrupted,
-                    Signal::Terminate => *stop = StopReason::Terminated,
-                    Signal::Run => {}
+                if let Some(reason) = signals.borrow().stop() {
+                    *stop = reason;
                 }
                 if signalled {
                     users.abort_all();

@@ -180,7 +180,6 @@ pub(super) fn prepare(
     opts: &RunOptions,
     metrics: Arc<Registry>,
     http: http::HttpSettings,
-    globals: Ctx,
 ) -> Result<Shared, EngineError> {
     let next = |r: &CompiledRequest| -> Result<Prepared, EngineError> {
         // Compile numbers every request the engine sends; one without a row is a bug there.
@@ -213,7 +212,7 @@ pub(super) fn prepare(
     let shared = Shared {
         templates: plan.templates.clone(),
         http,
-        globals,
+        globals: plan.globals.clone(),
         endpoints,
         login,
         login_extract: auth.map(|a| a.extract.clone()).unwrap_or_default(),

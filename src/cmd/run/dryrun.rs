@@ -34,7 +34,39 @@ pub(super) fn print(
 ) -> anyhow::Result<bool> {
     let secrets = plan_secrets(plan, base_url);
     let mask = |s: &str| secrets.mask(s);
-    let globals = plan.globals.clone();
+    let live = placeholder_context(plan);
+    let base: Arc<str> = base_url.into();
+    let applied = applied(plan, &live);
+    writeln!(
+        out,
+        "dry run of {} against {}: nothing is sent\n",
+        plan.meta.name,
+        mask(base_url)
+    )?;
+    let mut rendered = true;
+    if let Some(login) = plan.auth.as_ref().and_then(|a| a.login.as_ref()) {
+        rendered &= show(
+            out,
+            "login",
+            login,
+            &base,
+            plan,
+            &plan.globals,
+            &(Vec::new(), String::new()),
+            &mask,
+        )?;
+    }
+    for e in &plan.endpoints {
+        if let Some(first) = e.requests.first() {
+            rendered &= show(out, &e.name, first, &base, plan, &live, &applied, &mask)?;
+        }
+    }
+    Ok(rendered)
+}
+
+/// A user's template context with placeholders where values come only at run time: the
+/// auth values (`<auth.access>`) and captures (`<capture id>`), user and iteration 1.
+fn placeholder_context(plan: &CompiledPlan) -> Ctx {
     let auth_keys: BTreeMap<String, String> = plan
         .auth
         .iter()
@@ -53,17 +85,20 @@ pub(super) fn print(
         .flat_map(|r| &r.captures)
         .map(|c| (c.name.clone(), vec![format!("<capture {}>", c.name)]))
         .collect();
-    let live = crate::engine::user_context(
-        &globals,
+    crate::engine::user_context(
+        &plan.globals,
         crate::template::to_value(&captures),
         context! { auth => crate::template::to_value(&auth_keys), user_id => 1, iteration => 1 },
-    );
-    let base: Arc<str> = base_url.into();
+    )
+}
+
+/// What `auth.apply` adds to each request, rendered with the placeholder context.
+fn applied(plan: &CompiledPlan, live: &Ctx) -> Applied {
     let mut auth_headers = Vec::new();
     for (name, text) in plan.auth.iter().flat_map(|a| &a.apply_headers) {
         let v = plan
             .templates
-            .render(text, &live)
+            .render(text, live)
             .unwrap_or_else(|e| format!("<{e}>"));
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
@@ -76,37 +111,11 @@ pub(super) fn print(
     for (k, t) in plan.auth.iter().flat_map(|a| &a.apply_query) {
         let v = plan
             .templates
-            .render(t, &live)
+            .render(t, live)
             .unwrap_or_else(|e| format!("<{e}>"));
         auth_query.append_pair(k, &v);
     }
-    let auth_query = auth_query.finish();
-    let applied = (auth_headers, auth_query);
-    writeln!(
-        out,
-        "dry run of {} against {}: nothing is sent\n",
-        plan.meta.name,
-        mask(base_url)
-    )?;
-    let mut rendered = true;
-    if let Some(login) = plan.auth.as_ref().and_then(|a| a.login.as_ref()) {
-        rendered &= show(
-            out,
-            "login",
-            login,
-            &base,
-            plan,
-            &globals,
-            &(Vec::new(), String::new()),
-            &mask,
-        )?;
-    }
-    for e in &plan.endpoints {
-        if let Some(first) = e.requests.first() {
-            rendered &= show(out, &e.name, first, &base, plan, &live, &applied, &mask)?;
-        }
-    }
-    Ok(rendered)
+    (auth_headers, auth_query.finish())
 }
 
 #[allow(clippy::too_many_arguments)]
