@@ -5,7 +5,8 @@
 # generator to the other, with the same concurrency (50). Each tool runs RUNS times,
 # interleaved (single runs here vary by ±15 %); the script prints the median CPU seconds
 # (user + system) per 1,000 requests, the ratio to oha's median, and peak RSS.
-# Usage: bench/run.sh [REQUESTS] (RUNS=3 by default)
+# Usage: bench/run.sh [REQUESTS] (RUNS=3 by default; LOADPLAN_BIN=path measures another
+# build of loadplan, e.g. an older commit's, against the same oha runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requests=${1:-200000}
@@ -13,8 +14,8 @@ runs=${RUNS:-3}
 
 command -v oha >/dev/null || cargo install oha --locked
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed" >&2; exit 1; }
-cargo build --release --quiet
-bin=target/release/loadplan
+if [ -z "${LOADPLAN_BIN:-}" ]; then cargo build --release --quiet; fi
+bin=${LOADPLAN_BIN:-target/release/loadplan}
 
 # The target, on core 1.
 log=$(mktemp)
