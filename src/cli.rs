@@ -8,6 +8,7 @@ use crate::compare::Figure;
 use crate::exit::EXIT_CODES_HELP;
 use crate::plan::Override;
 use crate::plan::diagnostic::DiagnosticFormat;
+use crate::plan::shard::Shard;
 use crate::plan::units::{HumanDuration, Percent};
 
 /// Declarative load tests and deployment health checks from YAML plans.
@@ -51,6 +52,14 @@ pub(crate) enum Command {
     /// `--allow-plan-change`. The methods: docs/compare.md.
     #[command(after_help = EXIT_CODES_HELP)]
     Compare(CompareArgs),
+    /// Merge the summaries of a plan's shards (`run --shard K/N`) into one run and judge it:
+    /// histograms added (exact percentiles, overall and per second), counts summed, the
+    /// plan's SLA evaluated on the merged data, and every report a run writes.
+    ///
+    /// Refuses (exit 2) summaries of different plans or shard counts, a shard given twice,
+    /// and missing shards unless `--allow-partial`.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Merge(MergeArgs),
     /// Check a deployment with the plan's health policies alone, sending no load.
     ///
     /// The post-deploy check: runs the named policy, or every policy in file order, each try
@@ -146,6 +155,19 @@ pub(crate) struct RunArgs {
     /// Render the first request of each endpoint and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run shard K of N of the plan (e.g. `2/4`): its share of the users, rates, stage
+    /// targets and iterations, its user ids after the lower shards'. It runs the `before`
+    /// gate, skips `after`, and exits 0 once it ran: `loadplan merge` of every shard's
+    /// summary gives the verdict.
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["shard_index_from_env", "dry_run"])]
+    pub shard: Option<Shard>,
+    /// Take the shard from `JOB_COMPLETION_INDEX` (the 0-based pod index of a Kubernetes
+    /// Indexed Job): shard index + 1 of `--shard-count`.
+    #[arg(long, requires = "shard_count")]
+    pub shard_index_from_env: bool,
+    /// How many shards, with `--shard-index-from-env`.
+    #[arg(long, value_name = "N", requires = "shard_index_from_env")]
+    pub shard_count: Option<u32>,
 }
 
 /// `loadplan health`.
@@ -228,6 +250,24 @@ pub(crate) struct ReportArgs {
     #[arg(long, value_name = "NAME")]
     pub csv_prefix: Option<String>,
     /// Only print errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `loadplan merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Each shard's `summary.json`, or its results folder.
+    #[arg(value_name = "SUMMARY", required = true)]
+    pub summaries: Vec<PathBuf>,
+    /// Folder for the merged reports (the plan's `outputs.formats` picks them).
+    #[arg(long, value_name = "DIR", default_value = "results")]
+    pub out: PathBuf,
+    /// Merge even when shards are missing; every report then says which, and that the
+    /// figures cover only part of the load.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Only print the verdict and errors.
     #[arg(short, long)]
     pub quiet: bool,
 }

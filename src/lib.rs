@@ -20,6 +20,7 @@ mod engine;
 mod exit;
 mod health;
 mod http;
+mod merge;
 mod metrics;
 mod plan;
 mod report;

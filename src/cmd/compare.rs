@@ -40,8 +40,8 @@ pub(super) fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let comparison = compare::read(&args.base)
-        .and_then(|base| Ok((base, compare::read(&args.new)?)))
+    let comparison = compare::Run::read(&args.base)
+        .and_then(|base| Ok((base, compare::Run::read(&args.new)?)))
         .and_then(|(base, new)| compare::compare(&base, &new, &settings(args)));
     let comparison = match comparison {
         Ok(c) => c,

@@ -11,8 +11,6 @@ pub(crate) mod stats;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -242,32 +240,7 @@ pub(crate) struct Comparison {
     pub total: RowComparison,
 }
 
-/// A summary read from the command line, with the name it was read by.
-#[derive(Debug, Clone)]
-pub(crate) struct Run {
-    /// The file, as named (a folder's `summary.json`).
-    pub file: String,
-    /// Its contents.
-    pub summary: Summary,
-}
-
-/// Reads a run from `path`: a `summary.json`, or a results folder holding one. The error
-/// reads `file: message`.
-pub(crate) fn read(path: &Path) -> Result<Run, String> {
-    let file = if path.is_dir() {
-        path.join(crate::report::SUMMARY_FILE)
-    } else {
-        path.to_path_buf()
-    };
-    let name = file.display().to_string();
-    let text = std::fs::read_to_string(&file).map_err(|e| format!("{name}: cannot read: {e}"))?;
-    let summary =
-        Summary::from_json(&text).map_err(|e| format!("{name}: not a loadplan summary: {e:#}"))?;
-    Ok(Run {
-        file: name,
-        summary,
-    })
-}
+pub(crate) use crate::report::summary::Saved as Run;
 
 /// What a row measured, ready to be compared.
 struct Measured<'a> {

@@ -345,16 +345,16 @@ fn a_load_section_is_compared_as_json() {
 #[test]
 fn unreadable_input_names_its_file() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = read(&dir.path().join("nope.json")).unwrap_err();
+    let missing = Run::read(&dir.path().join("nope.json")).unwrap_err();
     assert!(
         missing.ends_with("nope.json: cannot read: No such file or directory (os error 2)"),
         "{missing}"
     );
     // A folder is read through its summary.json.
-    let e = read(dir.path()).unwrap_err();
+    let e = Run::read(dir.path()).unwrap_err();
     assert!(e.contains("summary.json: cannot read"), "{e}");
     std::fs::write(dir.path().join("summary.json"), "{}").unwrap();
-    let e = read(dir.path()).unwrap_err();
+    let e = Run::read(dir.path()).unwrap_err();
     assert!(
         e.contains("summary.json: not a loadplan summary: missing field"),
         "{e}"

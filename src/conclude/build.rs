@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use super::RunResult;
 use crate::engine::StopReason;
-use crate::metrics::{Percentiles, RowStats, encode_histogram};
+use crate::health::HealthResults;
+use crate::metrics::{Percentiles, RowStats, RunMetrics, encode_histogram};
 use crate::plan::CompiledPlan;
 use crate::plan::compile::{CompiledAssertion, LoadModel, LoadShape, Think};
+use crate::report::Outputs;
 use crate::report::format::rfc3339;
 use crate::report::summary::{
-    AssertionInfo, Failure, Latency, LoadInfo, LoadModelKind, PlanInfo, RunInfo, RunVerdict,
-    SUMMARY_VERSION, StageInfo, Stats, StopKind, Summary, ThinkInfo,
+    AssertionInfo, Failure, Latency, LoadInfo, LoadModelKind, MergeInfo, PlanInfo, RunInfo,
+    RunVerdict, SUMMARY_VERSION, ShardInfo, StageInfo, Stats, StopKind, Summary, ThinkInfo,
 };
 use crate::sla::{self, Verdict};
 
@@ -60,9 +62,19 @@ pub(crate) fn stats(r: &RowStats, endpoint: Option<String>, duration: Duration) 
     }
 }
 
-/// The summary of a finished run with its verdicts. The result has been through its JSON
-/// text once, so what the run renders is exactly what `loadplan report` renders from the
-/// saved file.
+/// What a summary says beside its measurements: which plan, how the run went, what it
+/// applied and evaluated, and whether it was a shard or a merge.
+pub(crate) struct Head {
+    pub plan: PlanInfo,
+    pub run: RunInfo,
+    pub load: LoadInfo,
+    pub sla: Vec<AssertionInfo>,
+    pub outputs: Outputs,
+    pub shard: Option<ShardInfo>,
+    pub merged: Option<MergeInfo>,
+}
+
+/// The summary of a finished run with its verdicts.
 pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Verdict>) -> Summary {
     let outcome = &result.outcome;
     let m = &outcome.metrics;
@@ -74,24 +86,7 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
         StopReason::Aborted(r) => (StopKind::Aborted, Some(r.clone())),
         StopReason::NoLogin(r) => (StopKind::NoLogin, Some(r.clone())),
     };
-    let failures = m
-        .rows
-        .iter()
-        .flat_map(|r| {
-            r.failure_messages.iter().map(|f| Failure {
-                name: r.key.name.clone(),
-                method: r.key.method.clone(),
-                kind: f.kind.as_str().to_owned(),
-                message: f.message.clone(),
-                count: f.count,
-                first_seen_s: f.first_seen.as_secs_f64(),
-                last_seen_s: f.last_seen.as_secs_f64(),
-            })
-        })
-        .collect();
-    let mut summary = Summary {
-        version: SUMMARY_VERSION,
-        verdict: RunVerdict::Passed,
+    let head = Head {
         plan: PlanInfo {
             name: plan.meta.name.clone(),
             description: plan.meta.description.clone(),
@@ -115,9 +110,51 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
         load: load_info(&plan.load),
         sla: plan.sla.iter().map(assertion_info).collect(),
         outputs: plan.outputs.clone(),
+        shard: plan.shard.map(|s| ShardInfo {
+            index: s.shard.index,
+            count: s.shard.count,
+        }),
+        merged: None,
+    };
+    assemble(head, &names, m, verdicts, result.health.clone())
+}
+
+/// A summary from its head, the endpoints' names, what was measured and the verdicts. It
+/// has been through its JSON text once, so what a run renders is exactly what `loadplan
+/// report` renders from the saved file.
+pub(crate) fn assemble(
+    head: Head,
+    names: &[String],
+    m: &RunMetrics,
+    verdicts: Vec<Verdict>,
+    health: HealthResults,
+) -> Summary {
+    let failures = m
+        .rows
+        .iter()
+        .flat_map(|r| {
+            r.failure_messages.iter().map(|f| Failure {
+                name: r.key.name.clone(),
+                method: r.key.method.clone(),
+                kind: f.kind.as_str().to_owned(),
+                message: f.message.clone(),
+                count: f.count,
+                first_seen_s: f.first_seen.as_secs_f64(),
+                last_seen_s: f.last_seen.as_secs_f64(),
+            })
+        })
+        .collect();
+    let mut summary = Summary {
+        version: SUMMARY_VERSION,
+        verdict: RunVerdict::Passed,
+        plan: head.plan,
+        run: head.run,
+        load: head.load,
+        sla: head.sla,
+        outputs: head.outputs,
         endpoints: names
             .iter()
-            .map(|n| stats(&sla::endpoint_stats(n, &names, m), None, m.duration))
+            .map(|n| stats(&sla::endpoint_stats(n, names, m), None, m.duration))
             .collect(),
         rows: m
             .rows
@@ -130,10 +167,12 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
         total: stats(&m.total, None, m.duration),
         failures,
         verdicts,
-        health: result.health.clone(),
+        health,
         series: m.series.clone(),
+        shard: head.shard,
+        merged: head.merged,
     };
-    summary.verdict = RunVerdict::of(summary.exit());
+    summary.verdict = summary.headline();
     // Our own text reads back; a summary that does not serialize is reported, exit 3, when
     // publishing tries to write it.
     let text = summary.to_json().ok();

@@ -12,6 +12,7 @@ pub(crate) use build::stats;
 pub(crate) mod tests;
 
 pub(crate) use abort::AbortCheck;
+pub(crate) use build::{Head, assemble};
 
 use crate::engine::{RunOutcome, StopReason};
 use crate::exit::Exit;

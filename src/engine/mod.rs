@@ -140,13 +140,15 @@ pub(crate) async fn run(
     let deadline = deadline(load);
     let start = Instant::now();
     let mut users = JoinSet::new();
-    let mut collector = Collector::new(registry.clone());
+    // A shard keeps each second's histograms: the merge of all shards needs them for exact
+    // percentiles over time.
+    let mut collector = Collector::new(registry.clone()).keeping_histograms(plan.shard.is_some());
     let mut stop = StopReason::Completed;
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now().later(Duration::from_secs(1)),
         Duration::from_secs(1),
     );
-    let mut scheduler = Scheduler::new(&load.model, seed);
+    let mut scheduler = Scheduler::new(&load.model, plan.shard, seed);
     scheduler.max_users = load.max_users();
     let mut signals_open = true;
     loop {

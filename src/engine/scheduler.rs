@@ -19,6 +19,7 @@ use super::shared::{Control, Shared};
 use super::user::{User, closed_user, open_iteration};
 use crate::clock::Later as _;
 use crate::plan::compile::LoadModel;
+use crate::plan::shard::ShardRun;
 
 /// Starts users (closed model) or iterations (open model) as the load shape says.
 pub(super) struct Scheduler {
@@ -33,17 +34,19 @@ pub(super) struct Scheduler {
     slots: Arc<Mutex<BTreeSet<u32>>>,
     pub(super) max_users: u64,
     done: bool,
+    shard: Option<ShardRun>,
 }
 
 impl Scheduler {
-    pub(super) fn new(model: &LoadModel, seed: u64) -> Self {
+    /// `seed` is the run's; a shard derives its own streams from it.
+    pub(super) fn new(model: &LoadModel, shard: Option<ShardRun>, seed: u64) -> Self {
         let arrivals = match model {
             LoadModel::Open { stages, .. } => Some(schedule::Arrivals::new(stages)),
             LoadModel::Closed { .. } => None,
         };
         Scheduler {
             model: model.clone(),
-            rng: SmallRng::seed_from_u64(seed),
+            rng: SmallRng::seed_from_u64(shard.map_or(seed, |s| s.seed(seed))),
             started: 0,
             dropped: 0,
             next_arrival: arrivals.as_ref().and_then(|a| a.time_of(0)),
@@ -53,6 +56,7 @@ impl Scheduler {
             slots: Arc::default(),
             max_users: 0,
             done: false,
+            shard,
         }
     }
 
@@ -115,6 +119,12 @@ impl Scheduler {
         }
     }
 
+    /// The id of the user (or open-model iteration) started last: global across shards.
+    fn user_id(&self, open: bool) -> u64 {
+        self.shard
+            .map_or(self.started, |s| s.user_id(self.started, open))
+    }
+
     /// Closed model: gives every empty slot up to `target` a new user.
     fn fill_slots(
         &mut self,
@@ -131,8 +141,11 @@ impl Scheduler {
             if occupied.insert(slot) {
                 self.started = self.started.saturating_add(1);
                 let user = User {
-                    id: self.started,
+                    id: self.user_id(false),
                     slot,
+                    row_slot: self
+                        .shard
+                        .map_or(u64::from(slot), |s| s.user_id(u64::from(slot), false)),
                     seed: self.rng.random(),
                     slots: self.slots.clone(),
                 };
@@ -175,7 +188,7 @@ impl Scheduler {
                 let session = self.pool.lock().ok().and_then(|mut p| p.pop());
                 let (shared, pool, in_flight) =
                     (shared.clone(), self.pool.clone(), self.in_flight.clone());
-                let id = self.started;
+                let id = self.user_id(true);
                 let seed = self.rng.random();
                 users.spawn(async move {
                     open_iteration(id, seed, session, intended, &shared, &pool).await;

@@ -113,6 +113,10 @@ struct FeederState {
     order: crate::plan::model::FeederOrder,
     table: Arc<crate::plan::table::Table>,
     next: AtomicU64,
+    /// Sequential picks of shard K of N are rows K−1, K−1+N, …: the shards interleave, so
+    /// together they walk the rows in order and none takes a row another has at that step.
+    stride: u64,
+    first: u64,
 }
 
 impl Shared {
@@ -147,6 +151,8 @@ impl Shared {
                     FeederOrder::Sequential => f
                         .next
                         .fetch_add(1, Ordering::Relaxed)
+                        .wrapping_mul(f.stride)
+                        .wrapping_add(f.first)
                         .checked_rem(n)
                         .unwrap_or(0),
                     FeederOrder::Random => rng.random_range(0..n),
@@ -276,6 +282,12 @@ fn apply_headers(auth: Option<&CompiledAuth>) -> Result<Vec<(HeaderName, Text)>,
 }
 
 fn feeders(plan: &CompiledPlan) -> Vec<FeederState> {
+    let (stride, first) = plan.shard.map_or((1, 0), |s| {
+        (
+            u64::from(s.shard.count),
+            u64::from(s.shard.index).saturating_sub(1),
+        )
+    });
     plan.feeders
         .iter()
         .map(|f| FeederState {
@@ -283,6 +295,8 @@ fn feeders(plan: &CompiledPlan) -> Vec<FeederState> {
             order: f.order,
             table: f.table.clone(),
             next: AtomicU64::new(0),
+            stride,
+            first,
         })
         .collect()
 }

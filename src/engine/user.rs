@@ -59,6 +59,9 @@ pub(crate) fn think_time(think: Think, took: Duration, rng: &mut impl Rng) -> Du
 pub(super) struct User {
     pub(super) id: u64,
     pub(super) slot: u32,
+    /// The slot as feeder rows see it: global across shards, so a `unique` row is one
+    /// user's in the whole run.
+    pub(super) row_slot: u64,
     pub(super) seed: u64,
     pub(super) slots: Arc<Mutex<BTreeSet<u32>>>,
 }
@@ -82,7 +85,7 @@ pub(super) async fn closed_user(
         return;
     };
     // A login may read a feeder row (a unique account per slot, say).
-    session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
+    session.set_rows(shared.rows(user.row_slot, &mut rng));
     // A user whose login fails retries after a pause, until the run gives up on logins.
     while session.start(&shared).await.is_err() {
         let ramped_down = user.slot > control.target_users.load(Ordering::Relaxed);
@@ -106,7 +109,7 @@ pub(super) async fn closed_user(
             return;
         }
         let began = Instant::now();
-        session.set_rows(shared.rows(u64::from(user.slot), &mut rng));
+        session.set_rows(shared.rows(user.row_slot, &mut rng));
         session.run_task(&shared, endpoint, None).await;
         let wait = think_time(shared.endpoints[endpoint].think, began.elapsed(), &mut rng);
         if wait.is_zero() {

@@ -24,7 +24,9 @@ pub(crate) enum HistogramCodecError {
 }
 
 /// `histogram` as base64 of its V2 + DEFLATE encoding.
-pub(crate) fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, HistogramCodecError> {
+pub(crate) fn encode_histogram<C: hdrhistogram::Counter>(
+    histogram: &Histogram<C>,
+) -> Result<String, HistogramCodecError> {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new()
         .serialize(histogram, &mut bytes)
@@ -32,15 +34,18 @@ pub(crate) fn encode_histogram(histogram: &Histogram<u64>) -> Result<String, His
     Ok(STANDARD.encode(bytes))
 }
 
-/// A histogram from [`encode_histogram`]'s text (plain V2 is accepted too). Its bounds are the
-/// encoder's; merging it into one of ours clamps any value beyond our range.
+/// A histogram from [`encode_histogram`]'s text (plain V2 is accepted too). It grows as
+/// ours do: the encoder sized it to its own largest value, and a merge adds larger ones
+/// (merging into one of ours still clamps at our one-hour ceiling).
 pub(crate) fn decode_histogram(text: &str) -> Result<Histogram<u64>, HistogramCodecError> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(HistogramCodecError::Base64)?;
-    Deserializer::new()
+    let mut histogram: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(HistogramCodecError::Decode)
+        .map_err(HistogramCodecError::Decode)?;
+    histogram.auto(true);
+    Ok(histogram)
 }
 
 #[cfg(test)]

@@ -53,6 +53,8 @@ pub(crate) struct Collector {
     last_elapsed: Duration,
     last_dropped: u64,
     progress: Progress,
+    /// Each point carries its interval's histograms (a shard's, for an exact merge).
+    histograms: bool,
 }
 
 impl Collector {
@@ -69,8 +71,15 @@ impl Collector {
             last_elapsed: Duration::ZERO,
             last_dropped: 0,
             progress: Progress::default(),
+            histograms: false,
             registry,
         }
+    }
+
+    /// Keeps each interval's histograms in its point (`keep`), encoded as the totals are.
+    pub(crate) fn keeping_histograms(mut self, keep: bool) -> Self {
+        self.histograms = keep;
+        self
     }
 
     /// Collects the interval that ended at `elapsed` (time since the run started) and returns
@@ -191,12 +200,14 @@ impl Collector {
             if interval.counters.requests > 0 {
                 rows.push(ActiveRow {
                     row,
-                    point: RowPoint::of(interval, total, interval_s),
+                    point: RowPoint::of(interval, total, interval_s)
+                        .with_histogram(self.histograms.then_some(&interval.histogram)),
                 });
             }
         }
         self.total_all.absorb(&self.interval_all);
-        let total = RowPoint::of(&self.interval_all, &self.total_all, interval_s);
+        let total = RowPoint::of(&self.interval_all, &self.total_all, interval_s)
+            .with_histogram(self.histograms.then_some(&self.interval_all.histogram));
 
         let dropped = self.registry.dropped();
         let users = self.registry.users();

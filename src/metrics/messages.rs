@@ -104,6 +104,21 @@ impl MessageLog {
         self.overflow[kind.index()].add(seen);
     }
 
+    /// Adds a message as a summary lists it (counts and times included); the overflow
+    /// entry goes back to the overflow of its kind.
+    pub(crate) fn add_message(&mut self, m: &FailureMessage) {
+        let seen = Seen {
+            count: m.count,
+            first: m.first_seen,
+            last: m.last_seen,
+        };
+        if m.message == OVERFLOW_MESSAGE {
+            self.overflow[m.kind.index()].add(seen);
+        } else {
+            self.add(m.kind, &m.message, seen);
+        }
+    }
+
     /// Moves every count into `dst` and leaves this log with zero counts (keys kept).
     pub(crate) fn drain_into(&mut self, dst: &mut MessageLog) {
         for (message, kinds) in &mut self.entries {

@@ -19,11 +19,12 @@ mod tests;
 
 pub(crate) use codec::{decode_histogram, encode_histogram};
 pub(crate) use collector::Collector;
+pub(crate) use messages::{FailureMessage, MessageLog};
 pub(crate) use registry::Registry;
 pub(crate) use sample::{Event, FailureKind, RowKey, Sample};
 #[cfg(test)]
 pub(crate) use series::SERIES_QUANTILES;
-pub(crate) use series::{Percentiles, RowPoint, SeriesPoint};
+pub(crate) use series::{ActiveRow, Cumulative, Percentiles, RowPoint, SeriesPoint, per_second};
 pub(crate) use stats::{RowStats, RunMetrics};
 
 use hdrhistogram::Histogram;

@@ -92,6 +92,11 @@ impl FailureKind {
         }
     }
 
+    /// The kind named `name` (as [`FailureKind::as_str`] writes it).
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The kind's position in [`FailureKind::ALL`], for per-kind arrays.
     pub(crate) fn index(self) -> usize {
         self as usize

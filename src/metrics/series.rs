@@ -62,6 +62,10 @@ pub(crate) struct RowPoint {
     pub percentiles: Percentiles,
     /// Running totals since the start of the run.
     pub cumulative: Cumulative,
+    /// The interval's HDR latency histogram (microseconds), V2 + DEFLATE, base64: written
+    /// by a shard (`--shard`), so `loadplan merge` computes exact percentiles per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<String>,
 }
 
 /// Latency percentiles in milliseconds; `None` when the interval had no requests.
@@ -142,23 +146,33 @@ pub(crate) struct Cumulative {
 
 impl Cumulative {
     pub(crate) fn of(total: &Tally) -> Self {
-        let h = &total.histogram;
-        let requests = total.counters.requests;
+        let c = &total.counters;
+        Self::from_parts(&total.histogram, c.requests, c.failed(), c.body_bytes)
+    }
+
+    /// The running totals of `requests` (`failures` of them failed, `body_bytes` received
+    /// decoded) whose latencies are `h`.
+    pub(crate) fn from_parts(
+        h: &Histogram<u64>,
+        requests: u64,
+        failures: u64,
+        body_bytes: u64,
+    ) -> Self {
         if h.is_empty() {
             return Self {
                 requests,
-                failures: total.counters.failed(),
+                failures,
                 ..Self::default()
             };
         }
         Self {
             requests,
-            failures: total.counters.failed(),
+            failures,
             median_ms: Some(micros_to_ms(h.value_at_quantile(0.5))),
             mean_ms: Some(h.mean() / 1000.0),
             min_ms: Some(micros_to_ms(h.min())),
             max_ms: Some(micros_to_ms(h.max())),
-            avg_content_size: Some(total.counters.body_bytes as f64 / requests.max(1) as f64),
+            avg_content_size: Some(body_bytes as f64 / requests.max(1) as f64),
         }
     }
 }
@@ -169,6 +183,18 @@ impl RowPoint {
         Self {
             cumulative: self.cumulative,
             ..Self::default()
+        }
+    }
+
+    /// This point carrying `histogram`, encoded; a histogram past the V2 format's counts is
+    /// left out (the point's figures still stand).
+    pub(crate) fn with_histogram<C: hdrhistogram::Counter>(
+        self,
+        histogram: Option<&Histogram<C>>,
+    ) -> Self {
+        Self {
+            histogram: histogram.and_then(|h| super::encode_histogram(h).ok()),
+            ..self
         }
     }
 
@@ -185,6 +211,7 @@ impl RowPoint {
             bytes_out: c.bytes_out,
             percentiles: Percentiles::of(&interval.histogram),
             cumulative: Cumulative::of(total),
+            histogram: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub(crate) mod model;
 pub(crate) mod overrides;
 pub(crate) mod reference;
 pub(crate) mod schema;
+pub(crate) mod shard;
 pub(crate) mod table;
 pub(crate) mod threshold;
 pub(crate) mod units;

@@ -109,12 +109,53 @@ pub(crate) fn headline(summary: &super::Summary) -> String {
     )
 }
 
-/// What a reader must not miss beside the tables, one sentence each: dropped iterations,
-/// users cut at the graceful stop, renewals after a refusal, failed logins. Empty when all
-/// are zero.
+/// Shards started further apart than this (seconds) are said not to have run together.
+const START_SPREAD_NOTICE_S: f64 = 10.0;
+
+/// What a reader must not miss beside the tables, one sentence each: a shard's deferred
+/// verdict, a merge's shards, dropped iterations, users cut at the graceful stop, renewals
+/// after a refusal, failed logins. Empty when there is none.
 pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
     let run = &summary.run;
     let mut notes = Vec::new();
+    if let Some(shard) = summary.shard {
+        notes.push(format!(
+            "shard {} of {}: the verdict is `loadplan merge`'s over every shard's summary; \
+             these figures are this shard's share of the load, and its `after` health \
+             checks are left for one `loadplan health` after the merge",
+            shard.index, shard.count
+        ));
+    }
+    if let Some(merged) = &summary.merged {
+        let list = |ids: &[u32]| {
+            ids.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        notes.push(if merged.missing.is_empty() {
+            format!("merged from all {} shards", merged.count)
+        } else {
+            format!(
+                "PARTIAL: merged from shards {} of {}; shards {} are missing (--allow-partial), \
+                 so the figures and verdicts cover only part of the load",
+                list(&merged.shards),
+                merged.count,
+                list(&merged.missing)
+            )
+        });
+    }
+    if let Some(spread) = summary
+        .merged
+        .as_ref()
+        .map(|m| m.start_spread_s)
+        .filter(|s| *s > START_SPREAD_NOTICE_S)
+    {
+        notes.push(format!(
+            "the shards started {spread:.0} s apart: they did not load the target together, \
+             so the merged rates understate what each second saw"
+        ));
+    }
     if run.dropped_iterations > 0 {
         notes.push(format!(
             "{} iteration{} dropped: due on the open model's schedule but not started, \

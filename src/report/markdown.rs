@@ -51,6 +51,7 @@ fn overview(out: &mut String, summary: &Summary) {
             RunVerdict::Passed => "✅",
             RunVerdict::Failed => "❌",
             RunVerdict::Interrupted => "⚠️",
+            RunVerdict::Deferred => "⏸️",
         },
         cell(&summary.plan.name),
         summary.verdict.as_str()

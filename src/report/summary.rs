@@ -5,6 +5,7 @@
 //! sections, never its auth, headers or variables.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,37 @@ pub(crate) struct Summary {
     pub health: HealthResults,
     /// One point per second (the last one partial).
     pub series: Vec<SeriesPoint>,
+    /// The shard this run was (`--shard K/N`): its verdict is deferred to `loadplan merge`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// The shards this summary was merged from (`loadplan merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
+}
+
+/// Which shard of how many: `{ index: 2, count: 4 }` is `--shard 2/4`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct ShardInfo {
+    /// The shard, 1 to `count`.
+    pub index: u32,
+    /// How many shards the plan ran as.
+    pub count: u32,
+}
+
+/// What a merged summary was made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct MergeInfo {
+    /// How many shards the plan ran as.
+    pub count: u32,
+    /// The shards merged, ascending.
+    pub shards: Vec<u32>,
+    /// The shards missing (merged with `--allow-partial`): the figures cover only the rest
+    /// of the load.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<u32>,
+    /// Seconds between the first shard's start and the last's: shards meant to load the
+    /// target together start within a few seconds.
+    pub start_spread_s: f64,
 }
 
 /// A run's overall verdict, as every report headlines it.
@@ -65,6 +97,8 @@ pub(crate) enum RunVerdict {
     Failed,
     /// Stopped by Ctrl-C or SIGTERM.
     Interrupted,
+    /// A shard that ran (`--shard`): `loadplan merge` of all shards gives the verdict.
+    Deferred,
 }
 
 impl RunVerdict {
@@ -74,6 +108,7 @@ impl RunVerdict {
             RunVerdict::Passed => "PASSED",
             RunVerdict::Failed => "FAILED",
             RunVerdict::Interrupted => "INTERRUPTED",
+            RunVerdict::Deferred => "DEFERRED",
         }
     }
 
@@ -341,7 +376,9 @@ impl Summary {
         Ok(summary)
     }
 
-    /// The exit code the stored results call for.
+    /// The exit code the stored results call for. A shard that ran exits 0 whatever its own
+    /// figures say (the merge judges the whole load), so a scheduler never retries it and
+    /// sends its load twice; a signal still ends it with 130/143.
     pub(crate) fn exit(&self) -> Exit {
         let stop = match self.run.stop {
             StopKind::Completed => Exit::Passed,
@@ -349,12 +386,26 @@ impl Summary {
             StopKind::Terminated => Exit::Terminated,
             StopKind::Aborted | StopKind::NoLogin => Exit::Failed,
         };
+        if self.shard.is_some() {
+            return match stop {
+                Exit::Interrupted | Exit::Terminated => stop,
+                _ => Exit::Passed,
+            };
+        }
         let verdicts = if sla::any_failed(&self.verdicts) || !self.health.all_healthy() {
             Exit::Failed
         } else {
             Exit::Passed
         };
         stop.worst(verdicts)
+    }
+
+    /// The headline verdict: a shard's is deferred unless a signal stopped it.
+    pub(crate) fn headline(&self) -> RunVerdict {
+        match (self.shard, self.exit()) {
+            (Some(_), Exit::Passed) => RunVerdict::Deferred,
+            (_, exit) => RunVerdict::of(exit),
+        }
     }
 
     /// The generated JSON Schema of `summary.json` (what `loadplan schema --summary` prints
@@ -374,4 +425,34 @@ pub(crate) fn json_schema<T: JsonSchema>() -> String {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A summary read from the command line, with the name it was read by.
+#[derive(Debug, Clone)]
+pub(crate) struct Saved {
+    /// The file, as named (a folder's `summary.json`).
+    pub file: String,
+    /// Its contents.
+    pub summary: Summary,
+}
+
+impl Saved {
+    /// Reads a run from `path`: a `summary.json`, or a results folder holding one. The error
+    /// reads `file: message`.
+    pub(crate) fn read(path: &Path) -> Result<Self, String> {
+        let file = if path.is_dir() {
+            path.join(crate::report::SUMMARY_FILE)
+        } else {
+            path.to_path_buf()
+        };
+        let name = file.display().to_string();
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{name}: cannot read: {e}"))?;
+        let summary = Summary::from_json(&text)
+            .map_err(|e| format!("{name}: not a loadplan summary: {e:#}"))?;
+        Ok(Saved {
+            file: name,
+            summary,
+        })
+    }
 }

@@ -11,6 +11,7 @@ mod leaks;
 mod plans;
 mod props;
 mod reports;
+mod shards;
 mod support;
 mod tls;
 mod trust;

@@ -26,7 +26,7 @@ mod types;
 
 use feeders::{check_unique_feeders, read_feeder};
 
-pub(crate) use sla::CompiledAssertion;
+pub(crate) use sla::{CompiledAssertion, threshold_of_text};
 pub use types::*;
 
 /// What an endpoint's templates may read: everything a user has.
@@ -147,6 +147,7 @@ pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> Compiled
         rows,
         sla: plan.sla.iter().filter_map(CompiledAssertion::new).collect(),
         outputs: plan.outputs,
+        shard: None,
         feeders,
         env_reads: std::mem::take(&mut c.env_reads),
         templates: Arc::new(c.templates),

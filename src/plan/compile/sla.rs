@@ -78,6 +78,19 @@ fn operator_and_value(a: &SlaAssertion) -> Option<(Operator, &Scalar)> {
     .find_map(|(op, v)| v.as_ref().map(|v| (op, v)))
 }
 
+/// The threshold written as `text` (as [`CompiledAssertion::threshold_text`] keeps it, and
+/// summaries carry it) in the unit of the measured values: what a merge evaluates again.
+pub(crate) fn threshold_of_text(metric: &SlaMetric, text: &str) -> Result<f64, String> {
+    let scalar = text
+        .parse::<i64>()
+        .map(Scalar::Integer)
+        .or_else(|_| text.parse::<f64>().map(Scalar::Float))
+        .unwrap_or_else(|_| Scalar::Text(text.to_owned()));
+    parse_threshold(metric, &scalar)
+        .map(raw_threshold)
+        .map_err(|e| e.problem)
+}
+
 fn raw_threshold(t: Threshold) -> f64 {
     match t {
         // Microseconds / 1000, the same formula as the measured latencies, so a value

@@ -12,6 +12,7 @@ use serde_json_path::JsonPath;
 
 use crate::metrics::RowKey;
 use crate::plan::model::{self, ConnectionPool, HealthPhase, HttpVersion, Method};
+use crate::plan::shard::ShardRun;
 use crate::plan::table::Table;
 use crate::report::Outputs;
 use crate::template::{Templates, Text};
@@ -47,6 +48,8 @@ pub struct CompiledPlan {
     pub(crate) sla: Vec<super::CompiledAssertion>,
     /// The reports to write.
     pub(crate) outputs: Outputs,
+    /// The shard this process runs (`--shard K/N`); its load is already its share.
+    pub(crate) shard: Option<ShardRun>,
 }
 
 /// A plan's identity: what reports and summaries name.
