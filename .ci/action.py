@@ -78,6 +78,17 @@ cases = [
     # Nothing written: no summary, even with an old file in the folder.
     ({"COMMAND": "run", "PLAN": "plans/demo.yaml", "OUT": str(out), "ARGS": "--demo --dry-run"},
      0, "", ""),
+    # Two shards, then their merge through a glob, as a matrix's download leaves them.
+    ({"COMMAND": "run", "PLAN": "plans/demo.yaml", "OUT": str(work / "shards/1"),
+      "ARGS": "--demo --duration 1s --set load.think_time=none --shard 1/2 -q"},
+     0, str(work / "shards/1/summary.json"), ""),
+    ({"COMMAND": "run", "PLAN": "plans/demo.yaml", "OUT": str(work / "shards/2"),
+      "ARGS": "--demo --duration 1s --set load.think_time=none --shard 2/2 -q"},
+     0, str(work / "shards/2/summary.json"), ""),
+    ({"COMMAND": "merge", "PLAN": str(work / "shards/*/summary.json"), "OUT": str(out), "ARGS": "-q"},
+     0, str(out / "summary.json"), ""),
+    ({"COMMAND": "merge", "PLAN": str(work / "shards/1/summary.json"), "OUT": str(out)},
+     2, "", "shard 2 of 2 is missing"),
     ({"COMMAND": "bench", "PLAN": "plans/demo.yaml"}, 2, None, "command must be run"),
     ({"COMMAND": "run", "PLAN": "plans/demo.yaml", "ARGS": "--out elsewhere"}, 2, None, "`out` input"),
     ({"COMMAND": "run", "PLAN": "plans/missing.yaml", "OUT": str(out)}, 2, "", ""),

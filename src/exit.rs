@@ -77,12 +77,14 @@ impl Exit {
 /// The exit-code table, for `--help` and the README.
 pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes (the same for every command; when several apply, 2 > 3 > 130/143 > 1 > 0):
-  0    passed
+  0    passed (also: a shard, run --shard K/N, that ran: merge gives the verdict)
   1    ran, and an SLA or health check failed (also: any failed request without an
        error_rate assertion, no request succeeded, abort-on-fail, no user could log in,
-       target never healthy; compare: a --fail-on figure regressed)
+       target never healthy; compare: a --fail-on figure regressed; merge: the merged
+       run failed)
   2    invalid plan or command line (also: an unset environment variable a template needs;
-       compare: an unreadable summary, runs of different plans)
+       compare: an unreadable summary, runs of different plans; merge: summaries of
+       different plans or shard counts, a shard twice or missing)
   3    the tool itself failed (cannot bind, cannot create, write or lock the results
        folder, cannot write a report)
   130  interrupted by Ctrl-C (reports still written)
