@@ -136,12 +136,15 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
         notes.push(if merged.missing.is_empty() {
             format!("merged from all {} shards", merged.count)
         } else {
+            let one = merged.missing.len() == 1;
             format!(
-                "PARTIAL: merged from shards {} of {}; shards {} are missing (--allow-partial), \
+                "PARTIAL: merged from shards {} of {}; shard{} {} {} missing (--allow-partial), \
                  so the figures and verdicts cover only part of the load",
                 list(&merged.shards),
                 merged.count,
-                list(&merged.missing)
+                if one { "" } else { "s" },
+                list(&merged.missing),
+                if one { "is" } else { "are" }
             )
         });
     }

@@ -23,6 +23,12 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
 /// test view, not only as missing data in the verdicts.
 fn run_suite(summary: &Summary) -> TestSuite {
     let mut run = TestSuite::new("run");
+    // What the tables cannot say (a partial merge, a shard's deferred verdict, dropped
+    // iterations) reaches CI's test view too.
+    let notices = super::format::notices(summary);
+    if !notices.is_empty() {
+        run.set_system_out(notices.join("\n"));
+    }
     let status = match summary.run.stop {
         StopKind::Completed => TestCaseStatus::success(),
         stop => {

@@ -203,6 +203,11 @@ fn shards_merge_into_one_exact_run_and_mismatches_are_refused() {
     ]);
     assert_eq!(partial.status.code(), Some(0), "{}", stderr(&partial));
     assert!(stdout(&partial).contains("PARTIAL: merged from shards 1, 2 of 3"));
+    // Every report says so: Markdown, and JUnit for CI's test view.
+    for file in ["summary.md", "junit.xml"] {
+        let text = std::fs::read_to_string(dir.path().join("partial").join(file)).unwrap();
+        assert!(text.contains("shard 3 is missing"), "{file}: {text}");
+    }
     let mut other = summary(&out(3));
     other["plan"]["sha256"] = "f".repeat(64).into();
     let other_file = dir.path().join("other.json");
