@@ -267,6 +267,14 @@ pub(crate) struct MergeArgs {
     /// figures cover only part of the load.
     #[arg(long)]
     pub allow_partial: bool,
+    /// The plan the shards ran (with the same `--set` overrides): its `after` health
+    /// policies, which shards skip, run once against the target after the merge and count
+    /// in the verdict. Refused unless its hash is the shards'.
+    #[arg(long = "plan", value_name = "PLAN")]
+    pub plan_file: Option<PathBuf>,
+    /// Plan overrides, with `--plan`.
+    #[command(flatten)]
+    pub plan: PlanOptions,
     /// Only print the verdict and errors.
     #[arg(short, long)]
     pub quiet: bool,

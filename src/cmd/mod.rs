@@ -41,7 +41,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::run(&args, out, err))),
         Command::Report(args) => report::run(&args, out, err),
         Command::Compare(args) => compare::run(&args, out, err),
-        Command::Merge(args) => merge::run(&args, out, err),
+        Command::Merge(args) => runtime().and_then(|rt| rt.block_on(merge::run(&args, out, err))),
         Command::Health(args) => runtime().and_then(|rt| rt.block_on(health::run(&args, out, err))),
         Command::Completions(args) => Ok(completions::run(&args, out)),
         Command::Man(args) => man::run(&args, out),

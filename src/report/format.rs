@@ -122,7 +122,7 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
         notes.push(format!(
             "shard {} of {}: the verdict is `loadplan merge`'s over every shard's summary; \
              these figures are this shard's share of the load, and its `after` health \
-             checks are left for one `loadplan health` after the merge",
+             checks are left to `loadplan merge --plan`, once, after all the load",
             shard.index, shard.count
         ));
     }

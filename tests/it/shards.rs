@@ -32,6 +32,8 @@ endpoints:
 sla:
   - { metric: p95, below: 10s }
   - { metric: error_rate, at_most: 100% }
+health:
+  survived: { request: { path: /api/v1/health/ }, run: [after] }
 outputs: { formats: [json, csv, junit, markdown] }
 "#;
 
@@ -40,9 +42,12 @@ fn histogram(base64_text: &str) -> hdrhistogram::Histogram<u64> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(base64_text)
         .unwrap();
-    Deserializer::new()
+    let mut h: hdrhistogram::Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .unwrap()
+        .unwrap();
+    // Sized to its own largest value: adding a slower shard's must grow it.
+    h.auto(true);
+    h
 }
 
 fn summary(dir: &Path) -> serde_json::Value {
@@ -184,6 +189,38 @@ fn shards_merge_into_one_exact_run_and_mismatches_are_refused() {
         .sum();
     assert_eq!(failed, 140);
     assert!(merged_dir.join("junit.xml").exists() && merged_dir.join("stats.csv").exists());
+    // Shards skip `after`; with the plan, the merge runs it once, after all the load.
+    assert_eq!(demo.server.stats.requests(Route::Health), 0);
+    assert!(merged["health"]["results"].as_array().unwrap().is_empty());
+    let checked_dir = dir.path().join("checked");
+    let checked = loadplan(
+        &[
+            &["merge"][..],
+            &folders.iter().map(String::as_str).collect::<Vec<_>>(),
+            &["--plan", plan.to_str().unwrap(), "--base-url", &demo.url()],
+            &["--out", checked_dir.to_str().unwrap()],
+        ]
+        .concat(),
+    );
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    assert_eq!(demo.server.stats.requests(Route::Health), 1);
+    let after = &summary(&checked_dir)["health"]["results"];
+    assert_eq!(after[0]["policy"], "survived", "{after}");
+    assert_eq!(after[0]["phase"], "after", "{after}");
+    let elsewhere = loadplan(&[
+        "merge",
+        &folders[0],
+        &folders[1],
+        &folders[2],
+        "--plan",
+        plan.to_str().unwrap(),
+        "--set",
+        "load.users=8",
+        "--out",
+        checked_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(elsewhere.status.code(), Some(2), "{}", stderr(&elsewhere));
+    assert!(stderr(&elsewhere).contains("not the plan the shards ran"));
 
     // Refused, exit 2: a shard twice, a missing shard, a summary of another plan.
     let refused = |args: &[&str], expected: &str| {
