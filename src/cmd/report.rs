@@ -57,7 +57,7 @@ pub(super) fn run(
         if args.quiet {
             crate::report::terminal::verdict(&summary)
         } else {
-            crate::report::terminal::summary(&summary, color)
+            crate::report::terminal::summary(&summary, color, crate::report::terminal::width())
         }
         .as_bytes(),
     )?;

@@ -281,7 +281,7 @@ fn every_reported_percentile_matches_the_exact_value() {
         }
     }
     // Terminal, Markdown and HTML show the same p95 text as each other.
-    let term = report::terminal::summary(&summary, false);
+    let term = report::terminal::summary(&summary, false, report::terminal::DEFAULT_WIDTH);
     let md = report::markdown::render(&summary);
     let html = report::html::render(&summary).unwrap();
     for stats in &summary.rows {

@@ -169,6 +169,7 @@ pub(crate) async fn run(
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(start.later(sleep_until))) => {}
             _ = ticker.tick() => {
                 registry.set_users(scheduler.active(&users) as u64);
+                registry.set_rate(scheduler.rate(start.elapsed()));
                 collector.tick(start.elapsed());
                 if let Some(reason) = on_tick(&collector, start.elapsed()) {
                     stop = StopReason::Aborted(reason);

@@ -77,6 +77,15 @@ impl Arrivals {
         Err((t0, r0))
     }
 
+    /// The planned rate (per second) at `t`, for the progress line.
+    pub(crate) fn rate_at(&self, t: Duration) -> f64 {
+        let t = t.as_secs_f64();
+        self.walk(|t0, len, r0, r1| {
+            (t < t0 + len).then(|| r0 + (r1 - r0) * ((t - t0) / len).max(0.0))
+        })
+        .unwrap_or_else(|(_, held)| held)
+    }
+
     /// How many arrivals are due before `t`: arrival k is due when the integral of the rate
     /// reaches k, so this is the integral rounded up (less a rounding error's worth, so that
     /// an arrival due exactly at `t` is not counted).
@@ -186,6 +195,18 @@ mod tests {
         assert_eq!(a.time_of(1), None);
         assert_eq!(Arrivals::new(&[(1e-19, Duration::ZERO)]).time_of(1), None);
         assert_eq!(a.due_before(Duration::from_secs(1)), 1);
+    }
+
+    #[test]
+    fn the_rate_ramps_then_holds() {
+        let constant = Arrivals::new(&[(4.0, Duration::ZERO), (4.0, s(10.0))]);
+        assert_eq!(constant.rate_at(s(0.0)), 4.0);
+        assert_eq!(constant.rate_at(s(30.0)), 4.0);
+        let ramp = Arrivals::new(&[(10.0, s(10.0)), (0.0, s(5.0))]);
+        assert_eq!(ramp.rate_at(s(0.0)), 0.0);
+        assert_eq!(ramp.rate_at(s(5.0)), 5.0);
+        assert_eq!(ramp.rate_at(s(12.5)), 5.0);
+        assert_eq!(ramp.rate_at(s(20.0)), 0.0);
     }
 
     #[test]

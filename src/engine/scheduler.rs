@@ -80,6 +80,11 @@ impl Scheduler {
         }
     }
 
+    /// The open model's planned rate at `now`; `None` under the closed model.
+    pub(super) fn rate(&self, now: Duration) -> Option<f64> {
+        self.arrivals.as_ref().map(|a| a.rate_at(now))
+    }
+
     /// Starts what is due at `now`; returns when to look again.
     pub(super) fn step(
         &mut self,

@@ -7,9 +7,10 @@ use super::messages::MessageLog;
 use super::registry::{Registry, Shard, new_rows};
 use super::reported;
 use super::sample::RowKey;
-use super::series::{ActiveRow, RowPoint, SeriesPoint, per_second};
+use super::series::{ActiveRow, RowPoint, SeriesPoint};
 use super::stats::{RowStats, RunMetrics};
 use super::tally::{Interval, Tally};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -23,19 +24,28 @@ pub(crate) struct Progress {
     pub requests: u64,
     /// Failures so far.
     pub failures: u64,
-    /// Requests per second during the last interval.
-    pub rps: f64,
-    /// 95th percentile latency so far, all rows together.
-    pub p95: Option<Duration>,
-    /// Live users now.
+    /// Closed model: live users; open model: iterations in flight.
     pub users: u64,
+    /// The open model's planned arrival rate now, per second; `None` under the closed model.
+    pub rate: Option<f64>,
     /// Open-model iterations dropped so far.
     pub dropped_iterations: u64,
+    /// What the last [`RECENT`] intervals cover (less early in the run).
+    pub recent: Duration,
+    /// Requests completed in those intervals.
+    pub recent_requests: u64,
+    /// 95th percentile latency of those intervals' requests, all rows together.
+    pub recent_p95: Option<Duration>,
 }
 
+/// Intervals (seconds) behind the progress line's recent figures: long enough to smooth a
+/// slow endpoint's gaps, short enough to show a change within a few seconds.
+const RECENT: usize = 5;
+
 /// Merges the registry's shards, tick by tick. Memory: per row a running total and an
-/// interval merge (two histograms), one spare shard's worth of rows for the swap, and two
-/// histograms for the overall figures, whatever the number of threads.
+/// interval merge (two histograms), one spare shard's worth of rows for the swap, two
+/// histograms for the overall figures and [`RECENT`] + 1 for the progress line's recent
+/// ones, whatever the number of threads.
 #[derive(Debug)]
 pub(crate) struct Collector {
     registry: Arc<Registry>,
@@ -49,6 +59,11 @@ pub(crate) struct Collector {
     /// All rows together, this interval and so far (messages unused).
     interval_all: Interval,
     total_all: Tally,
+    /// The last [`RECENT`] intervals of all rows together, with their lengths, oldest first;
+    /// the oldest is reused for the next, so a tick allocates nothing.
+    recent: VecDeque<(Duration, Interval)>,
+    /// Their merge, rebuilt each tick.
+    recent_all: Tally,
     series: Vec<SeriesPoint>,
     last_elapsed: Duration,
     last_dropped: u64,
@@ -67,6 +82,8 @@ impl Collector {
             totals: new_rows(rows),
             interval_all: Tally::new(),
             total_all: Tally::new(),
+            recent: VecDeque::with_capacity(RECENT),
+            recent_all: Tally::new(),
             series: Vec::new(),
             last_elapsed: Duration::ZERO,
             last_dropped: 0,
@@ -93,6 +110,7 @@ impl Collector {
     pub(crate) fn progress(&self) -> Progress {
         Progress {
             users: self.registry.users(),
+            rate: self.registry.rate(),
             ..self.progress
         }
     }
@@ -209,18 +227,21 @@ impl Collector {
         let total = RowPoint::of(&self.interval_all, &self.total_all, interval_s)
             .with_histogram(self.histograms.then_some(&self.interval_all.histogram));
 
+        self.remember(elapsed.saturating_sub(self.last_elapsed));
+        let recent = &self.recent_all.histogram;
         let dropped = self.registry.dropped();
         let users = self.registry.users();
         self.progress = Progress {
             elapsed,
             requests: total.cumulative.requests,
             failures: total.cumulative.failures,
-            rps: per_second(total.requests, interval_s),
-            p95: (!self.total_all.histogram.is_empty()).then(|| {
-                Duration::from_micros(reported(self.total_all.histogram.value_at_quantile(0.95)))
-            }),
             users,
+            rate: self.registry.rate(),
             dropped_iterations: dropped,
+            recent: self.recent.iter().map(|(length, _)| *length).sum(),
+            recent_requests: self.recent_all.counters.requests,
+            recent_p95: (!recent.is_empty())
+                .then(|| Duration::from_micros(reported(recent.value_at_quantile(0.95)))),
         };
         let index = self.series.len();
         self.series.push(SeriesPoint {
@@ -234,5 +255,24 @@ impl Collector {
         self.last_elapsed = elapsed;
         self.last_dropped = dropped;
         &self.series[index]
+    }
+
+    /// Keeps this interval of all rows (`length` long) among the recent ones and merges them
+    /// for the progress line: [`RECENT`] histogram merges a tick, nothing per sample.
+    fn remember(&mut self, length: Duration) {
+        let mut slot = if self.recent.len() < RECENT {
+            Interval::new()
+        } else {
+            self.recent
+                .pop_front()
+                .map_or_else(Interval::new, |(_, i)| i)
+        };
+        slot.reset();
+        slot.absorb(&self.interval_all);
+        self.recent.push_back((length, slot));
+        self.recent_all.reset();
+        for (_, interval) in &self.recent {
+            self.recent_all.absorb(interval);
+        }
     }
 }

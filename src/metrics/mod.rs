@@ -18,7 +18,7 @@ mod tally;
 mod tests;
 
 pub(crate) use codec::{decode_histogram, encode_histogram};
-pub(crate) use collector::Collector;
+pub(crate) use collector::{Collector, Progress};
 pub(crate) use messages::{FailureMessage, MessageLog};
 pub(crate) use registry::Registry;
 pub(crate) use sample::{Event, FailureKind, RowKey, Sample};

@@ -82,7 +82,12 @@ pub(crate) struct Registry {
     fallback: OnceLock<Arc<Shard>>,
     dropped: AtomicU64,
     users: AtomicU64,
+    /// The open model's planned rate as `f64` bits; [`NO_RATE`] under the closed model.
+    rate: AtomicU64,
 }
+
+/// A NaN's bits, which no planned rate has.
+const NO_RATE: u64 = u64::MAX;
 
 impl Registry {
     /// A registry for these rows; a [`Sample::row`] is an index into `rows`. The registry's
@@ -96,6 +101,7 @@ impl Registry {
             fallback: OnceLock::new(),
             dropped: AtomicU64::new(0),
             users: AtomicU64::new(0),
+            rate: AtomicU64::new(NO_RATE),
         }
     }
 
@@ -142,6 +148,19 @@ impl Registry {
     /// Sets the live users gauge.
     pub(crate) fn set_users(&self, n: u64) {
         self.users.store(n, Ordering::Relaxed);
+    }
+
+    /// Sets the open model's planned rate (per second) now; `None` under the closed model.
+    pub(crate) fn set_rate(&self, rate: Option<f64>) {
+        self.rate
+            .store(rate.map_or(NO_RATE, f64::to_bits), Ordering::Relaxed);
+    }
+
+    /// The open model's planned rate, as last set.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        Some(self.rate.load(Ordering::Relaxed))
+            .filter(|&bits| bits != NO_RATE)
+            .map(f64::from_bits)
     }
 
     /// Dropped iterations so far.

@@ -332,7 +332,13 @@ fn series_sums_equal_totals_when_ticking_while_threads_record() {
     assert_eq!(failures, THREADS as u64 * ROUNDS * per_round.div_ceil(7));
     assert_eq!(metrics.total.failure_messages[0].count, failures);
     assert_eq!(progress.requests, want);
-    assert!(progress.p95.is_some());
+    let ticked = &metrics.series[..ticks as usize];
+    let recent: u64 = ticked[ticked.len() - 5..]
+        .iter()
+        .map(|p| p.total.requests)
+        .sum();
+    assert_eq!(progress.recent_requests, recent);
+    assert_eq!(progress.recent_p95.is_some(), recent > 0);
 }
 
 #[test]
@@ -442,4 +448,25 @@ fn shards_of_exited_threads_are_drained_then_forgotten() {
     assert_eq!(registry.shards().len(), 1);
     assert_eq!(collector.progress().requests, THREADS as u64 + 1);
     assert_eq!(collector.finish(ms(2000)).series.len(), 2);
+}
+
+/// The progress line's recent figures cover the last five intervals only: second `t` of
+/// seven records `t` requests of `t` ms, so the window holds seconds 3 to 7.
+#[test]
+fn recent_progress_figures_cover_the_last_five_intervals() {
+    let registry = Arc::new(Registry::new(vec![RowKey::new("a", "GET")]));
+    let mut collector = Collector::new(registry.clone());
+    for t in 1..=7u64 {
+        for _ in 0..t {
+            registry.record(&Sample::ok(0, ms(t)));
+        }
+        collector.tick(ms(t * 1000));
+        let p = collector.progress();
+        assert_eq!(p.recent, ms(t.min(5) * 1000), "at {t} s");
+    }
+    let p = collector.progress();
+    assert_eq!(p.requests, 28);
+    assert_eq!(p.recent_requests, 3 + 4 + 5 + 6 + 7);
+    // 95% of 25 requests is the 24th, one of second 7's: the top of 7 ms's bucket.
+    assert_eq!(p.recent_p95, Some(Duration::from_micros(7_003)));
 }

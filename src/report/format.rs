@@ -82,19 +82,18 @@ pub(crate) fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
     ]
 }
 
+/// `part` of `whole` as a percentage with two decimals (`1.62%`); `None` when `whole` is 0.
+pub(crate) fn share(part: u64, whole: u64) -> Option<String> {
+    (whole > 0).then(|| format!("{:.2}%", part as f64 * 100.0 / whole as f64))
+}
+
 /// The run's one-line verdict: `PASSED — 30.0s, 1234 requests, 0.00% failed`; an
 /// interrupted run says that what follows was measured until then.
 pub(crate) fn headline(summary: &super::Summary) -> String {
     let run = &summary.run;
     let total = &summary.total;
-    let rate = if total.requests > 0 {
-        format!(
-            "{:.2}% failed",
-            total.failures as f64 * 100.0 / total.requests as f64
-        )
-    } else {
-        "none answered".to_owned()
-    };
+    let rate = share(total.failures, total.requests)
+        .map_or_else(|| "none answered".to_owned(), |s| format!("{s} failed"));
     let until = match run.stop {
         super::summary::StopKind::Interrupted => " (Ctrl-C; measured until then)",
         super::summary::StopKind::Terminated => " (SIGTERM; measured until then)",

@@ -141,7 +141,7 @@ pub(crate) fn publish(
     let text = if quiet {
         terminal::verdict(summary)
     } else {
-        terminal::summary(summary, terminal::use_color())
+        terminal::summary(summary, terminal::use_color(), terminal::width())
     };
     let _ = out.write_all(text.as_bytes());
     if !quiet && let Ok(files) = &written {

@@ -55,7 +55,27 @@ fn golden_files() {
         }
         insta::assert_snapshot!(name.replace('.', "_"), text);
     }
-    insta::assert_snapshot!("terminal", terminal::summary(&summary, false));
+    insta::assert_snapshot!(
+        "terminal",
+        terminal::summary(&summary, false, terminal::DEFAULT_WIDTH)
+    );
+}
+
+/// Issue 16: in 80 columns no table is wider than the terminal (the endpoint table drops
+/// `mean` and keeps every name); in 200 nothing wraps, not even the longest verdict name.
+/// Prose lines (the verdict's) are left to the terminal, which wraps them whole.
+#[test]
+fn terminal_tables_fit_the_terminal_width() {
+    let summary = fixture();
+    for width in [80, 200] {
+        let text = terminal::summary(&summary, false, width);
+        let tables = text.lines().filter(|l| l.starts_with(['┌', '│', '╞', '└']));
+        for line in tables {
+            let columns = unicode_width::UnicodeWidthStr::width(line);
+            assert!(columns <= usize::from(width), "{columns} > {width}: {line}");
+        }
+        insta::assert_snapshot!(format!("terminal_{width}"), text);
+    }
 }
 
 #[test]
@@ -202,7 +222,7 @@ fn notices_reach_the_terminal_and_markdown() {
     s.run.cut_requests = 2;
     s.run.login_failures.insert("HTTP 401".into(), 3);
     s.rows[0].renewals_on_status = 4;
-    let terminal = super::terminal::summary(&s, false);
+    let terminal = super::terminal::summary(&s, false, terminal::DEFAULT_WIDTH);
     let markdown = super::markdown::render(&s);
     for expected in [
         "490 iterations were dropped",

@@ -256,6 +256,10 @@ fn open_model_keeps_its_schedule_and_drops_at_the_cap() {
     );
     assert_eq!(s["total"]["requests"], 100, "50/s for 2 s");
     assert_eq!(s["run"]["dropped_iterations"], 0);
+    assert!(
+        !stderr(&r.output).contains("elapsed "),
+        "-q prints no progress"
+    );
 
     let slow = Demo::start(DemoOptions {
         latency: std::time::Duration::from_millis(300),
@@ -1223,4 +1227,42 @@ fn shipped_jwt_plans_renew_ahead_of_expiry_with_expires_in_answers() {
         assert_eq!(demo.server.stats.unauthorized(), 0, "{plan}");
         assert!(demo.server.stats.refreshes() >= 1, "{plan}");
     }
+}
+
+/// Issue 16: piped (a CI log), a 3 s run prints a labelled progress line at its first second
+/// and one at its end, with the run's final totals; `-q` prints none.
+#[test]
+fn a_piped_short_run_prints_labelled_progress_at_its_start_and_end() {
+    let demo = Demo::start(DemoOptions::default());
+    let r = run_plan(
+        "plans/demo.yaml",
+        &demo.url(),
+        &["--users", "2", "--duration", "3s"],
+        &[],
+    );
+    let err = stderr(&r.output);
+    assert_eq!(r.code(), Some(0), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("elapsed ")).collect();
+    assert!(lines.len() >= 2, "{err}");
+    for line in &lines {
+        for label in [
+            "/3s  users 2  requests ",
+            "  errors 0",
+            "  last ",
+            " req/s, p95 ",
+        ] {
+            assert!(line.contains(label), "`{label}` missing from `{line}`");
+        }
+        assert!(
+            !line.contains('\u{1b}'),
+            "escape codes in a piped log: {line:?}"
+        );
+    }
+    assert!(lines[0].starts_with("elapsed 1s/3s"), "{err}");
+    let requests = r.summary.as_ref().unwrap()["total"]["requests"].clone();
+    assert!(
+        lines[lines.len() - 1]
+            .starts_with(&format!("elapsed 3s/3s  users 2  requests {requests}  ")),
+        "the end line has the run's totals: {err}"
+    );
 }

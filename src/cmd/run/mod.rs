@@ -217,7 +217,7 @@ impl Phases<'_> {
         let plan = self.plan;
         raise_open_files_limit(plan, err);
         let title = format!("{} ({})", plan.meta.name, plan.meta.file);
-        let progress = Progress::new(
+        let mut progress = Progress::new(
             self.args.quiet,
             &title,
             plan.load.duration,
@@ -257,7 +257,7 @@ impl Phases<'_> {
         .await;
         let probes = probes.stop().await;
         let outcome = outcome?;
-        progress.finish();
+        progress.finish(&outcome.metrics);
         Ok(RunResult {
             outcome,
             health: HealthResults {
