@@ -155,6 +155,11 @@ pub(crate) struct RunArgs {
     /// Render the first request of each endpoint and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Judge the plan's relative assertions (`regress_at_most`) against this run: a
+    /// `summary.json`, or its results folder, of the same plan (after overrides). Without
+    /// it they are skipped.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["shard", "shard_index_from_env"])]
+    pub baseline: Option<PathBuf>,
     /// Run shard K of N of the plan (e.g. `2/4`): its share of the users, rates, stage
     /// targets and iterations, its user ids after the lower shards'. It runs the `before`
     /// gate, skips `after`, and exits 0 once it ran: `loadplan merge` of every shard's

@@ -19,7 +19,9 @@ pub(crate) use stats::{Interval, Verdict};
 
 use crate::exit::Exit;
 use crate::metrics::decode_histogram;
+pub(crate) use crate::report::summary::Side;
 use crate::report::summary::{Stats, Summary};
+use crate::sla::SlaMetric;
 use stats::Buckets;
 
 /// Version of the comparison's JSON format; bumped on any incompatible change.
@@ -86,6 +88,22 @@ impl Figure {
         }
     }
 
+    /// The figure a relative SLA assertion on `metric` judges; `None` for a metric no
+    /// comparison has.
+    pub(crate) fn of(metric: &SlaMetric) -> Option<Figure> {
+        Some(match metric {
+            SlaMetric::Percentile(q) if *q == 50.0 => Figure::P50,
+            SlaMetric::Percentile(q) if *q == 90.0 => Figure::P90,
+            SlaMetric::Percentile(q) if *q == 95.0 => Figure::P95,
+            SlaMetric::Percentile(q) if *q == 99.0 => Figure::P99,
+            SlaMetric::Max => Figure::Max,
+            SlaMetric::Mean => Figure::Mean,
+            SlaMetric::ErrorRate => Figure::ErrorRate,
+            SlaMetric::Rps => Figure::Rps,
+            _ => return None,
+        })
+    }
+
     /// The quantile a latency figure reads (1.0 for the maximum).
     fn quantile(self) -> Option<f64> {
         match self {
@@ -95,6 +113,15 @@ impl Figure {
             Figure::P99 => Some(0.99),
             Figure::Max => Some(1.0),
             _ => None,
+        }
+    }
+
+    /// The fewest requests each side needs for the figure to be compared (see
+    /// `docs/compare.md`): a latency percentile needs five beyond it.
+    pub(crate) fn samples_needed(self) -> u64 {
+        match self {
+            Figure::Mean => stats::MIN_SAMPLES,
+            q => q.quantile().map_or(1, stats::samples_needed),
         }
     }
 
@@ -134,24 +161,6 @@ impl Default for Settings {
             allow_plan_change: false,
         }
     }
-}
-
-/// One of the two runs compared.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub(crate) struct Side {
-    /// The summary file as named on the command line (a folder's `summary.json`).
-    /// Example: `results/main/summary.json`.
-    pub file: String,
-    /// The plan's name.
-    pub plan: String,
-    /// SHA-256 of the plan after overrides (`plan.sha256` of the summary).
-    pub sha256: String,
-    /// Start of the run, RFC 3339 UTC. Example: `2025-06-15T15:06:40.000Z`.
-    pub started_at: String,
-    /// Measured seconds.
-    pub duration_s: f64,
-    /// Requests completed, all rows together.
-    pub requests: u64,
 }
 
 /// Whether a row ran in both runs.
@@ -251,11 +260,16 @@ struct Measured<'a> {
 
 impl<'a> Measured<'a> {
     fn of(stats: &'a Stats, run: &Run) -> Result<Self, String> {
+        Self::over(stats, &run.file, run.summary.run.duration_s)
+    }
+
+    /// `stats` measured over `duration_s` seconds, read from `file`.
+    fn over(stats: &'a Stats, file: &str, duration_s: f64) -> Result<Self, String> {
         let histogram = decode_histogram(&stats.histogram)
-            .map_err(|e| format!("{}: row `{}`: {e}", run.file, stats.name))?;
+            .map_err(|e| format!("{file}: row `{}`: {e}", stats.name))?;
         Ok(Measured {
             stats,
-            duration_s: run.summary.run.duration_s,
+            duration_s,
             buckets: Buckets::of(&histogram),
         })
     }
@@ -337,6 +351,20 @@ fn figure_change(
     }
 }
 
+/// One figure of `new` (this run's row or endpoint, measured over `new_duration_s`) against
+/// `base`, the same in the baseline run `base_run`: how `loadplan run --baseline` judges a
+/// relative SLA assertion, with the statistics of a comparison.
+pub(crate) fn figure(
+    figure: Figure,
+    (base, base_run): (&Stats, &Run),
+    (new, new_duration_s): (&Stats, f64),
+    settings: &Settings,
+) -> Result<FigureChange, String> {
+    let base = Measured::of(base, base_run)?;
+    let new = Measured::over(new, "this run", new_duration_s)?;
+    Ok(figure_change(figure, Some(&base), Some(&new), settings))
+}
+
 /// The comparison of one row, named by `named`, measured in one run or both.
 fn row(
     named: &Stats,
@@ -383,15 +411,7 @@ fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
 fn warnings(base: &Run, new: &Run, settings: &Settings) -> Result<Vec<String>, String> {
     let (b, n) = (&base.summary, &new.summary);
     let mut warnings = Vec::new();
-    if b.plan.sha256 != n.plan.sha256 {
-        let what = format!(
-            "a different plan ran than in {} (plan `{}`, sha256 {}… against `{}`, {}…)",
-            base.file,
-            n.plan.name,
-            short(&n.plan.sha256),
-            b.plan.name,
-            short(&b.plan.sha256)
-        );
+    if let Some(what) = other_plan(base, &n.plan.name, &n.plan.sha256) {
         if !settings.allow_plan_change {
             return Err(format!(
                 "{}: {what}: the plan file or its overrides differ (`--set`, `--users`, \
@@ -426,11 +446,26 @@ fn warnings(base: &Run, new: &Run, settings: &Settings) -> Result<Vec<String>, S
     Ok(warnings)
 }
 
+/// What tells the plan `name` with hash `sha256` from the one `base` ran, when they differ.
+pub(crate) fn other_plan(base: &Run, name: &str, sha256: &str) -> Option<String> {
+    let b = &base.summary.plan;
+    (b.sha256 != sha256).then(|| {
+        format!(
+            "a different plan ran than in {} (plan `{name}`, sha256 {}… against `{}`, {}…)",
+            base.file,
+            short(sha256),
+            b.name,
+            short(&b.sha256)
+        )
+    })
+}
+
 fn short(sha256: &str) -> &str {
     sha256.get(..12).unwrap_or(sha256)
 }
 
-fn side(run: &Run) -> Side {
+/// The run `run`, as a side of a comparison.
+pub(crate) fn side(run: &Run) -> Side {
     let s = &run.summary;
     Side {
         file: run.file.clone(),

@@ -44,6 +44,8 @@ pub(crate) struct Interval {
 /// What a figure's change means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// Named apart from the SLA's verdicts, beside which summary.json carries it.
+#[schemars(rename = "ChangeVerdict")]
 pub(crate) enum Verdict {
     /// Worse, beyond chance and by more than the practical floor (`--threshold`, `--noise`,
     /// `--error-noise`).
@@ -150,9 +152,19 @@ impl Buckets {
 
     /// Whether the `q` quantile rests on enough samples to be compared (see [`MIN_BEYOND`]).
     pub(crate) fn enough_for(&self, q: f64) -> bool {
-        let n = self.samples();
-        n >= MIN_SAMPLES && (q >= 1.0 || n as f64 * (1.0 - q) >= MIN_BEYOND - 1e-9)
+        enough(self.samples(), q)
     }
+}
+
+fn enough(n: u64, q: f64) -> bool {
+    n >= MIN_SAMPLES && (q >= 1.0 || n as f64 * (1.0 - q) >= MIN_BEYOND - 1e-9)
+}
+
+/// The fewest samples the `q` quantile is compared with (p50 30, p95 100, p99 500).
+pub(crate) fn samples_needed(q: f64) -> u64 {
+    (MIN_SAMPLES..)
+        .find(|&n| enough(n, q))
+        .unwrap_or(MIN_SAMPLES)
 }
 
 /// hdrhistogram's rank of the `q` quantile among `n` samples: ⌈q·n⌉, at least 1.

@@ -13,7 +13,7 @@ use crate::report::Outputs;
 use crate::report::format::rfc3339;
 use crate::report::summary::{
     AssertionInfo, Failure, Latency, LoadInfo, LoadModelKind, MergeInfo, PlanInfo, RunInfo,
-    RunVerdict, SUMMARY_VERSION, ShardInfo, StageInfo, Stats, StopKind, Summary, ThinkInfo,
+    RunVerdict, SUMMARY_VERSION, ShardInfo, Side, StageInfo, Stats, StopKind, Summary, ThinkInfo,
 };
 use crate::sla::{self, Verdict};
 
@@ -72,10 +72,16 @@ pub(crate) struct Head {
     pub outputs: Outputs,
     pub shard: Option<ShardInfo>,
     pub merged: Option<MergeInfo>,
+    pub baseline: Option<Side>,
 }
 
-/// The summary of a finished run with its verdicts.
-pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Verdict>) -> Summary {
+/// The summary of a finished run with its verdicts, judged against `baseline` if any.
+pub(super) fn summary(
+    plan: &CompiledPlan,
+    result: &RunResult,
+    verdicts: Vec<Verdict>,
+    baseline: Option<Side>,
+) -> Summary {
     let outcome = &result.outcome;
     let m = &outcome.metrics;
     let names: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
@@ -115,6 +121,7 @@ pub(super) fn summary(plan: &CompiledPlan, result: &RunResult, verdicts: Vec<Ver
             count: s.shard.count,
         }),
         merged: None,
+        baseline,
     };
     assemble(head, &names, m, verdicts, result.health.clone())
 }
@@ -171,6 +178,7 @@ pub(crate) fn assemble(
         series: m.series.clone(),
         shard: head.shard,
         merged: head.merged,
+        baseline: head.baseline,
     };
     summary.verdict = summary.headline();
     // Our own text reads back; a summary that does not serialize is reported, exit 3, when
@@ -242,6 +250,7 @@ fn assertion_info(a: &CompiledAssertion) -> AssertionInfo {
         policy: a.policy.clone(),
         operator: a.operator,
         threshold: a.threshold_text.clone(),
+        baseline_noise: a.baseline_noise.as_ref().map(|(_, text)| text.clone()),
         on_no_data: a.on_no_data,
         abort_on_fail: a.abort_on_fail,
         abort_delay_s: a.abort_delay.map(|d| d.as_secs_f64()),

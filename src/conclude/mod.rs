@@ -5,6 +5,7 @@
 //! end of `loadplan run`, and during it for `abort_on_fail` ([`AbortCheck`]).
 
 mod abort;
+mod baseline;
 mod build;
 #[cfg(test)]
 pub(crate) use build::stats;
@@ -51,12 +52,24 @@ pub(crate) fn exit_for(stop: &StopReason) -> Exit {
     }
 }
 
-/// Judges a finished run: the plan's assertions and the implicit gates over what was
-/// measured (all SKIPPED when no load was sent), then the summary every report renders.
-pub(crate) fn conclude(plan: &CompiledPlan, result: &RunResult) -> Summary {
+/// Judges a finished run: the plan's assertions (relative ones against `baseline`) and the
+/// implicit gates over what was measured (all SKIPPED when no load was sent), then the
+/// summary every report renders.
+pub(crate) fn conclude(
+    plan: &CompiledPlan,
+    result: &RunResult,
+    baseline: Option<&crate::compare::Run>,
+) -> Summary {
     let endpoints: Vec<String> = plan.endpoints.iter().map(|e| e.name.clone()).collect();
     let metrics = &result.outcome.metrics;
-    let mut verdicts = crate::sla::verdicts(&plan.sla, &endpoints, metrics, &result.health);
+    let against = baseline.map(baseline::Against);
+    let mut verdicts = crate::sla::verdicts(
+        &plan.sla,
+        &endpoints,
+        metrics,
+        &result.health,
+        against.as_ref().map(|b| b as &dyn crate::sla::Baseline),
+    );
     if let Some(why) = &result.not_sent {
         // The gate or the signal is the verdict, not the empty statistics.
         for v in &mut verdicts {
@@ -64,5 +77,5 @@ pub(crate) fn conclude(plan: &CompiledPlan, result: &RunResult) -> Summary {
             v.note = Some(format!("no load was sent: {why}"));
         }
     }
-    build::summary(plan, result, verdicts)
+    build::summary(plan, result, verdicts, baseline.map(crate::compare::side))
 }

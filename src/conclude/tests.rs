@@ -42,9 +42,15 @@ fn the_fixture_summary_is_current() {
     );
 }
 
-/// Three seconds of made-up traffic, recorded through the real registry and collector with
-/// explicit tick times, so every figure is the same on every machine.
+/// The fixture run, without a baseline.
 pub(crate) fn fixture() -> Summary {
+    fixture_against(None)
+}
+
+/// Three seconds of made-up traffic, recorded through the real registry and collector with
+/// explicit tick times, so every figure is the same on every machine; its relative
+/// assertion judged against `baseline`.
+fn fixture_against(baseline: Option<&crate::compare::Run>) -> Summary {
     let plan = crate::plan::load(&root().join("tests/fixtures/reports/plan.yaml"), &[])
         .unwrap_or_else(|d| panic!("fixture plan: {d:?}"));
     let mut plan = plan;
@@ -163,7 +169,57 @@ pub(crate) fn fixture() -> Summary {
             not_sent: None,
             base_url: "https://user:secret@claims.example/api?key=secret".into(),
         },
+        baseline,
     )
+}
+
+#[test]
+fn the_same_run_as_its_own_baseline_does_not_regress() {
+    let base = crate::compare::Run {
+        file: "results/main/summary.json".into(),
+        summary: fixture(),
+    };
+    let summary = fixture_against(Some(&base));
+    let relative: Vec<_> = summary
+        .verdicts
+        .iter()
+        .filter(|v| v.operator == crate::sla::Operator::RegressAtMost)
+        .collect();
+    assert_eq!(relative.len(), 4, "{relative:#?}");
+    for v in relative {
+        let change = v.baseline.as_ref().unwrap();
+        // `list_reports` sent nothing in either run.
+        let none = v.scope == "list_reports";
+        assert_eq!(change.change, (!none).then_some(0.0), "{v:#?}");
+        // Too few samples to tell is skipped, never failed; enough are unchanged.
+        match change.verdict {
+            crate::compare::Verdict::Unchanged => assert_eq!(v.status, crate::sla::Status::Pass),
+            crate::compare::Verdict::Inconclusive => {
+                assert_eq!(v.status, crate::sla::Status::Skipped);
+                assert!(
+                    v.note.as_deref().unwrap().starts_with("inconclusive: "),
+                    "{v:#?}"
+                );
+            }
+            other => panic!("{other:?}: {v:#?}"),
+        }
+    }
+    let side = summary.baseline.as_ref().unwrap();
+    assert_eq!(side.file, "results/main/summary.json");
+    assert_eq!(side.sha256, summary.plan.sha256);
+    assert!(
+        report::format::notices(&summary)
+            .iter()
+            .any(|n| n.starts_with(
+                "relative assertions compared with the baseline results/main/summary.json (plan `"
+            )),
+        "{:?}",
+        report::format::notices(&summary)
+    );
+    // Without a baseline the same assertion is skipped, and the run's verdict is unchanged.
+    let alone = fixture();
+    assert!(alone.baseline.is_none());
+    assert_eq!(alone.verdict, summary.verdict);
 }
 
 #[test]
@@ -183,7 +239,17 @@ fn the_fixture_fails_on_get_dashboard_p95_and_exits_1() {
         .filter(|v| v.status == crate::sla::Status::Skipped)
         .map(|v| v.scope.as_str())
         .collect();
-    assert_eq!(skipped, ["list_reports"]);
+    // The endpoint that sent nothing, and each relative assertion, without a baseline.
+    assert_eq!(
+        skipped,
+        [
+            "list_reports",
+            "list_claims",
+            "get_dashboard",
+            "checkout",
+            "list_reports"
+        ]
+    );
 }
 
 // --- percentiles of known distributions in every report -------------------------------

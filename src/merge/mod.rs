@@ -17,7 +17,7 @@ use crate::conclude::{Head, assemble};
 use crate::health::HealthResults;
 use crate::metrics::{FailureKind, FailureMessage, MessageLog, RowKey, RowStats, RunMetrics};
 use crate::metrics::{decode_histogram, new_counts};
-use crate::plan::compile::{CompiledAssertion, threshold_of_text};
+use crate::plan::compile::{CompiledAssertion, thresholds};
 use crate::report::format::{parse_rfc3339, rfc3339};
 use crate::report::summary::{
     AssertionInfo, LoadInfo, MergeInfo, RunInfo, Saved, Stats, StopKind, Summary,
@@ -91,7 +91,8 @@ pub(crate) fn merge(inputs: &[Saved], allow_partial: bool) -> Result<Summary, St
             .collect(),
     };
     let assertions = first.summary.sla.iter().map(assertion).collect::<Vec<_>>();
-    let verdicts = crate::sla::verdicts(&assertions, &names, &metrics, &health);
+    // A merge has no baseline: its relative assertions are skipped.
+    let verdicts = crate::sla::verdicts(&assertions, &names, &metrics, &health, None);
     let head = Head {
         plan: first.summary.plan.clone(),
         run: run_info(inputs, t0, duration),
@@ -100,6 +101,7 @@ pub(crate) fn merge(inputs: &[Saved], allow_partial: bool) -> Result<Summary, St
         outputs: first.summary.outputs.clone(),
         shard: None,
         merged: Some(info),
+        baseline: None,
     };
     Ok(assemble(head, &names, &metrics, verdicts, health))
 }
@@ -261,12 +263,19 @@ fn row_stats(s: &Stats, names: &[String], file: &str) -> Result<RowStats, String
 
 /// An assertion as a summary carries it, ready to evaluate again.
 fn assertion(a: &AssertionInfo) -> CompiledAssertion {
+    let (threshold, baseline_noise) = thresholds(
+        &a.metric,
+        a.operator,
+        &a.threshold,
+        a.baseline_noise.as_deref(),
+    );
     CompiledAssertion {
         name: a.name.clone(),
         metric: a.metric.clone(),
         operator: a.operator,
-        threshold: threshold_of_text(&a.metric, &a.threshold),
+        threshold,
         threshold_text: a.threshold.clone(),
+        baseline_noise,
         scope: a.scope,
         endpoints: a.endpoints.clone(),
         policy: a.policy.clone(),

@@ -119,7 +119,7 @@ fn recorded(index: u32, offset: Duration, latencies: impl Fn(u64) -> Vec<u64>) -
     };
     Saved {
         file: format!("shard-{index}"),
-        summary: conclude(&plan, &result),
+        summary: conclude(&plan, &result, None),
     }
 }
 

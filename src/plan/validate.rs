@@ -445,17 +445,20 @@ fn check_sla(plan: &Plan, r: &mut Reporter) {
     }
 }
 
-/// Exactly one threshold, in the unit of the metric.
+/// Exactly one threshold, in the unit of the metric; a relative one on a figure
+/// `compare` judges.
 fn check_thresholds(a: &SlaAssertion, at: &str, r: &mut Reporter) {
     let thresholds = [&a.below, &a.at_most, &a.above, &a.at_least]
         .iter()
         .filter(|t| t.is_some())
-        .count();
+        .count()
+        + usize::from(a.regress_at_most.is_some());
     if thresholds != 1 {
         r.value(
             at,
             &format!("an SLA assertion needs exactly one threshold, found {thresholds}"),
-            "use one of `below`, `at_most`, `above`, `at_least`",
+            "use one of `below`, `at_most`, `above`, `at_least`, or `regress_at_most` \
+             (against a baseline run)",
         );
     }
     for (key, value) in [
@@ -467,6 +470,56 @@ fn check_thresholds(a: &SlaAssertion, at: &str, r: &mut Reporter) {
         if let Some(value) = value {
             check_threshold(&a.metric, value, &format!("{at}/{key}"), r);
         }
+    }
+    check_relative(a, at, r);
+}
+
+/// `regress_at_most` on what a comparison judges, and what goes with it.
+fn check_relative(a: &SlaAssertion, at: &str, r: &mut Reporter) {
+    if a.regress_at_most.is_none() {
+        if a.baseline_noise.is_some() {
+            r.key(
+                &format!("{at}/baseline_noise"),
+                "`baseline_noise` is only read with `regress_at_most`",
+                "add `regress_at_most: 10%`, or remove it",
+            );
+        }
+        return;
+    }
+    if crate::compare::Figure::of(&a.metric).is_none() {
+        r.value(
+            &format!("{at}/metric"),
+            &format!(
+                "`regress_at_most` cannot judge `{}` against a baseline",
+                String::from(a.metric.clone())
+            ),
+            "use p50, p90, p95, p99, max, mean, error_rate or rps, or an absolute threshold",
+        );
+    }
+    match &a.baseline_noise {
+        Some(_) if a.metric == SlaMetric::Rps => r.key(
+            &format!("{at}/baseline_noise"),
+            "`rps` has no absolute noise floor: only its share counts",
+            "remove `baseline_noise`",
+        ),
+        Some(noise) => check_threshold(&a.metric, noise, &format!("{at}/baseline_noise"), r),
+        None => {}
+    }
+    if a.abort_on_fail {
+        r.key(
+            &format!("{at}/abort_on_fail"),
+            "a relative assertion is judged against the baseline once the run is over, so it \
+             cannot abort a run",
+            "remove `abort_on_fail`",
+        );
+    }
+    if a.on_no_data.is_some() {
+        r.key(
+            &format!("{at}/on_no_data"),
+            "a relative assertion without samples is inconclusive, and skipped: `on_no_data` \
+             is not read",
+            "remove `on_no_data`",
+        );
     }
 }
 

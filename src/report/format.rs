@@ -158,6 +158,18 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
              so the merged rates understate what each second saw"
         ));
     }
+    if let Some(b) = &summary.baseline {
+        notes.push(format!(
+            "relative assertions compared with the baseline {} (plan `{}`, sha256 {}…, \
+             started {}, {} requests in {:.1} s)",
+            b.file,
+            b.plan,
+            b.sha256.get(..12).unwrap_or(&b.sha256),
+            b.started_at,
+            b.requests,
+            b.duration_s
+        ));
+    }
     if run.dropped_iterations > 0 {
         notes.push(format!(
             "{} iteration{} dropped: due on the open model's schedule but not started, \

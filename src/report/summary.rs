@@ -60,6 +60,28 @@ pub(crate) struct Summary {
     /// The shards this summary was merged from (`loadplan merge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<MergeInfo>,
+    /// The run the relative assertions (`regress_at_most`) were judged against (`loadplan
+    /// run --baseline`); each one's comparison is in its verdicts' `baseline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Side>,
+}
+
+/// One of the two runs compared.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct Side {
+    /// The summary file as named on the command line (a folder's `summary.json`).
+    /// Example: `results/main/summary.json`.
+    pub file: String,
+    /// The plan's name.
+    pub plan: String,
+    /// SHA-256 of the plan after overrides (`plan.sha256` of the summary).
+    pub sha256: String,
+    /// Start of the run, RFC 3339 UTC. Example: `2025-06-15T15:06:40.000Z`.
+    pub started_at: String,
+    /// Measured seconds.
+    pub duration_s: f64,
+    /// Requests completed, all rows together.
+    pub requests: u64,
 }
 
 /// Which shard of how many: `{ index: 2, count: 4 }` is `--shard 2/4`.
@@ -219,8 +241,13 @@ pub(crate) struct AssertionInfo {
     pub policy: Option<String>,
     /// The comparison.
     pub operator: Operator,
-    /// The threshold as written (`500ms`, `5%`, `10/s`).
+    /// The threshold as written (`500ms`, `5%`, `10/s`; for `regress_at_most`, the share
+    /// of the baseline's value).
     pub threshold: String,
+    /// With `regress_at_most`: the smallest change that counted, as written (`5ms`); none
+    /// for the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_noise: Option<String>,
     /// What a scope without samples counted as, when the plan said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_no_data: Option<NoData>,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::compare::{self, FigureChange};
 use crate::health::HealthResults;
 use crate::metrics::{RowKey, RowStats, RunMetrics};
 use crate::plan::compile::CompiledAssertion;
@@ -66,8 +67,55 @@ pub(crate) struct Verdict {
     /// PASS, FAIL or SKIPPED.
     pub status: Status,
     /// Why, when the value alone does not say (`no samples`, `no samples: fails at aggregate
-    /// scope`).
+    /// scope`, `no baseline`).
     pub note: Option<String>,
+    /// For `regress_at_most`, when compared with a baseline run: the comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineChange>,
+}
+
+/// A relative assertion's figure in the baseline run and its change, in the verdict's
+/// `unit`. Example: `{ measured: 20.6, change: 10.3, relative_change: 0.5, interval: [8.1,
+/// 12.5], verdict: regressed }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct BaselineChange {
+    /// The baseline's value; none without data.
+    pub measured: Option<f64>,
+    /// This run's value minus the baseline's.
+    pub change: Option<f64>,
+    /// The change as a share of the baseline's value (0.5 is +50 %); none when the baseline
+    /// is zero.
+    pub relative_change: Option<f64>,
+    /// The 95 % confidence interval of the change, `[low, high]`; none with too few samples.
+    pub interval: Option<[f64; 2]>,
+    /// What the change means: `regressed` fails the assertion, `improved` and `unchanged`
+    /// pass it, `inconclusive` skips it.
+    pub verdict: compare::Verdict,
+}
+
+/// The baseline run relative assertions (`regress_at_most`) are judged against. The caller
+/// holds it (`conclude`, with the baseline's summary); `sla` turns its comparison into a
+/// verdict.
+pub(crate) trait Baseline {
+    /// The figure of `a` over `endpoint` (all requests when `None`), measured by this run
+    /// as `new` over `duration`, against the baseline's, where a change within `allowance`
+    /// (a share) does not count. `Err` says why it cannot be compared.
+    fn compare(
+        &self,
+        a: &CompiledAssertion,
+        allowance: f64,
+        endpoint: Option<&str>,
+        new: &RowStats,
+        duration: Duration,
+    ) -> Result<Judged, String>;
+}
+
+/// A figure compared with the baseline.
+pub(crate) struct Judged {
+    /// The comparison of the figure.
+    pub change: FigureChange,
+    /// Requests of the scope in the baseline and in this run.
+    pub requests: [u64; 2],
 }
 
 impl Verdict {
@@ -127,6 +175,7 @@ fn implicit(name: &str, operator: Operator, threshold: f64, text: &str) -> Compi
         operator,
         threshold: Ok(threshold),
         threshold_text: text.to_owned(),
+        baseline_noise: None,
         scope: SlaScope::Aggregate,
         endpoints: Vec::new(),
         policy: None,
@@ -137,15 +186,17 @@ fn implicit(name: &str, operator: Operator, threshold: f64, text: &str) -> Compi
 }
 
 /// Evaluates every assertion of `sla` over its scopes. `endpoints` are the plan's endpoint
-/// names in plan order; `metrics` and `health` are what the run measured.
+/// names in plan order; `metrics` and `health` are what the run measured; relative
+/// assertions are judged against `baseline`, and skipped without one.
 pub(crate) fn evaluate(
     sla: &[CompiledAssertion],
     endpoints: &[String],
     metrics: &RunMetrics,
     health: &HealthResults,
+    baseline: Option<&dyn Baseline>,
 ) -> Vec<Verdict> {
     sla.iter()
-        .flat_map(|a| evaluate_one(a, endpoints, metrics, health))
+        .flat_map(|a| evaluate_one(a, endpoints, metrics, health, baseline))
         .collect()
 }
 
@@ -156,8 +207,9 @@ pub(crate) fn verdicts(
     endpoints: &[String],
     metrics: &RunMetrics,
     health: &HealthResults,
+    baseline: Option<&dyn Baseline>,
 ) -> Vec<Verdict> {
-    let mut verdicts = evaluate(sla, endpoints, metrics, health);
+    let mut verdicts = evaluate(sla, endpoints, metrics, health, baseline);
     verdicts.extend(gates(sla, endpoints, metrics));
     verdicts
 }
@@ -173,9 +225,12 @@ pub(crate) fn gates(
     if endpoints.is_empty() {
         return Vec::new();
     }
-    let declared = sla
-        .iter()
-        .any(|a| a.metric == SlaMetric::ErrorRate && a.scope == SlaScope::Aggregate);
+    // A relative error-rate assertion does not bound the error rate: it is no gate.
+    let declared = sla.iter().any(|a| {
+        a.metric == SlaMetric::ErrorRate
+            && a.scope == SlaScope::Aggregate
+            && a.operator != Operator::RegressAtMost
+    });
     let gate = if !declared {
         implicit(DEFAULT_GATE, Operator::AtMost, 0.0, "0%")
     } else if metrics.total.failed() >= metrics.total.requests {
@@ -183,7 +238,7 @@ pub(crate) fn gates(
     } else {
         return Vec::new();
     };
-    evaluate_one(&gate, endpoints, metrics, &HealthResults::default())
+    evaluate_one(&gate, endpoints, metrics, &HealthResults::default(), None)
 }
 
 /// During the run: the first `abort_on_fail` assertion, past its `abort_delay`, that fails on
@@ -198,7 +253,7 @@ pub(crate) fn abort_reason(
 ) -> Option<String> {
     sla.iter()
         .filter(|a| a.abort_on_fail && a.abort_delay.is_none_or(|d| elapsed >= d))
-        .flat_map(|a| evaluate_one(a, endpoints, snapshot, health))
+        .flat_map(|a| evaluate_one(a, endpoints, snapshot, health, None))
         .find(|v| v.status == Status::Fail && v.measured.is_some())
         .map(|v| {
             format!(
@@ -301,6 +356,7 @@ fn evaluate_one(
     endpoints: &[String],
     metrics: &RunMetrics,
     health: &HealthResults,
+    baseline: Option<&dyn Baseline>,
 ) -> Vec<Verdict> {
     match a.metric {
         SlaMetric::DroppedIterations => {
@@ -321,24 +377,31 @@ fn evaluate_one(
             )]
         }
         _ => {
-            let (names, required): (Vec<&str>, bool) = match a.scope {
-                SlaScope::Aggregate => {
-                    let raw = measure(&a.metric, &metrics.total, metrics.duration);
-                    return vec![verdict(a, AGGREGATE, raw, true)];
+            let (names, required): (Vec<Option<&str>>, bool) = match a.scope {
+                SlaScope::Aggregate => (vec![None], true),
+                SlaScope::EachEndpoint => {
+                    (endpoints.iter().map(|e| Some(e.as_str())).collect(), false)
                 }
-                SlaScope::EachEndpoint => (endpoints.iter().map(String::as_str).collect(), false),
-                SlaScope::Endpoints => (a.endpoints.iter().map(String::as_str).collect(), true),
+                SlaScope::Endpoints => {
+                    (a.endpoints.iter().map(|e| Some(e.as_str())).collect(), true)
+                }
             };
             names
                 .into_iter()
                 .map(|name| {
-                    let stats = endpoint_stats(name, endpoints, metrics);
-                    verdict(
-                        a,
-                        name,
-                        measure(&a.metric, &stats, metrics.duration),
-                        required,
-                    )
+                    let owned;
+                    let stats = match name {
+                        None => &metrics.total,
+                        Some(name) => {
+                            owned = endpoint_stats(name, endpoints, metrics);
+                            &owned
+                        }
+                    };
+                    if a.operator == Operator::RegressAtMost {
+                        return relative(a, name, stats, metrics.duration, baseline);
+                    }
+                    let raw = measure(&a.metric, stats, metrics.duration);
+                    verdict(a, name.unwrap_or(AGGREGATE), raw, required)
                 })
                 .collect()
         }
@@ -348,12 +411,20 @@ fn evaluate_one(
 /// One scope's verdict. `required`: a scope without samples fails unless the plan says
 /// otherwise (the aggregate, and endpoints an assertion names); `each_endpoint` skips them.
 fn verdict(a: &CompiledAssertion, scope: &str, raw: Option<f64>, required: bool) -> Verdict {
-    let unit = Unit::of(&a.metric);
     let (status, note) = match (raw, &a.threshold) {
         (_, Err(e)) => (Status::Fail, Some(format!("threshold: {e}"))),
         (Some(raw), Ok(t)) => compare(a, raw, *t),
         (None, Ok(_)) => without_samples(a, required),
     };
+    Verdict {
+        note,
+        ..judged(a, scope, raw, status)
+    }
+}
+
+/// A verdict of `a` over `scope` with the measured value `raw`, before its note.
+fn judged(a: &CompiledAssertion, scope: &str, raw: Option<f64>, status: Status) -> Verdict {
+    let unit = Unit::of(&a.metric);
     Verdict {
         name: a.name.clone(),
         metric: String::from(a.metric.clone()),
@@ -364,8 +435,101 @@ fn verdict(a: &CompiledAssertion, scope: &str, raw: Option<f64>, required: bool)
         operator: a.operator,
         threshold: a.threshold_text.clone(),
         status,
-        note,
+        note: None,
+        baseline: None,
     }
+}
+
+/// A relative assertion's verdict over `endpoint` (all requests when `None`): FAIL when
+/// the figure regressed against the baseline (beyond chance and the allowance), PASS when
+/// it did not, SKIPPED when the samples cannot tell or there is no baseline.
+fn relative(
+    a: &CompiledAssertion,
+    endpoint: Option<&str>,
+    new: &RowStats,
+    duration: Duration,
+    baseline: Option<&dyn Baseline>,
+) -> Verdict {
+    let raw = measure(&a.metric, new, duration);
+    let scope = endpoint.unwrap_or(AGGREGATE);
+    let compared = match (&a.threshold, baseline) {
+        (Err(e), _) => Err((Status::Fail, format!("threshold: {e}"))),
+        (Ok(_), None) => Err((Status::Skipped, "no baseline".to_owned())),
+        (Ok(allowance), Some(b)) => b
+            .compare(a, *allowance, endpoint, new, duration)
+            .map_err(|why| (Status::Skipped, why)),
+    };
+    match compared {
+        Err((status, note)) => Verdict {
+            note: Some(note),
+            ..judged(a, scope, raw, status)
+        },
+        Ok(j) => {
+            let unit = Unit::of(&a.metric);
+            let c = &j.change;
+            let verdict = c.verdict.unwrap_or(compare::Verdict::Inconclusive);
+            let status = match verdict {
+                compare::Verdict::Regressed => Status::Fail,
+                compare::Verdict::Improved | compare::Verdict::Unchanged => Status::Pass,
+                compare::Verdict::Inconclusive => Status::Skipped,
+            };
+            Verdict {
+                note: Some(relative_note(&a.metric, unit, &j, verdict)),
+                baseline: Some(BaselineChange {
+                    measured: c.baseline.map(|b| unit.shown(b)),
+                    change: c.change.map(|d| unit.shown(d)),
+                    relative_change: c.relative_change,
+                    interval: c.interval.map(|i| [unit.shown(i.low), unit.shown(i.high)]),
+                    verdict,
+                }),
+                ..judged(a, scope, raw, status)
+            }
+        }
+    }
+}
+
+/// What a comparison found, for the verdict's note: `regressed: baseline 20.6ms, +10.3ms
+/// (+50.0%), 95 % interval +8.1ms … +12.5ms`.
+fn relative_note(metric: &SlaMetric, unit: Unit, j: &Judged, verdict: compare::Verdict) -> String {
+    let c = &j.change;
+    let signed = |raw: f64| {
+        if raw < 0.0 {
+            format!("−{}", unit.text(-raw))
+        } else {
+            format!("+{}", unit.text(raw))
+        }
+    };
+    let Some(interval) = c.interval else {
+        return format!(
+            "inconclusive: too few samples ({} needs {} requests on each side; the baseline \
+             had {}, this run {})",
+            String::from(metric.clone()),
+            c.figure.samples_needed(),
+            j.requests[0],
+            j.requests[1]
+        );
+    };
+    let mut text = format!(
+        "{}: baseline {}",
+        verdict.as_str(),
+        c.baseline
+            .map_or_else(|| "no data".to_owned(), |b| unit.text(b))
+    );
+    if let Some(change) = c.change {
+        text.push_str(&format!(", {}", signed(change)));
+    }
+    if let Some(r) = c.relative_change {
+        text.push_str(&format!(" ({:+.1}%)", r * 100.0));
+    }
+    text.push_str(&format!(
+        ", 95 % interval {} … {}",
+        signed(interval.low),
+        signed(interval.high)
+    ));
+    if verdict == compare::Verdict::Inconclusive {
+        text.push_str(": it reaches past the allowance without excluding no change");
+    }
+    text
 }
 
 /// A measured value against the threshold `t`.

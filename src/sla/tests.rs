@@ -59,7 +59,7 @@ fn eval(yaml: &str, m: &RunMetrics) -> Vec<Verdict> {
 
 fn eval_with(yaml: &str, m: &RunMetrics, health: &HealthResults) -> Vec<Verdict> {
     let endpoints = ENDPOINTS.map(str::to_owned);
-    evaluate(&[assertion(yaml)], &endpoints, m, health)
+    evaluate(&[assertion(yaml)], &endpoints, m, health, None)
 }
 
 fn status(yaml: &str, m: &RunMetrics) -> Status {
@@ -402,4 +402,120 @@ fn a_declared_error_rate_replaces_the_gate_but_not_the_need_for_one_success() {
 fn a_plan_without_endpoints_has_no_gates() {
     let sla: Vec<CompiledAssertion> = Vec::new();
     assert!(gates(&sla, &[], &metrics(Vec::new())).is_empty());
+}
+
+/// A baseline whose comparison of every figure is `verdict` with `interval`: p95 from
+/// 20 ms to 30 ms, 40 requests a side.
+struct Fixed(compare::Verdict, Option<compare::Interval>);
+
+impl Baseline for Fixed {
+    fn compare(
+        &self,
+        _: &CompiledAssertion,
+        allowance: f64,
+        _: Option<&str>,
+        _: &RowStats,
+        _: Duration,
+    ) -> Result<Judged, String> {
+        assert_eq!(allowance, 0.1);
+        Ok(Judged {
+            change: FigureChange {
+                figure: compare::Figure::P95,
+                baseline: Some(20.0),
+                new: Some(30.0),
+                change: Some(10.0),
+                relative_change: Some(0.5),
+                interval: self.1,
+                verdict: Some(self.0),
+                gates: false,
+            },
+            requests: [40, 40],
+        })
+    }
+}
+
+fn relative(baseline: Option<&dyn Baseline>) -> Vec<Verdict> {
+    let m = metrics(vec![row("a", &[1000; 40], 0), row("b", &[2000; 40], 0)]);
+    let a = assertion("{ metric: p95, scope: each_endpoint, regress_at_most: 10% }");
+    let endpoints = ENDPOINTS.map(str::to_owned);
+    evaluate(&[a], &endpoints, &m, &HealthResults::default(), baseline)
+}
+
+#[test]
+fn a_relative_assertion_without_a_baseline_is_skipped_per_scope() {
+    let v = relative(None);
+    let got: Vec<_> = v
+        .iter()
+        .map(|v| (v.scope.as_str(), v.status, v.note.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", Status::Skipped, Some("no baseline")),
+            ("b", Status::Skipped, Some("no baseline")),
+            ("flow", Status::Skipped, Some("no baseline")),
+        ]
+    );
+    assert_eq!(v[0].name, "p95 regress_at_most 10%");
+    assert_eq!(v[0].measured_text, "1.00ms");
+    assert_eq!(v[0].operator, Operator::RegressAtMost);
+    assert!(v[0].baseline.is_none());
+}
+
+#[test]
+fn a_regression_fails_and_what_cannot_be_told_is_skipped() {
+    let interval = Some(compare::Interval {
+        low: 8.0,
+        high: 12.0,
+    });
+    let v = relative(Some(&Fixed(compare::Verdict::Regressed, interval)));
+    assert_eq!(v[0].status, Status::Fail);
+    assert_eq!(
+        v[0].note.as_deref(),
+        Some("regressed: baseline 20.0ms, +10.0ms (+50.0%), 95 % interval +8.00ms … +12.0ms")
+    );
+    assert_eq!(
+        v[0].baseline,
+        Some(BaselineChange {
+            measured: Some(20.0),
+            change: Some(10.0),
+            relative_change: Some(0.5),
+            interval: Some([8.0, 12.0]),
+            verdict: compare::Verdict::Regressed,
+        })
+    );
+    assert!(v[0].explain().contains("threshold regress at most 10%"));
+    for verdict in [compare::Verdict::Unchanged, compare::Verdict::Improved] {
+        let v = relative(Some(&Fixed(verdict, interval)));
+        assert_eq!(v[0].status, Status::Pass, "{verdict:?}");
+    }
+    let v = relative(Some(&Fixed(compare::Verdict::Inconclusive, None)));
+    assert_eq!(v[0].status, Status::Skipped);
+    assert_eq!(
+        v[0].note.as_deref(),
+        Some(
+            "inconclusive: too few samples (p95 needs 100 requests on each side; the \
+             baseline had 40, this run 40)"
+        )
+    );
+    let v = relative(Some(&Fixed(compare::Verdict::Inconclusive, interval)));
+    assert_eq!(v[0].status, Status::Skipped);
+    assert!(
+        v[0].note
+            .as_deref()
+            .unwrap()
+            .ends_with("reaches past the allowance without excluding no change"),
+        "{:?}",
+        v[0].note
+    );
+}
+
+#[test]
+fn a_relative_error_rate_assertion_is_no_gate() {
+    let m = metrics(vec![row("a", &[1000; 10], 1)]);
+    let names: Vec<String> = gate("[{ metric: error_rate, regress_at_most: 10% }]", &m)
+        .into_iter()
+        .map(|(name, ..)| name)
+        .collect();
+    assert_eq!(names, [DEFAULT_GATE]);
 }

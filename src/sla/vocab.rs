@@ -17,6 +17,10 @@ pub(crate) enum Operator {
     Above,
     /// At least (equal passes).
     AtLeast,
+    /// Relative to a baseline run (`loadplan run --baseline`): fails when the change is
+    /// beyond chance and larger than this share of the baseline's value (and than the
+    /// assertion's `baseline_noise`).
+    RegressAtMost,
 }
 
 impl Operator {
@@ -27,14 +31,17 @@ impl Operator {
             Operator::AtMost => "at_most",
             Operator::Above => "above",
             Operator::AtLeast => "at_least",
+            Operator::RegressAtMost => "regress_at_most",
         }
     }
 
-    /// Whether `measured` passes against `threshold`.
+    /// Whether `measured` passes against `threshold`. For `regress_at_most`, `measured` is
+    /// the relative change and `threshold` the allowance; `sla` judges those with the
+    /// baseline's confidence interval instead, since the change alone may be chance.
     pub(crate) fn holds(self, measured: f64, threshold: f64) -> bool {
         match self {
             Operator::Below => measured < threshold,
-            Operator::AtMost => measured <= threshold,
+            Operator::AtMost | Operator::RegressAtMost => measured <= threshold,
             Operator::Above => measured > threshold,
             Operator::AtLeast => measured >= threshold,
         }

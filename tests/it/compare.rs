@@ -249,3 +249,119 @@ fn every_format_from_the_fixture_pair() {
         stderr(&out)
     );
 }
+
+const RELATIVE: &str = "tests/fixtures/compare/relative.yaml";
+
+/// The relative assertion's verdicts of a run, by endpoint: status and note.
+fn relative_verdicts(r: &RunResult) -> Vec<(String, String, String)> {
+    let s = r.summary.as_ref().expect("summary.json was written");
+    s["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["operator"] == "regress_at_most")
+        .map(|v| {
+            let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            (text("scope"), text("status"), text("note"))
+        })
+        .collect()
+}
+
+#[test]
+fn run_with_a_baseline_fails_a_regressed_endpoint_and_only_that() {
+    let fast = DemoProcess::start(&["--latency", "20"]);
+    let slow = DemoProcess::start(&["--latency", "20", "--slow", "/api/v1/dashboard/=15"]);
+    let base = run_targeting(RELATIVE, &fast.url, &["-q"]);
+    assert_eq!(base.code(), Some(0), "{}", stderr(&base.output));
+    // Without a baseline: skipped, and the run passes.
+    assert_eq!(
+        relative_verdicts(&base),
+        [
+            ("list_claims".into(), "SKIPPED".into(), "no baseline".into()),
+            (
+                "get_dashboard".into(),
+                "SKIPPED".into(),
+                "no baseline".into()
+            ),
+        ]
+    );
+    let baseline = base.out.path().to_str().unwrap();
+    let slower = run_targeting(RELATIVE, &slow.url, &["-q", "--baseline", baseline]);
+    let verdicts = relative_verdicts(&slower);
+    assert_eq!(slower.code(), Some(1), "{verdicts:#?}");
+    assert_eq!(verdicts[1].0, "get_dashboard");
+    assert_eq!(verdicts[1].1, "FAIL", "{verdicts:#?}");
+    assert!(
+        verdicts[1].2.starts_with("regressed: baseline "),
+        "{verdicts:#?}"
+    );
+    // The other endpoint did not change: unchanged, or too uncertain to tell; never failed.
+    assert_ne!(verdicts[0].1, "FAIL", "{verdicts:#?}");
+    let s = slower.summary.as_ref().unwrap();
+    assert_eq!(
+        s["baseline"]["file"],
+        format!("{baseline}/summary.json").as_str()
+    );
+    assert_eq!(s["baseline"]["sha256"], s["plan"]["sha256"]);
+    let dashboard = &s["verdicts"].as_array().unwrap()[2];
+    assert_eq!(dashboard["baseline"]["verdict"], "regressed", "{dashboard}");
+    assert!(
+        dashboard["baseline"]["change"].as_f64().unwrap() > 5.0,
+        "{dashboard}"
+    );
+    let junit = std::fs::read_to_string(slower.out.path().join("junit.xml")).unwrap();
+    assert!(
+        junit.contains("no endpoint&apos;s p95 regressed [get_dashboard]"),
+        "{junit}"
+    );
+    let md = std::fs::read_to_string(slower.out.path().join("summary.md")).unwrap();
+    assert!(
+        md.contains("> **Note:** relative assertions compared with the baseline "),
+        "{md}"
+    );
+    // The same settings again: no relative assertion fails.
+    let again = run_targeting(RELATIVE, &fast.url, &["-q", "--baseline", baseline]);
+    let verdicts = relative_verdicts(&again);
+    assert_eq!(again.code(), Some(0), "{verdicts:#?}");
+    assert!(verdicts.iter().all(|v| v.1 != "FAIL"), "{verdicts:#?}");
+}
+
+#[test]
+fn run_with_a_baseline_of_another_plan_or_none_at_all_is_refused() {
+    let demo = DemoProcess::start(&[]);
+    let base = run_targeting(RELATIVE, &demo.url, &["-q", "--duration", "1s"]);
+    let baseline = base.out.path().to_str().unwrap();
+    // Another duration is another plan: refused before anything is sent.
+    let other = run_targeting(RELATIVE, &demo.url, &["-q", "--baseline", baseline]);
+    assert_eq!(other.code(), Some(2), "{}", stderr(&other.output));
+    let e = stderr(&other.output);
+    assert!(
+        e.starts_with(&format!(
+            "error: {RELATIVE}: a different plan ran than in {baseline}/summary.json"
+        )),
+        "{e}"
+    );
+    assert!(other.summary.is_none());
+    let missing = run_targeting(RELATIVE, &demo.url, &["-q", "--baseline", "no/such/dir"]);
+    assert_eq!(missing.code(), Some(2));
+    assert!(
+        stderr(&missing.output).starts_with("error: no/such/dir: cannot read: "),
+        "{}",
+        stderr(&missing.output)
+    );
+    // A run too short to tell: skipped as inconclusive, not failed.
+    let tiny = ["-q", "--set", "load.iterations=3", "--users", "1"];
+    let a = run_targeting(RELATIVE, &demo.url, &tiny);
+    let mut with = tiny.to_vec();
+    with.extend(["--baseline", a.out.path().to_str().unwrap()]);
+    let b = run_targeting(RELATIVE, &demo.url, &with);
+    let verdicts = relative_verdicts(&b);
+    assert_eq!(b.code(), Some(0), "{verdicts:#?}");
+    for (scope, status, note) in &verdicts {
+        assert_eq!(status, "SKIPPED", "{scope}");
+        assert!(
+            note.starts_with("inconclusive: too few samples (p95 needs 100"),
+            "{note}"
+        );
+    }
+}

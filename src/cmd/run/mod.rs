@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use super::signals::{listen_for_signals, next_signal, stop_for};
 use super::{load_plan, render_base_url, require_env, start_demo};
 use crate::cli::RunArgs;
+use crate::compare;
 use crate::conclude::{AbortCheck, RunResult};
 use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
 use crate::exit::Exit;
@@ -61,6 +62,13 @@ pub(super) async fn run(
         },
         Err(exit) => return Ok(exit),
     };
+    let baseline = match baseline(args, &plan) {
+        Ok(b) => b,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Exit::Invalid);
+        }
+    };
     // Before anything is sent: every variable the run's templates need must be set.
     if let Err(exit) = require_env(&plan, &plan::run_pointers(&plan), err) {
         return Ok(exit);
@@ -94,6 +102,7 @@ pub(super) async fn run(
         base_url: &base_url,
         http: &http,
         folder: &folder,
+        baseline: baseline.as_ref(),
         signals,
     };
     let result = match phases.gate(err).await? {
@@ -110,6 +119,23 @@ pub(super) async fn run(
     phases.conclude(&result, out, err)
 }
 
+/// The run `--baseline` names, if any; `Err` when it cannot be read or ran another plan
+/// (its relative assertions would compare figures of different loads).
+fn baseline(args: &RunArgs, plan: &CompiledPlan) -> Result<Option<compare::Run>, String> {
+    let Some(path) = &args.baseline else {
+        return Ok(None);
+    };
+    let base = compare::Run::read(path)?;
+    match compare::other_plan(&base, &plan.meta.name, &plan.meta.sha256) {
+        Some(what) => Err(format!(
+            "{}: {what}: the plan file or its overrides differ (`--set`, `--users`, \
+             `--duration`, `--seed`, `--only`); run with the baseline's plan and overrides",
+            plan.meta.file
+        )),
+        None => Ok(Some(base)),
+    }
+}
+
 /// The shard `--shard` or `--shard-index-from-env` names, if any.
 fn shard(args: &RunArgs) -> Result<Option<Shard>, String> {
     match (args.shard, args.shard_count) {
@@ -124,13 +150,15 @@ fn shard(args: &RunArgs) -> Result<Option<Shard>, String> {
 
 /// What every phase of one run reads: the command line, the plan, the rendered base URL, the
 /// HTTP settings built once for the command,
-/// the claimed results folder, and the signals heard since just before the gate.
+/// the claimed results folder, the baseline, and the signals heard since just before the
+/// gate.
 struct Phases<'a> {
     args: &'a RunArgs,
     plan: &'a CompiledPlan,
     base_url: &'a str,
     http: &'a crate::http::HttpSettings,
     folder: &'a ResultsDir,
+    baseline: Option<&'a compare::Run>,
     signals: watch::Receiver<Signal>,
 }
 
@@ -316,7 +344,7 @@ impl Phases<'_> {
                 crate::report::terminal::printable(r.reason.as_deref().unwrap_or("unknown"))
             )?;
         }
-        let mut summary = crate::conclude::conclude(self.plan, result);
+        let mut summary = crate::conclude::conclude(self.plan, result, self.baseline);
         if let Some(prefix) = &self.args.csv_prefix {
             summary.outputs.csv_prefix = Some(prefix.clone());
         }

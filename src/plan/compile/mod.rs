@@ -26,7 +26,7 @@ mod types;
 
 use feeders::{check_unique_feeders, read_feeder};
 
-pub(crate) use sla::{CompiledAssertion, threshold_of_text};
+pub(crate) use sla::{CompiledAssertion, thresholds};
 pub use types::*;
 
 /// What an endpoint's templates may read: everything a user has.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::plan::model::{NoData, Scalar, SlaAssertion, SlaMetric, SlaScope};
 use crate::plan::threshold::{Threshold, parse_threshold};
+use crate::plan::units::Percent;
 use crate::sla::Operator;
 
 /// An SLA assertion ready to evaluate.
@@ -22,6 +23,9 @@ pub(crate) struct CompiledAssertion {
     pub threshold: Result<f64, String>,
     /// The threshold as written (`500ms`, `5%`).
     pub threshold_text: String,
+    /// With `regress_at_most`: the smallest change that counts, in the unit of the
+    /// measured values, and as written; none for the default.
+    pub baseline_noise: Option<(f64, String)>,
     /// Over what the metric is measured.
     pub scope: SlaScope,
     /// The endpoints of `scope: endpoints`.
@@ -40,8 +44,10 @@ impl CompiledAssertion {
     /// Compiles one assertion; `None` without an operator (validation refuses that, so a plan
     /// that skipped it gets no verdict rather than a panic).
     pub(crate) fn new(a: &SlaAssertion) -> Option<Self> {
-        let (operator, value) = operator_and_value(a)?;
-        let threshold_text = value.to_text();
+        let (operator, threshold_text) = operator_and_text(a)?;
+        let noise_text = a.baseline_noise.as_ref().map(Scalar::to_text);
+        let (threshold, baseline_noise) =
+            thresholds(&a.metric, operator, &threshold_text, noise_text.as_deref());
         let name = a.name.clone().unwrap_or_else(|| {
             format!(
                 "{} {} {threshold_text}",
@@ -53,10 +59,9 @@ impl CompiledAssertion {
             name,
             metric: a.metric.clone(),
             operator,
-            threshold: parse_threshold(&a.metric, value)
-                .map(raw_threshold)
-                .map_err(|e| e.problem),
+            threshold,
             threshold_text,
+            baseline_noise,
             scope: a.scope,
             endpoints: a.endpoints.clone(),
             policy: a.policy.clone(),
@@ -67,7 +72,7 @@ impl CompiledAssertion {
     }
 }
 
-fn operator_and_value(a: &SlaAssertion) -> Option<(Operator, &Scalar)> {
+fn operator_and_text(a: &SlaAssertion) -> Option<(Operator, String)> {
     [
         (Operator::Below, &a.below),
         (Operator::AtMost, &a.at_most),
@@ -75,12 +80,39 @@ fn operator_and_value(a: &SlaAssertion) -> Option<(Operator, &Scalar)> {
         (Operator::AtLeast, &a.at_least),
     ]
     .into_iter()
-    .find_map(|(op, v)| v.as_ref().map(|v| (op, v)))
+    .find_map(|(op, v)| v.as_ref().map(|v| (op, v.to_text())))
+    .or_else(|| {
+        a.regress_at_most
+            .as_ref()
+            .map(|p| (Operator::RegressAtMost, p.to_string()))
+    })
 }
 
-/// The threshold written as `text` (as [`CompiledAssertion::threshold_text`] keeps it, and
-/// summaries carry it) in the unit of the measured values: what a merge evaluates again.
-pub(crate) fn threshold_of_text(metric: &SlaMetric, text: &str) -> Result<f64, String> {
+/// The threshold and the baseline noise written as `text` and `noise` (as a plan writes
+/// them, and summaries carry them) in the unit of the measured values: a share for
+/// `regress_at_most`, else the metric's. A noise that does not read fails the threshold
+/// too, so its verdict says why instead of judging with another floor.
+pub(crate) fn thresholds(
+    metric: &SlaMetric,
+    operator: Operator,
+    text: &str,
+    noise: Option<&str>,
+) -> (Result<f64, String>, Option<(f64, String)>) {
+    let threshold = if operator == Operator::RegressAtMost {
+        text.parse::<Percent>()
+            .map(|p| p.get())
+            .map_err(|e| format!("regress_at_most: {e}"))
+    } else {
+        threshold_of_text(metric, text)
+    };
+    match noise.map(|n| (threshold_of_text(metric, n), n)) {
+        None => (threshold, None),
+        Some((Ok(raw), n)) => (threshold, Some((raw, n.to_owned()))),
+        Some((Err(e), _)) => (Err(format!("baseline_noise: {e}")), None),
+    }
+}
+
+fn threshold_of_text(metric: &SlaMetric, text: &str) -> Result<f64, String> {
     let scalar = text
         .parse::<i64>()
         .map(Scalar::Integer)

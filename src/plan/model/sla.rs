@@ -5,6 +5,11 @@ pub(crate) use crate::sla::{NoData, SlaMetric, SlaScope};
 
 /// A service-level assertion: `metric` compared with one threshold, over a scope.
 /// Example: `{ metric: p95, scope: each_endpoint, below: 500ms }`.
+///
+/// Or compared with a baseline run: `{ metric: p95, scope: each_endpoint, regress_at_most:
+/// 10%, baseline_noise: 5ms }` fails when an endpoint's p95 got worse than the baseline's
+/// by more than 10 % and 5 ms, beyond chance (`loadplan run PLAN --baseline
+/// results/main`; see `docs/compare.md`). Without a baseline it is skipped.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SlaAssertion {
@@ -39,6 +44,20 @@ pub(crate) struct SlaAssertion {
     /// Pass when the measured value is at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_least: Option<Scalar>,
+    /// Fail when the metric got worse than in the baseline run (`loadplan run --baseline`)
+    /// by more than this share of the baseline's value, and the change is beyond chance:
+    /// its 95 % confidence interval, from both runs' histograms, excludes no change. A
+    /// change too uncertain to tell (a short run) is skipped, not failed; without a baseline
+    /// the assertion is skipped. For `p50`, `p90`, `p95`, `p99`, `max`, `mean`,
+    /// `error_rate` and `rps` (worse is lower). Instead of `below`, `at_most`, `above` or
+    /// `at_least`. Example: `10%`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regress_at_most: Option<Percent>,
+    /// With `regress_at_most`: the smallest change that counts, whatever its share: a
+    /// duration for latencies, percentage points for `error_rate` (`rps` has none). Default:
+    /// `1ms` for latencies, `0.5%` for `error_rate`, as `loadplan compare`. Example: `5ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_noise: Option<Scalar>,
     /// Stop the run as soon as this assertion fails (checked every second, after
     /// `abort_delay`). Reports are still written.
     #[serde(default)]
