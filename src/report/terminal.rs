@@ -172,6 +172,7 @@ pub(crate) fn verdicts_table(summary: &Summary, color: bool, width: u16) -> Opti
     // Per column, the widest word: narrower, a column would break words apart.
     let mut words = header.map(longest_word);
     let mut previous: Option<&str> = None;
+    let mut rows = Vec::new();
     for v in &summary.verdicts {
         // An assertion over each endpoint gives a row per endpoint: its name is shown once,
         // on the first, so the column stays narrow and the scopes line up.
@@ -203,14 +204,31 @@ pub(crate) fn verdicts_table(summary: &Summary, color: bool, width: u16) -> Opti
         for (w, text) in words.iter_mut().zip(&texts) {
             *w = (*w).max(longest_word(text));
         }
-        let [_, name, scope, measured, threshold] = texts;
+        rows.push((status, texts));
+    }
+    // A scope is one word, an endpoint's name: when the columns' words cannot all fit, it
+    // loses its middle, as in the endpoint table, rather than break across lines.
+    let others = drawn_width([words[0], words[1], words[3], words[4]]);
+    let scope_room = usize::from(width)
+        .saturating_sub(others + 3)
+        .clamp(NAME_LEAST, NAME_KEPT.max(usize::from(width) / 4));
+    let scopes = rows.iter().map(|(_, t)| t[2].width()).max().unwrap_or(0);
+    words[2] = scopes.min(scope_room);
+    for (status, [_, name, scope, measured, threshold]) in rows {
         t.add_row(vec![
             status,
             Cell::new(name),
-            Cell::new(scope),
+            Cell::new(shorten(&scope, scope_room)),
             Cell::new(measured),
             Cell::new(threshold),
         ]);
+    }
+    if drawn_width(words) <= usize::from(width)
+        && let Some(column) = t.column_mut(2)
+    {
+        column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+            u16::try_from(words[2] + 2).unwrap_or(u16::MAX),
+        )));
     }
     // The name is what a reader looks for: it keeps its line whenever the other columns
     // can still keep their words whole; otherwise every column wraps between words.
@@ -371,6 +389,25 @@ pub(crate) fn summary(summary: &Summary, color: bool, width: u16) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scope is an endpoint's name: in 80 columns it is kept whole or loses its middle,
+    /// never broken across lines.
+    #[test]
+    fn a_long_scope_is_shortened_not_broken_in_80_columns() {
+        let mut summary = crate::report::tests::fixture();
+        let long = "filter_drift_events_by_severity_and_region";
+        summary.verdicts[0].scope = long.into();
+        let text = verdicts_table(&summary, false, 80).unwrap().to_string();
+        // Its start and end on one line, around the ellipsis.
+        assert!(
+            text.lines()
+                .any(|l| l.contains("filter_drif") && l.contains("…") && l.contains("_region")),
+            "{text}"
+        );
+        assert!(text.lines().all(|l| l.width() <= 80), "{text}");
+        let wide = verdicts_table(&summary, false, 200).unwrap().to_string();
+        assert!(wide.contains(long), "{wide}");
+    }
 
     #[test]
     fn columns_beat_the_terminal_and_a_pipe_gets_the_default() {
