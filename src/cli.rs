@@ -30,8 +30,10 @@ pub(crate) enum Command {
     #[command(after_help = EXIT_CODES_HELP)]
     Validate(ValidateArgs),
     /// Print the plan format's JSON Schema (draft-07), or its Markdown reference.
+    #[command(after_help = EXIT_CODES_HELP)]
     Schema(SchemaArgs),
     /// Write a commented starter plan that validates.
+    #[command(after_help = EXIT_CODES_HELP)]
     Init(InitArgs),
     /// Run a plan's load: virtual users, pacing, checks; then a summary and reports.
     #[command(after_help = EXIT_CODES_HELP)]
@@ -73,15 +75,18 @@ pub(crate) enum Command {
     ///
     /// Demo credentials: username `demo`, password `demo-password`. The first line printed is
     /// `listening on http://127.0.0.1:PORT`.
+    #[command(after_help = EXIT_CODES_HELP)]
     Demo(crate::demo::DemoOptions),
     /// Print a shell completion script.
     ///
     /// Example: `loadplan completions bash > ~/.local/share/bash-completion/completions/loadplan`,
     /// or `loadplan completions zsh > "${fpath[1]}/_loadplan"`.
+    #[command(after_help = EXIT_CODES_HELP)]
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write a page per command into a folder.
     ///
     /// Example: `loadplan man | man -l -`, or `loadplan man --out /usr/local/share/man/man1`.
+    #[command(after_help = EXIT_CODES_HELP)]
     Man(ManArgs),
 }
 

@@ -47,7 +47,15 @@ pub struct DemoServer {
 impl DemoServer {
     /// Binds 127.0.0.1:port (0 = ephemeral) and serves in a background tokio task.
     pub async fn start(opts: DemoOptions) -> io::Result<DemoServer> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).await?;
+        // The OS's message ("Address already in use") does not say which address.
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
+            .await
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on 127.0.0.1:{}: {e}", opts.port),
+                )
+            })?;
         DemoServer::with_listener(listener, opts).await
     }
 

@@ -303,6 +303,45 @@ fn bad_command_line_exits_2() {
     assert!(help.contains("Exit codes"), "{help}");
 }
 
+/// Issue 16: every subcommand's help ends with the exit codes, the same for all.
+#[test]
+fn every_subcommand_help_lists_the_exit_codes() {
+    for command in [
+        "validate",
+        "schema",
+        "init",
+        "run",
+        "report",
+        "compare",
+        "merge",
+        "health",
+        "demo",
+        "completions",
+        "man",
+    ] {
+        let help = stdout(&loadplan(&[command, "--help"]));
+        assert!(
+            help.contains("Exit codes (the same for every command"),
+            "{command}: {help}"
+        );
+    }
+}
+
+/// Issue 16: a busy port is named in the demo's error, and the tool failure is exit 3.
+#[test]
+fn the_demo_names_the_port_it_cannot_bind() {
+    // Held for the whole test: the port stays taken.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let out = loadplan(&["demo", "--port", &port]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn shorthand_flags_are_named_in_errors() {
     let out = loadplan(&["run", "plans/demo.yaml", "--duration", "abc", "--dry-run"]);
