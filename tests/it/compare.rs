@@ -270,7 +270,7 @@ fn relative_verdicts(r: &RunResult) -> Vec<(String, String, String)> {
 #[test]
 fn run_with_a_baseline_fails_a_regressed_endpoint_and_only_that() {
     let fast = DemoProcess::start(&["--latency", "20"]);
-    let slow = DemoProcess::start(&["--latency", "20", "--slow", "/api/v1/dashboard/=15"]);
+    let slow = DemoProcess::start(&["--latency", "20", "--slow", "/api/v1/dashboard/=40"]);
     let base = run_targeting(RELATIVE, &fast.url, &["-q"]);
     assert_eq!(base.code(), Some(0), "{}", stderr(&base.output));
     // Without a baseline: skipped, and the run passes.
