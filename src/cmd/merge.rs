@@ -61,8 +61,8 @@ async fn verify(
             "error: {}: not the plan the shards ran (sha256 {}…, theirs {}…): give the same \
              file and --set overrides",
             plan.meta.file,
-            plan.meta.sha256.get(..12).unwrap_or_default(),
-            summary.plan.sha256.get(..12).unwrap_or_default()
+            crate::report::format::short_hash(&plan.meta.sha256),
+            crate::report::format::short_hash(&summary.plan.sha256)
         )?;
         return Ok(Err(Exit::Invalid));
     }

@@ -453,15 +453,11 @@ pub(crate) fn other_plan(base: &Run, name: &str, sha256: &str) -> Option<String>
         format!(
             "a different plan ran than in {} (plan `{name}`, sha256 {}… against `{}`, {}…)",
             base.file,
-            short(sha256),
+            crate::report::format::short_hash(sha256),
             b.name,
-            short(&b.sha256)
+            crate::report::format::short_hash(&b.sha256)
         )
     })
-}
-
-fn short(sha256: &str) -> &str {
-    sha256.get(..12).unwrap_or(sha256)
 }
 
 /// The run `run`, as a side of a comparison.

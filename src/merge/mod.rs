@@ -127,10 +127,10 @@ fn check(inputs: &[Saved], allow_partial: bool) -> Result<MergeInfo, String> {
                  the shards of one plan",
                 input.file,
                 s.plan.name,
-                short(&s.plan.sha256),
+                crate::report::format::short_hash(&s.plan.sha256),
                 first.file,
                 first.summary.plan.name,
-                short(&first.summary.plan.sha256)
+                crate::report::format::short_hash(&first.summary.plan.sha256)
             ));
         }
         let n = *count.get_or_insert(shard.count);
@@ -166,10 +166,6 @@ fn check(inputs: &[Saved], allow_partial: bool) -> Result<MergeInfo, String> {
         missing,
         start_spread_s: 0.0,
     })
-}
-
-fn short(sha256: &str) -> &str {
-    sha256.get(..12).unwrap_or(sha256)
 }
 
 /// One row (or the total) over every shard: histograms and counts added, failure messages

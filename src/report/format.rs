@@ -108,6 +108,11 @@ pub(crate) fn headline(summary: &super::Summary) -> String {
     )
 }
 
+/// A plan hash as messages name it: its first 12 hex digits, enough to tell plans apart.
+pub(crate) fn short_hash(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
+}
+
 /// Shards started further apart than this (seconds) are said not to have run together.
 const START_SPREAD_NOTICE_S: f64 = 10.0;
 
@@ -164,7 +169,7 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
              started {}, {} requests in {:.1} s)",
             b.file,
             b.plan,
-            b.sha256.get(..12).unwrap_or(&b.sha256),
+            short_hash(&b.sha256),
             b.started_at,
             b.requests,
             b.duration_s
