@@ -285,6 +285,11 @@ pub(crate) struct MergeArgs {
     /// Plan overrides, with `--plan`.
     #[command(flatten)]
     pub plan: PlanOptions,
+    /// Judge the relative assertions (`regress_at_most`) of the merged run against this run:
+    /// a `summary.json`, or its results folder, of the same plan (a merge of its shards, or
+    /// one machine's run). Without it they are skipped.
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
     /// Only print the verdict and errors.
     #[arg(short, long)]
     pub quiet: bool,
@@ -321,6 +326,14 @@ pub(crate) struct CompareArgs {
     /// `--users`, `--base-url`, …); every output then says so.
     #[arg(long)]
     pub allow_plan_change: bool,
+    /// Judge this plan's relative assertions (`regress_at_most`) on NEW against BASE, as
+    /// `run --baseline` would have: they, not `--fail-on`, decide the exit code, and every
+    /// format lists their verdicts. With `--set` and the other overrides NEW ran with.
+    #[arg(long = "plan", value_name = "PLAN", conflicts_with = "fail_on")]
+    pub plan_file: Option<PathBuf>,
+    /// Plan overrides, with `--plan`.
+    #[command(flatten)]
+    pub plan: PlanOptions,
 }
 
 /// Output of `loadplan compare`.

@@ -24,7 +24,17 @@ pub(super) async fn run(
         .iter()
         .map(|p| Saved::read(p))
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|inputs| crate::merge::merge(&inputs, args.allow_partial));
+        .and_then(|inputs| {
+            let baseline = match (&args.baseline, inputs.first()) {
+                (Some(path), Some(first)) => {
+                    let plan = &first.summary.plan;
+                    let who = format!("the merge of {}", first.file);
+                    Some(super::read_baseline(path, &who, &plan.name, &plan.sha256)?)
+                }
+                _ => None,
+            };
+            crate::merge::merge(&inputs, args.allow_partial, baseline.as_ref())
+        });
     let mut summary = match merged {
         Ok(s) => s,
         Err(message) => {

@@ -24,12 +24,33 @@ mod schema;
 mod signals;
 mod validate;
 
+/// The saved run `path` names, as the baseline of `who`'s relative assertions (a plan file,
+/// or the shards being merged); `Err` when it cannot be read or ran another plan: its
+/// figures would be of another load.
+fn read_baseline(
+    path: &Path,
+    who: &str,
+    name: &str,
+    sha256: &str,
+) -> Result<crate::compare::Run, String> {
+    let base = crate::compare::Run::read(path)?;
+    match crate::compare::other_plan(&base, name, sha256) {
+        Some(what) => Err(format!(
+            "{who}: {what}: the plan file or its overrides differ (`--set`, `--users`, \
+             `--duration`, `--seed`, `--only`); run with the baseline's plan and overrides"
+        )),
+        None => Ok(base),
+    }
+}
+
 /// Runs a command; `out` and `err` are standard output and error.
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> Exit {
-    let checks_plans = matches!(
-        cli.command,
-        Command::Validate(_) | Command::Run(_) | Command::Health(_)
-    );
+    let checks_plans = match &cli.command {
+        Command::Validate(_) | Command::Run(_) | Command::Health(_) => true,
+        Command::Merge(args) => args.plan_file.is_some(),
+        Command::Compare(args) => args.plan_file.is_some(),
+        _ => false,
+    };
     if checks_plans && let Err(e) = plan::schema::ready() {
         let _ = writeln!(err, "error: {e}");
         return Exit::of_error(&e.into());

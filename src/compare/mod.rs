@@ -229,7 +229,7 @@ pub(crate) struct Comparison {
     /// Version of this format (`1`).
     pub version: u32,
     /// Whether any figure named by `settings.fail_on` regressed, in any row or in the
-    /// aggregate: then `loadplan compare` exits 1.
+    /// aggregate: then `loadplan compare` exits 1 (without `--plan`).
     pub regressed: bool,
     /// Confidence level of every interval. Example: `0.95`.
     pub confidence: f64,
@@ -247,6 +247,11 @@ pub(crate) struct Comparison {
     pub rows: Vec<RowComparison>,
     /// All requests together (`Aggregated`).
     pub total: RowComparison,
+    /// With `loadplan compare --plan`: the verdicts of the plan's relative assertions
+    /// (`regress_at_most`) on the new run against the baseline. Then they, not `regressed`,
+    /// decide the exit code: 1 when one is `FAIL`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assertions: Vec<crate::sla::Verdict>,
 }
 
 pub(crate) use crate::report::summary::Saved as Run;
@@ -516,16 +521,29 @@ pub(crate) fn compare(base: &Run, new: &Run, settings: &Settings) -> Result<Comp
         warnings,
         rows,
         total,
+        assertions: Vec::new(),
     })
 }
 
 impl Comparison {
-    /// 1 when a gating figure regressed, else 0.
+    /// 1 when a relative assertion failed or, without any, a gating figure regressed; else 0.
     pub(crate) fn exit(&self) -> Exit {
-        if self.regressed {
+        if self.failed() {
             Exit::Failed
         } else {
             Exit::Passed
+        }
+    }
+
+    /// Whether the comparison fails: the plan's relative assertions judge it when it has
+    /// them, else the figures `settings.fail_on` names.
+    pub(crate) fn failed(&self) -> bool {
+        if self.assertions.is_empty() {
+            self.regressed
+        } else {
+            self.assertions
+                .iter()
+                .any(|v| v.status == crate::sla::Status::Fail)
         }
     }
 

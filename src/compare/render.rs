@@ -183,6 +183,9 @@ fn details(c: &Comparison) -> Vec<([String; 7], Verdict)> {
 /// `REGRESSED — …` with each gating figure that regressed, or `NO REGRESSION — …` with
 /// how the gating figures came out.
 fn headline(c: &Comparison) -> String {
+    if !c.assertions.is_empty() {
+        return assertions_headline(&c.assertions);
+    }
     let gated = || {
         all_rows(c).flat_map(|r| {
             r.figures
@@ -213,6 +216,37 @@ fn headline(c: &Comparison) -> String {
         count(Verdict::Unchanged),
         count(Verdict::Inconclusive)
     )
+}
+
+/// `FAILED — 1 of 2 relative assertions: p95 regressed (get_dashboard)`.
+fn assertions_headline(verdicts: &[crate::sla::Verdict]) -> String {
+    let failed: Vec<String> = verdicts
+        .iter()
+        .filter(|v| v.status == crate::sla::Status::Fail)
+        .map(|v| format!("{} ({})", v.name, v.scope))
+        .collect();
+    if failed.is_empty() {
+        let skipped = verdicts
+            .iter()
+            .filter(|v| v.status == crate::sla::Status::Skipped)
+            .count();
+        format!(
+            "PASSED — {} relative assertion{} held, {skipped} skipped",
+            verdicts.len() - skipped,
+            if verdicts.len() - skipped == 1 {
+                ""
+            } else {
+                "s"
+            }
+        )
+    } else {
+        format!(
+            "FAILED — {} of {} relative assertions: {}",
+            failed.len(),
+            verdicts.len(),
+            failed.join(", ")
+        )
+    }
 }
 
 fn sides(c: &Comparison) -> [String; 2] {
@@ -271,6 +305,10 @@ pub(crate) fn terminal(c: &Comparison, color: bool) -> String {
         }
         let _ = writeln!(text, "{t}");
     }
+    let width = crate::report::terminal::width();
+    if let Some(t) = crate::report::terminal::verdicts_table(&c.assertions, color, width) {
+        let _ = writeln!(text, "{t}");
+    }
     let _ = writeln!(text, "{}", headline(c));
     text
 }
@@ -281,7 +319,7 @@ pub(crate) fn markdown(c: &Comparison) -> String {
     let _ = writeln!(
         out,
         "## {} loadplan compare: {}\n",
-        if c.regressed { "❌" } else { "✅" },
+        if c.failed() { "❌" } else { "✅" },
         cell(&headline(c))
     );
     for line in sides(c) {
@@ -316,5 +354,10 @@ pub(crate) fn markdown(c: &Comparison) -> String {
         }
         out.push('\n');
     }
+    crate::report::markdown::verdicts_table(
+        &mut out,
+        "Relative assertions of the plan",
+        &c.assertions,
+    );
     out
 }

@@ -7,10 +7,11 @@ use std::time::Duration;
 use crate::compare::{self, Figure, Run, Settings};
 use crate::metrics::RowStats;
 use crate::plan::compile::CompiledAssertion;
+use crate::report::summary::{BaselineEndpoint, BaselineInfo};
 use crate::sla::{Baseline, Judged};
 
 /// The baseline run, as `sla` asks for it.
-pub(super) struct Against<'a>(pub &'a Run);
+pub(crate) struct Against<'a>(pub &'a Run);
 
 impl Baseline for Against<'_> {
     fn compare(
@@ -62,5 +63,23 @@ fn settings(a: &CompiledAssertion, allowance: f64) -> Settings {
         error_noise: noise.unwrap_or(defaults.error_noise),
         fail_on: Vec::new(),
         allow_plan_change: false,
+    }
+}
+
+/// What a summary records of its baseline: which run, and the latencies of the `endpoints`
+/// (this run's, in its order) that the baseline ran too.
+pub(crate) fn info(run: &Run, endpoints: &[String]) -> BaselineInfo {
+    BaselineInfo {
+        run: compare::side(run),
+        endpoints: endpoints
+            .iter()
+            .filter_map(|name| {
+                let e = run.summary.endpoints.iter().find(|e| &e.name == name)?;
+                Some(BaselineEndpoint {
+                    name: name.clone(),
+                    histogram: e.histogram.clone(),
+                })
+            })
+            .collect(),
     }
 }

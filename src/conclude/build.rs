@@ -12,8 +12,9 @@ use crate::plan::compile::{CompiledAssertion, LoadModel, LoadShape, Think};
 use crate::report::Outputs;
 use crate::report::format::rfc3339;
 use crate::report::summary::{
-    AssertionInfo, Failure, Latency, LoadInfo, LoadModelKind, MergeInfo, PlanInfo, RunInfo,
-    RunVerdict, SUMMARY_VERSION, ShardInfo, Side, StageInfo, Stats, StopKind, Summary, ThinkInfo,
+    AssertionInfo, BaselineInfo, Failure, Latency, LoadInfo, LoadModelKind, MergeInfo, PlanInfo,
+    RunInfo, RunVerdict, SUMMARY_VERSION, ShardInfo, StageInfo, Stats, StopKind, Summary,
+    ThinkInfo,
 };
 use crate::sla::{self, Verdict};
 
@@ -72,7 +73,7 @@ pub(crate) struct Head {
     pub outputs: Outputs,
     pub shard: Option<ShardInfo>,
     pub merged: Option<MergeInfo>,
-    pub baseline: Option<Side>,
+    pub baseline: Option<BaselineInfo>,
 }
 
 /// The summary of a finished run with its verdicts, judged against `baseline` if any.
@@ -80,7 +81,7 @@ pub(super) fn summary(
     plan: &CompiledPlan,
     result: &RunResult,
     verdicts: Vec<Verdict>,
-    baseline: Option<Side>,
+    baseline: Option<BaselineInfo>,
 ) -> Summary {
     let outcome = &result.outcome;
     let m = &outcome.metrics;

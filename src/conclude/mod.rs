@@ -13,6 +13,7 @@ pub(crate) use build::stats;
 pub(crate) mod tests;
 
 pub(crate) use abort::AbortCheck;
+pub(crate) use baseline::{Against, info as baseline_info};
 pub(crate) use build::{Head, assemble};
 
 use crate::engine::{RunOutcome, StopReason};
@@ -77,5 +78,6 @@ pub(crate) fn conclude(
             v.note = Some(format!("no load was sent: {why}"));
         }
     }
-    build::summary(plan, result, verdicts, baseline.map(crate::compare::side))
+    let baseline = baseline.map(|b| baseline::info(b, &endpoints));
+    build::summary(plan, result, verdicts, baseline)
 }

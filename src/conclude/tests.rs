@@ -204,7 +204,7 @@ fn the_same_run_as_its_own_baseline_does_not_regress() {
             other => panic!("{other:?}: {v:#?}"),
         }
     }
-    let side = summary.baseline.as_ref().unwrap();
+    let side = &summary.baseline.as_ref().unwrap().run;
     assert_eq!(side.file, "results/main/summary.json");
     assert_eq!(side.sha256, summary.plan.sha256);
     assert!(

@@ -13,7 +13,8 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use crate::conclude::{Head, assemble};
+use crate::compare::Run;
+use crate::conclude::{Against, Head, assemble, baseline_info};
 use crate::health::HealthResults;
 use crate::metrics::{FailureKind, FailureMessage, MessageLog, RowKey, RowStats, RunMetrics};
 use crate::metrics::{decode_histogram, new_counts};
@@ -23,14 +24,22 @@ use crate::report::summary::{
     AssertionInfo, LoadInfo, MergeInfo, RunInfo, Saved, Stats, StopKind, Summary,
 };
 
-/// The merged summary of `inputs`, or why they do not merge (`file: message`). A single
-/// summary that is no shard merges to itself.
-pub(crate) fn merge(inputs: &[Saved], allow_partial: bool) -> Result<Summary, String> {
+/// The merged summary of `inputs`, its relative assertions judged against `baseline` (skipped
+/// without one), or why they do not merge (`file: message`). A single summary that is no
+/// shard merges to itself.
+pub(crate) fn merge(
+    inputs: &[Saved],
+    allow_partial: bool,
+    baseline: Option<&Run>,
+) -> Result<Summary, String> {
     let first = inputs
         .first()
         .ok_or("name the summaries of every shard to merge")?;
     if let ([only], None) = (inputs, first.summary.shard) {
-        return Ok(only.summary.clone());
+        return Ok(match baseline {
+            None => only.summary.clone(),
+            Some(b) => judged_again(only, b)?,
+        });
     }
     let mut info = check(inputs, allow_partial)?;
     let starts = inputs
@@ -62,24 +71,9 @@ pub(crate) fn merge(inputs: &[Saved], allow_partial: bool) -> Result<Summary, St
         .fold(0.0, f64::max);
     let duration = Duration::try_from_secs_f64(duration).unwrap_or_default();
     let shards: Vec<(&Saved, Duration)> = inputs.iter().zip(offsets.iter().copied()).collect();
-    let names: Vec<String> = first
-        .summary
-        .endpoints
-        .iter()
-        .map(|e| e.name.clone())
-        .collect();
-    let metrics = RunMetrics {
-        rows: (0..first.summary.rows.len())
-            .map(|i| merged_row(&shards, &names, |s| s.rows.get(i)))
-            .collect::<Result<_, _>>()?,
-        total: merged_row(&shards, &names, |s| Some(&s.total))?,
-        series: series::merge(&shards)?,
-        dropped_iterations: inputs
-            .iter()
-            .map(|i| i.summary.run.dropped_iterations)
-            .sum(),
-        duration,
-    };
+    let names = endpoint_names(&first.summary);
+    let mut metrics = metrics(&shards, &names, duration)?;
+    metrics.series = series::merge(&shards)?;
     let health = HealthResults {
         results: inputs
             .iter()
@@ -91,8 +85,7 @@ pub(crate) fn merge(inputs: &[Saved], allow_partial: bool) -> Result<Summary, St
             .collect(),
     };
     let assertions = first.summary.sla.iter().map(assertion).collect::<Vec<_>>();
-    // A merge has no baseline: its relative assertions are skipped.
-    let verdicts = crate::sla::verdicts(&assertions, &names, &metrics, &health, None);
+    let verdicts = judge(&assertions, &names, &metrics, &health, baseline);
     let head = Head {
         plan: first.summary.plan.clone(),
         run: run_info(inputs, t0, duration),
@@ -101,9 +94,76 @@ pub(crate) fn merge(inputs: &[Saved], allow_partial: bool) -> Result<Summary, St
         outputs: first.summary.outputs.clone(),
         shard: None,
         merged: Some(info),
-        baseline: None,
+        baseline: baseline.map(|b| baseline_info(b, &names)),
     };
     Ok(assemble(head, &names, &metrics, verdicts, health))
+}
+
+/// A run's summary with its assertions judged again, relative ones against `baseline`.
+fn judged_again(saved: &Saved, baseline: &Run) -> Result<Summary, String> {
+    let assertions: Vec<CompiledAssertion> = saved.summary.sla.iter().map(assertion).collect();
+    let mut summary = saved.summary.clone();
+    summary.verdicts = rejudge(saved, &assertions, Some(baseline))?;
+    summary.baseline = Some(baseline_info(baseline, &endpoint_names(&summary)));
+    summary.verdict = summary.headline();
+    Ok(summary)
+}
+
+/// `assertions` judged on the figures `saved` holds, relative ones against `baseline`
+/// (skipped without one): what the run's own verdicts would have been with that plan.
+pub(crate) fn rejudge(
+    saved: &Saved,
+    assertions: &[CompiledAssertion],
+    baseline: Option<&Run>,
+) -> Result<Vec<crate::sla::Verdict>, String> {
+    let s = &saved.summary;
+    let names = endpoint_names(s);
+    let duration = Duration::try_from_secs_f64(s.run.duration_s).unwrap_or_default();
+    let metrics = metrics(&[(saved, Duration::ZERO)], &names, duration)?;
+    Ok(judge(assertions, &names, &metrics, &s.health, baseline))
+}
+
+fn endpoint_names(s: &Summary) -> Vec<String> {
+    s.endpoints.iter().map(|e| e.name.clone()).collect()
+}
+
+/// The shards' figures as the metrics stage holds one run's, but for the per-second series
+/// (no verdict reads it; a run's own summary has no histograms in it to merge).
+fn metrics(
+    shards: &[(&Saved, Duration)],
+    names: &[String],
+    duration: Duration,
+) -> Result<RunMetrics, String> {
+    let rows = shards.first().map_or(0, |(s, _)| s.summary.rows.len());
+    Ok(RunMetrics {
+        rows: (0..rows)
+            .map(|i| merged_row(shards, names, |s| s.rows.get(i)))
+            .collect::<Result<_, _>>()?,
+        total: merged_row(shards, names, |s| Some(&s.total))?,
+        series: Vec::new(),
+        dropped_iterations: shards
+            .iter()
+            .map(|(i, _)| i.summary.run.dropped_iterations)
+            .sum(),
+        duration,
+    })
+}
+
+fn judge(
+    assertions: &[CompiledAssertion],
+    names: &[String],
+    metrics: &RunMetrics,
+    health: &HealthResults,
+    baseline: Option<&Run>,
+) -> Vec<crate::sla::Verdict> {
+    let against = baseline.map(Against);
+    crate::sla::verdicts(
+        assertions,
+        names,
+        metrics,
+        health,
+        against.as_ref().map(|b| b as &dyn crate::sla::Baseline),
+    )
 }
 
 /// The summaries are shards of one run of one plan, each once; which are there and which

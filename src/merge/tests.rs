@@ -12,7 +12,7 @@ fn shard(index: u32, count: u32) -> Saved {
 }
 
 fn refusal(inputs: &[Saved], allow_partial: bool) -> String {
-    merge(inputs, allow_partial).expect_err("refused")
+    merge(inputs, allow_partial, None).expect_err("refused")
 }
 
 #[test]
@@ -21,7 +21,7 @@ fn a_summary_that_is_no_shard_merges_to_itself() {
         file: "summary.json".into(),
         summary: crate::report::tests::fixture(),
     };
-    let merged = merge(std::slice::from_ref(&single), false).unwrap();
+    let merged = merge(std::slice::from_ref(&single), false, None).unwrap();
     assert_eq!(merged.to_json().unwrap(), single.summary.to_json().unwrap());
 }
 
@@ -56,7 +56,7 @@ fn a_partial_merge_says_which_shards_are_missing() {
     let mut s = shard(1, 3);
     // The fixture was no shard: its points carry no histograms, which a merge needs.
     s.summary.series.clear();
-    let merged = merge(&[s], true).unwrap();
+    let merged = merge(&[s], true, None).unwrap();
     let info = merged.merged.clone().unwrap();
     assert_eq!(
         (info.count, info.shards, info.missing),
@@ -136,6 +136,7 @@ fn each_merged_second_is_one_histogram_of_every_shards_requests_in_it() {
             recorded(2, Duration::from_millis(300), b),
         ],
         false,
+        None,
     )
     .unwrap();
     assert_eq!(merged.series.len(), 3, "{:?}", merged.series);

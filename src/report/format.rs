@@ -163,7 +163,7 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
              so the merged rates understate what each second saw"
         ));
     }
-    if let Some(b) = &summary.baseline {
+    if let Some(b) = summary.baseline.as_ref().map(|b| &b.run) {
         notes.push(format!(
             "relative assertions compared with the baseline {} (plan `{}`, sha256 {}…, \
              started {}, {} requests in {:.1} s)",

@@ -5,6 +5,7 @@
 //! rendered by minijinja with HTML auto-escaping, so names from the plan cannot inject
 //! markup.
 
+use hdrhistogram::Histogram;
 use minijinja::{AutoEscape, Environment, Value, escape_formatter};
 
 use super::terminal::printable;
@@ -154,9 +155,51 @@ fn time_chart(
 
 const BINS: usize = 24;
 
+/// Requests per latency bin, bins spaced logarithmically from `lo` to `hi` µs.
+struct Bins {
+    lo: f64,
+    ratio: f64,
+}
+
+impl Bins {
+    fn over<'a>(histograms: impl IntoIterator<Item = &'a Histogram<u64>>) -> Bins {
+        let (lo, hi) = histograms.into_iter().fold((u64::MAX, 1), |(lo, hi), h| {
+            (lo.min(h.min()), hi.max(h.max()))
+        });
+        let lo = lo.max(1) as f64;
+        let hi = (hi as f64).max(lo + 1.0);
+        Bins {
+            lo,
+            ratio: (hi / lo).ln(),
+        }
+    }
+
+    fn counts(&self, h: &Histogram<u64>) -> [u64; BINS] {
+        let bin = |us: f64| {
+            (((us.max(self.lo) / self.lo).ln() / self.ratio * BINS as f64) as usize).min(BINS - 1)
+        };
+        let mut counts = [0u64; BINS];
+        for v in h.iter_recorded() {
+            counts[bin(v.value_iterated_to() as f64)] += v.count_at_value();
+        }
+        counts
+    }
+
+    /// The lower edge of bin `i`, in ms.
+    fn edge_ms(&self, i: usize) -> f64 {
+        self.lo * (self.ratio * i as f64 / BINS as f64).exp() / 1000.0
+    }
+}
+
+fn requests(n: u64) -> String {
+    format!("{n} request{}", if n == 1 { "" } else { "s" })
+}
+
 /// The latency distribution of one endpoint: requests per latency bin, bins spaced
-/// logarithmically from the fastest to the slowest request.
-fn distribution(index: usize, s: &Stats) -> Chart {
+/// logarithmically from the fastest to the slowest request. Against a baseline, both runs'
+/// distributions share the bins and are drawn as shares of their requests: this run's as
+/// bars, the baseline's as an outline over them, so a shift reads at a glance.
+fn distribution(index: usize, s: &Stats, base: Option<&str>) -> Chart {
     let mut chart = Chart {
         id: format!("dist-{index}"),
         title: format!("{} latency distribution", s.name),
@@ -173,45 +216,79 @@ fn distribution(index: usize, s: &Stats) -> Chart {
     if h.is_empty() {
         return chart;
     }
-    let lo = (h.min().max(1)) as f64;
-    let hi = (h.max().max(1) as f64).max(lo + 1.0);
-    let ratio = (hi / lo).ln();
-    let bin = |us: f64| (((us.max(lo) / lo).ln() / ratio * BINS as f64) as usize).min(BINS - 1);
-    let mut counts = [0u64; BINS];
-    for v in h.iter_recorded() {
-        counts[bin(v.value_iterated_to() as f64)] += v.count_at_value();
-    }
-    let edge = |i: usize| lo * (ratio * i as f64 / BINS as f64).exp();
-    let top = nice_max(counts.iter().copied().max().unwrap_or(1) as f64);
-    let slot = (WIDTH - LEFT - RIGHT) / BINS as f64;
-    chart.bars = counts
+    let base = base
+        .and_then(|b| decode_histogram(b).ok())
+        .filter(|b| !b.is_empty());
+    let bins = Bins::over([Some(&h), base.as_ref()].into_iter().flatten());
+    let counts = bins.counts(&h);
+    let base_counts = base.as_ref().map(|b| (bins.counts(b), b.len()));
+    // Shares when two runs of different sizes share the axis; counts otherwise.
+    let scale = |n: u64, of: u64| match base_counts {
+        Some(_) => n as f64 * 100.0 / of.max(1) as f64,
+        None => n as f64,
+    };
+    let values = counts.map(|n| scale(n, h.len()));
+    let base_values = base_counts.map(|(c, of)| c.map(|n| scale(n, of)));
+    let highest = values
         .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .map(|(i, n)| {
-            let y = plot_y(*n as f64, top);
+        .chain(base_values.iter().flatten())
+        .fold(0.0, |m: f64, v| m.max(*v));
+    let top = nice_max(highest.max(1.0));
+    let slot = (WIDTH - LEFT - RIGHT) / BINS as f64;
+    let label = |i: usize| {
+        let mut text = format!(
+            "{}–{}: {}",
+            ms_text(bins.edge_ms(i)),
+            ms_text(bins.edge_ms(i + 1)),
+            requests(counts[i])
+        );
+        if let (Some((base_counts, _)), Some(base_values)) = (&base_counts, &base_values) {
+            text = format!(
+                "{text} ({:.1} %); baseline {} ({:.1} %)",
+                values[i],
+                requests(base_counts[i]),
+                base_values[i]
+            );
+        }
+        text
+    };
+    chart.bars = (0..BINS)
+        .filter(|i| counts[*i] > 0)
+        .map(|i| {
+            let y = plot_y(values[i], top);
             Bar {
                 x: num(LEFT + slot * i as f64 + 1.0),
                 y: num(y),
                 w: num(slot - 2.0),
                 h: num(HEIGHT - BOTTOM - y),
-                label: format!(
-                    "{}–{}: {n} request{}",
-                    ms_text(edge(i) / 1000.0),
-                    ms_text(edge(i + 1) / 1000.0),
-                    if *n == 1 { "" } else { "s" }
-                ),
+                label: label(i),
             }
         })
         .collect();
+    if let Some(base_values) = base_values {
+        chart.title.push_str(", against the baseline");
+        // A step outline: each bin's level across its slot, down to the axis at both ends.
+        let mut points = vec![format!("{},{}", num(LEFT), num(HEIGHT - BOTTOM))];
+        for (i, v) in base_values.iter().enumerate() {
+            let y = num(plot_y(*v, top));
+            points.push(format!("{},{y}", num(LEFT + slot * i as f64)));
+            points.push(format!("{},{y}", num(LEFT + slot * (i + 1) as f64)));
+        }
+        points.push(format!("{},{}", num(WIDTH - RIGHT), num(HEIGHT - BOTTOM)));
+        chart.lines = vec![Line {
+            label: "baseline".into(),
+            class: "baseline".into(),
+            points: points.join(" "),
+        }];
+    }
     chart.x_ticks = [0, BINS / 2, BINS]
         .iter()
         .map(|i| Tick {
             pos: num(LEFT + slot * *i as f64),
-            label: ms_text(edge(*i) / 1000.0),
+            label: ms_text(bins.edge_ms(*i)),
         })
         .collect();
-    chart.y_ticks = y_ticks(top, "");
+    chart.y_ticks = y_ticks(top, if base_counts.is_some() { "%" } else { "" });
     chart.empty = false;
     chart
 }
@@ -302,7 +379,15 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
             .endpoints
             .iter()
             .enumerate()
-            .map(|(i, e)| distribution(i, e))
+            .map(|(i, e)| {
+                let base = summary.baseline.as_ref().and_then(|b| {
+                    b.endpoints
+                        .iter()
+                        .find(|d| d.name == e.name)
+                        .map(|d| d.histogram.as_str())
+                });
+                distribution(i, e, base)
+            })
             .collect(),
         health: &summary.health,
         failures,

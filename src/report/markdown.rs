@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::format::stats_numbers;
 use super::summary::{RunVerdict, Stats, Summary};
-use crate::sla::Status;
+use crate::sla::{Status, Verdict};
 
 /// Escapes text for a line of Markdown: `<` could open HTML, `[` a link or an image (server
 /// text must not become a live "Approve the rollback" link or a tracking image), a backtick
@@ -35,7 +35,7 @@ fn stats_line(out: &mut String, s: &Stats, name: &str) {
 pub(crate) fn render(summary: &Summary) -> String {
     let mut out = String::new();
     overview(&mut out, summary);
-    verdicts_table(&mut out, summary);
+    verdicts_table(&mut out, "Verdicts", &summary.verdicts);
     endpoints_table(&mut out, summary);
     health_table(&mut out, summary);
     failures_table(&mut out, summary);
@@ -78,14 +78,16 @@ fn overview(out: &mut String, summary: &Summary) {
     }
 }
 
-fn verdicts_table(out: &mut String, summary: &Summary) {
-    if summary.verdicts.is_empty() {
+/// The verdicts under a `### heading`, or nothing without verdicts.
+pub(crate) fn verdicts_table(out: &mut String, heading: &str, verdicts: &[Verdict]) {
+    if verdicts.is_empty() {
         return;
     }
-    out.push_str(
-        "### Verdicts\n\n| | assertion | scope | measured | threshold |\n|---|---|---|---|---|\n",
+    let _ = write!(
+        out,
+        "### {heading}\n\n| | assertion | scope | measured | threshold |\n|---|---|---|---|---|\n"
     );
-    for v in &summary.verdicts {
+    for v in verdicts {
         let icon = match v.status {
             Status::Pass => "✅ PASS",
             Status::Fail => "❌ FAIL",

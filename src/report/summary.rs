@@ -63,7 +63,29 @@ pub(crate) struct Summary {
     /// The run the relative assertions (`regress_at_most`) were judged against (`loadplan
     /// run --baseline`); each one's comparison is in its verdicts' `baseline`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<Side>,
+    pub baseline: Option<BaselineInfo>,
+}
+
+/// The run a run's relative assertions were judged against, and what the reports draw of
+/// it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct BaselineInfo {
+    /// Which run it was.
+    #[serde(flatten)]
+    pub run: Side,
+    /// The baseline's latency histogram of each endpoint both runs have, in this run's
+    /// order, so report.html can draw the two distributions over each other.
+    #[serde(default)]
+    pub endpoints: Vec<BaselineEndpoint>,
+}
+
+/// One endpoint's latencies in the baseline.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub(crate) struct BaselineEndpoint {
+    /// The endpoint's name.
+    pub name: String,
+    /// Its latency histogram, as `endpoints[].histogram`.
+    pub histogram: String,
 }
 
 /// One of the two runs compared.
@@ -154,7 +176,8 @@ pub(crate) struct PlanInfo {
     /// The plan file as named on the command line.
     pub file: String,
     /// SHA-256 (hex) of the plan document after overrides, as JSON with sorted keys and
-    /// without `target.base_url`: equal hashes mean the same plan ran, wherever it ran.
+    /// without `target.base_url` and `outputs`: equal hashes mean the same plan ran,
+    /// wherever it ran and whichever reports it wrote.
     pub sha256: String,
     /// Where it ran: the rendered base URL, without credentials or query
     /// (`https://staging.example.com/api`).

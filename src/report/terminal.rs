@@ -10,7 +10,7 @@ use comfy_table::{
 use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 use super::summary::{StopKind, Summary};
-use crate::sla::Status;
+use crate::sla::{Status, Verdict};
 
 /// Columns of a table off a terminal (a log, a pipe): what a CI log viewer shows unwrapped.
 pub(crate) const DEFAULT_WIDTH: u16 = 100;
@@ -162,8 +162,8 @@ fn longest_word(text: &str) -> usize {
 }
 
 /// The verdicts table, or `None` without SLA assertions.
-pub(crate) fn verdicts_table(summary: &Summary, color: bool, width: u16) -> Option<Table> {
-    if summary.verdicts.is_empty() {
+pub(crate) fn verdicts_table(verdicts: &[Verdict], color: bool, width: u16) -> Option<Table> {
+    if verdicts.is_empty() {
         return None;
     }
     let mut t = table_in(color, width);
@@ -173,7 +173,7 @@ pub(crate) fn verdicts_table(summary: &Summary, color: bool, width: u16) -> Opti
     let mut words = header.map(longest_word);
     let mut previous: Option<&str> = None;
     let mut rows = Vec::new();
-    for v in &summary.verdicts {
+    for v in verdicts {
         // An assertion over each endpoint gives a row per endpoint: its name is shown once,
         // on the first, so the column stays narrow and the scopes line up.
         let name = if previous == Some(v.name.as_str()) {
@@ -232,7 +232,7 @@ pub(crate) fn verdicts_table(summary: &Summary, color: bool, width: u16) -> Opti
     }
     // The name is what a reader looks for: it keeps its line whenever the other columns
     // can still keep their words whole; otherwise every column wraps between words.
-    let name = summary.verdicts.iter().map(|v| v.name.width()).max();
+    let name = verdicts.iter().map(|v| v.name.width()).max();
     if let Some(name) = name
         && drawn_width([words[0], name, words[2], words[3], words[4]]) <= usize::from(width)
         && let Some(column) = t.column_mut(1)
@@ -353,7 +353,7 @@ pub(crate) fn summary(summary: &Summary, color: bool, width: u16) -> String {
             text.push_str(&format!("{more}\n"));
         }
     }
-    if let Some(t) = verdicts_table(summary, color, width) {
+    if let Some(t) = verdicts_table(&summary.verdicts, color, width) {
         text.push_str(&format!("{t}\n"));
     }
     for h in &summary.health.results {
@@ -397,7 +397,9 @@ mod tests {
         let mut summary = crate::report::tests::fixture();
         let long = "filter_drift_events_by_severity_and_region";
         summary.verdicts[0].scope = long.into();
-        let text = verdicts_table(&summary, false, 80).unwrap().to_string();
+        let text = verdicts_table(&summary.verdicts, false, 80)
+            .unwrap()
+            .to_string();
         // Its start and end on one line, around the ellipsis.
         assert!(
             text.lines()
@@ -405,7 +407,9 @@ mod tests {
             "{text}"
         );
         assert!(text.lines().all(|l| l.width() <= 80), "{text}");
-        let wide = verdicts_table(&summary, false, 200).unwrap().to_string();
+        let wide = verdicts_table(&summary.verdicts, false, 200)
+            .unwrap()
+            .to_string();
         assert!(wide.contains(long), "{wide}");
     }
 

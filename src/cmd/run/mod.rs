@@ -119,21 +119,12 @@ pub(super) async fn run(
     phases.conclude(&result, out, err)
 }
 
-/// The run `--baseline` names, if any; `Err` when it cannot be read or ran another plan
-/// (its relative assertions would compare figures of different loads).
+/// The run `--baseline` names, if any; `Err` when it cannot be read or ran another plan.
 fn baseline(args: &RunArgs, plan: &CompiledPlan) -> Result<Option<compare::Run>, String> {
-    let Some(path) = &args.baseline else {
-        return Ok(None);
-    };
-    let base = compare::Run::read(path)?;
-    match compare::other_plan(&base, &plan.meta.name, &plan.meta.sha256) {
-        Some(what) => Err(format!(
-            "{}: {what}: the plan file or its overrides differ (`--set`, `--users`, \
-             `--duration`, `--seed`, `--only`); run with the baseline's plan and overrides",
-            plan.meta.file
-        )),
-        None => Ok(Some(base)),
-    }
+    args.baseline
+        .as_deref()
+        .map(|path| super::read_baseline(path, &plan.meta.file, &plan.meta.name, &plan.meta.sha256))
+        .transpose()
 }
 
 /// The shard `--shard` or `--shard-index-from-env` names, if any.

@@ -141,7 +141,7 @@ pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> Compiled
             name: plan.name,
             description: plan.description,
             file: source.file.clone(),
-            sha256: plan_hash(&without_base_url(&source.value)),
+            sha256: plan_hash(&identity(&source.value)),
         },
         globals: std::mem::replace(&mut c.globals, minijinja::Value::UNDEFINED),
         rows,
@@ -188,11 +188,15 @@ fn compile_target(
     }
 }
 
-/// The document without `target.base_url`: where a plan runs is not what it is, so the
-/// same plan against staging and production (or against the demo API's random port) hashes
-/// the same, and summaries record the target beside the hash.
-fn without_base_url(document: &serde_json::Value) -> serde_json::Value {
+/// The document without `target.base_url` and `outputs`: where a plan runs and which
+/// reports it writes are not what it measures, so the same plan against staging and
+/// production (or the demo API's random port), or with `--report html`, hashes the same and
+/// compares with its baseline. Summaries record the target beside the hash.
+fn identity(document: &serde_json::Value) -> serde_json::Value {
     let mut document = document.clone();
+    if let Some(plan) = document.as_object_mut() {
+        plan.remove("outputs");
+    }
     if let Some(target) = document
         .get_mut("target")
         .and_then(serde_json::Value::as_object_mut)
@@ -625,7 +629,7 @@ fn not_one_of(
 
 #[cfg(test)]
 mod tests {
-    use super::{plan_hash, without_base_url};
+    use super::{identity, plan_hash};
 
     #[test]
     fn the_plan_hash_ignores_key_order() {
@@ -637,16 +641,22 @@ mod tests {
     }
 
     #[test]
-    fn the_plan_hash_leaves_out_where_the_plan_runs() {
+    fn the_plan_hash_leaves_out_where_the_plan_runs_and_what_it_writes() {
         let at = |url: &str| {
-            plan_hash(&without_base_url(&serde_json::json!({
+            plan_hash(&identity(&serde_json::json!({
                 "target": { "base_url": url, "timeout": "5s" },
                 "load": { "users": 2 }
             })))
         };
         assert_eq!(at("http://127.0.0.1:1234"), at("https://staging.example"));
         let slower = serde_json::json!({ "target": { "base_url": "x", "timeout": "9s" } });
-        assert_ne!(at("x"), plan_hash(&without_base_url(&slower)));
+        assert_ne!(at("x"), plan_hash(&identity(&slower)));
+        let html = serde_json::json!({
+            "target": { "base_url": "x", "timeout": "5s" },
+            "load": { "users": 2 },
+            "outputs": { "formats": ["html"] }
+        });
+        assert_eq!(at("x"), plan_hash(&identity(&html)));
     }
 
     /// Issue 12: rows are numbered once, at compile time, each with its endpoint's index: a flow's
