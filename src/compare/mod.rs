@@ -441,6 +441,15 @@ fn warnings(base: &Run, new: &Run, settings: &Settings) -> Result<Vec<String>, S
             load_changes.join("; ")
         ));
     }
+    for side in [base, new] {
+        if let Some(k) = side.summary.shard {
+            warnings.push(format!(
+                "{} is shard {}/{} alone, a part of the load: compare the merge of every \
+                 shard (`loadplan merge`)",
+                side.file, k.index, k.count
+            ));
+        }
+    }
     let (t1, t2) = (b.run.duration_s, n.run.duration_s);
     if (t1 - t2).abs() > DURATION_TOLERANCE * t1.max(t2) {
         warnings.push(format!(
@@ -475,6 +484,8 @@ pub(crate) fn side(run: &Run) -> Side {
         started_at: s.run.started_at.clone(),
         duration_s: s.run.duration_s,
         requests: s.total.requests,
+        shard: s.shard,
+        merged: s.merged.clone(),
     }
 }
 

@@ -249,11 +249,29 @@ fn assertions_headline(verdicts: &[crate::sla::Verdict]) -> String {
     }
 }
 
+/// `, shard 2/4` or `, merged from 4 shards` (`, merged from shards 1, 3 of 4` when partial).
+fn made_of(s: &super::Side) -> String {
+    match (&s.shard, &s.merged) {
+        (Some(k), _) => format!(", shard {}/{}", k.index, k.count),
+        (None, Some(m)) if m.missing.is_empty() => format!(", merged from {} shards", m.count),
+        (None, Some(m)) => {
+            let list: Vec<String> = m.shards.iter().map(u32::to_string).collect();
+            format!(", merged from shards {} of {}", list.join(", "), m.count)
+        }
+        (None, None) => String::new(),
+    }
+}
+
 fn sides(c: &Comparison) -> [String; 2] {
     let side = |label: &str, s: &super::Side| {
         format!(
-            "{label} {} (plan {}, started {}, {:.1} s, {} requests)",
-            s.file, s.plan, s.started_at, s.duration_s, s.requests
+            "{label} {} (plan {}{}, started {}, {:.1} s, {} requests)",
+            s.file,
+            s.plan,
+            made_of(s),
+            s.started_at,
+            s.duration_s,
+            s.requests
         )
     };
     [side("baseline:", &c.baseline), side("new:     ", &c.new)]

@@ -104,6 +104,12 @@ pub(crate) struct Side {
     pub duration_s: f64,
     /// Requests completed, all rows together.
     pub requests: u64,
+    /// The shard it was, when it is one shard's summary alone (`--shard K/N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// The shards it was merged from, when it is a merge (`loadplan merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergeInfo>,
 }
 
 /// Which shard of how many: `{ index: 2, count: 4 }` is `--shard 2/4`.

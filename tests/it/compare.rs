@@ -409,6 +409,21 @@ fn relative_assertions_outside_run(base: &RunResult, again: &RunResult, slow: &D
         summary["baseline"]["endpoints"].as_array().unwrap().len(),
         2
     );
+    // compare says what each side is: a merge, or one shard alone (with a warning).
+    let (_, c) = compare_json(base.out.path(), merged.path(), &[]);
+    assert_eq!(c["new"]["merged"]["count"], 2, "{}", c["new"]);
+    let out = loadplan(&[
+        "compare",
+        base.out.path().to_str().unwrap(),
+        shards[0].out.path().to_str().unwrap(),
+    ]);
+    let text = stdout(&out);
+    assert!(text.contains(", shard 1/2, started "), "{text}");
+    assert!(
+        stderr(&out).contains("/summary.json is shard 1/2 alone, a part of the load"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
