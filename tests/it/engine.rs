@@ -591,7 +591,7 @@ fn interrupt_run(signal: &str) -> Interrupted {
     use std::io::BufRead;
     let demo = Demo::start(DemoOptions::default());
     let out = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .current_dir(crate::support::root())
         .args([
             "run",
@@ -963,7 +963,7 @@ fn ctrl_c_during_the_after_check_is_heard() {
     )
     .unwrap();
     let out = dir.path().join("results");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .args([
             "run",
             plan.to_str().unwrap(),
