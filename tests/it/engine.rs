@@ -739,7 +739,22 @@ fn every_example_runs_and_does_what_it_shows() {
     assert_eq!(found, listed, "every example needs its expectation here");
     for (name, rows, check) in examples {
         let rel = format!("examples/{name}.yaml");
-        let r = run_plan(&rel, &demo.url(), &fast(&["--duration", "1s"]), &[]);
+        // A staged example keeps its shape, its three stages shortened to 1 s in all
+        // (`--duration` no longer cuts stages short).
+        let length: &[&str] = match name {
+            "stages" => &[
+                "--set=load.stages.0.duration=300ms",
+                "--set=load.stages.1.duration=400ms",
+                "--set=load.stages.2.duration=300ms",
+            ],
+            "open-model" => &[
+                "--set=load.arrival_rate.0.duration=300ms",
+                "--set=load.arrival_rate.1.duration=400ms",
+                "--set=load.arrival_rate.2.duration=300ms",
+            ],
+            _ => &["--duration", "1s"],
+        };
+        let r = run_plan(&rel, &demo.url(), &fast(length), &[]);
         let summary = r.summary.as_ref().unwrap();
         assert_eq!(
             r.code(),
