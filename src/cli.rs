@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compare::Figure;
@@ -9,7 +10,8 @@ use crate::exit::EXIT_CODES_HELP;
 use crate::plan::Override;
 use crate::plan::diagnostic::DiagnosticFormat;
 use crate::plan::shard::Shard;
-use crate::plan::units::{HumanDuration, Percent};
+use crate::plan::units::{HumanDuration, Percent, Rate};
+use crate::report::OutputFormat;
 
 /// Declarative load tests and deployment health checks from YAML plans.
 #[derive(Debug, Parser)]
@@ -111,15 +113,24 @@ pub(crate) struct ManArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub(crate) struct PlanOptions {
     /// Override a plan value before it is checked: a dotted path (endpoints by name), the
-    /// value read as a YAML scalar. Repeatable. Example: `--set endpoints.get_dashboard.weight=0`.
-    #[arg(long = "set", value_name = "PATH=VALUE")]
+    /// value read as a YAML scalar or flow collection. Repeatable; every bad one is
+    /// reported. Examples: `--set endpoints.get_dashboard.weight=0`, `--set
+    /// 'outputs.formats=[csv,html]'`. `LOADPLAN_SET` holds one, used when no `--set` is given.
+    #[arg(long = "set", value_name = "PATH=VALUE", value_parser = Override::from_arg,
+          env = "LOADPLAN_SET", hide_env_values = true)]
     pub set: Vec<Override>,
     /// Target base URL; the same as `--set target.base_url=URL`.
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "LOADPLAN_BASE_URL",
+        hide_env_values = true
+    )]
     pub base_url: Option<String>,
 }
 
-/// `loadplan run`.
+/// `loadplan run`. Every flag can also be set by an environment variable,
+/// `LOADPLAN_<FLAG>` (`LOADPLAN_USERS=50`); the command line wins.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
     /// The plan file.
@@ -129,54 +140,93 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub plan: PlanOptions,
     /// Start the embedded demo API on a free loopback port and point the plan at it.
-    #[arg(long, conflicts_with = "base_url")]
+    #[arg(long, conflicts_with = "base_url", env = "LOADPLAN_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,
-    /// Number of users; the same as `--set load.users=N`.
-    #[arg(long, value_name = "N")]
+    /// Number of users of a closed model: sets `load.users`, or scales the plan's
+    /// `stages` so their peak is N (with `--duration`: replaces them with N users for that
+    /// long). An open-model plan has no users: use `--rate`.
+    #[arg(long, value_name = "N", env = "LOADPLAN_USERS", value_parser = clap::value_parser!(u32).range(1..))]
     pub users: Option<u32>,
-    /// Run length; the same as `--set load.duration=D` (e.g. `30s`).
-    #[arg(long, value_name = "D")]
+    /// Arrival rate of an open model, iterations per second (`200`) or as plans write it
+    /// (`200/s`, `300/m`): sets a constant `load.arrival_rate`, or scales its stages so
+    /// their peak is R (with `--duration`: replaces them with R for that long). A
+    /// closed-model plan becomes an open model at a constant R, for its `duration` or its
+    /// stages' length, with the default `max_concurrency`.
+    #[arg(long, value_name = "R", env = "LOADPLAN_RATE", value_parser = crate::plan::load_flags::rate_flag,
+          conflicts_with = "users")]
+    pub rate: Option<Rate>,
+    /// Run length; the same as `--set load.duration=D` (e.g. `30s`). Refused on a plan
+    /// with stages, which set the length, unless `--users` or `--rate` replaces them.
+    #[arg(long, value_name = "D", env = "LOADPLAN_DURATION")]
     pub duration: Option<String>,
     /// Run only these endpoints (comma-separated names); the others get weight 0.
-    #[arg(long, value_name = "NAME,…", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "NAME,…",
+        value_delimiter = ',',
+        env = "LOADPLAN_ONLY"
+    )]
     pub only: Vec<String>,
     /// Seed for every random choice; the same as `--set load.seed=N`.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", env = "LOADPLAN_SEED")]
     pub seed: Option<u64>,
-    /// Folder for the reports (the plan's `outputs.formats` picks them; `summary.json` is
-    /// always written).
-    #[arg(long, value_name = "DIR", default_value = "results")]
+    /// Folder for the reports (`--report` or the plan's `outputs.formats` picks them;
+    /// `summary.json` is always written).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "results",
+        env = "LOADPLAN_OUT"
+    )]
     pub out: PathBuf,
+    /// Report formats to write, comma-separated, instead of the plan's `outputs.formats`
+    /// (which they replace; the plan's hash stays the same). Example: `--report csv,html`.
+    #[arg(
+        long,
+        value_name = "FORMAT,…",
+        value_delimiter = ',',
+        value_enum,
+        env = "LOADPLAN_REPORT"
+    )]
+    pub report: Vec<OutputFormat>,
     /// Prefix of the Locust-compatible CSV files: `NAME_stats.csv` and so on (overrides the
     /// plan's `outputs.csv_prefix`).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "LOADPLAN_CSV_PREFIX")]
     pub csv_prefix: Option<String>,
     /// Only print the verdict and errors.
-    #[arg(short, long, conflicts_with = "verbose")]
+    #[arg(short, long, conflicts_with = "verbose", env = "LOADPLAN_QUIET", value_parser = BoolishValueParser::new())]
     pub quiet: bool,
     /// Log each failed request (secrets masked).
-    #[arg(short, long)]
+    #[arg(short, long, env = "LOADPLAN_VERBOSE", value_parser = BoolishValueParser::new())]
     pub verbose: bool,
     /// Render the first request of each endpoint and send nothing.
-    #[arg(long)]
+    #[arg(long, env = "LOADPLAN_DRY_RUN", value_parser = BoolishValueParser::new())]
     pub dry_run: bool,
     /// Judge the plan's relative assertions (`regress_at_most`) against this run: a
     /// `summary.json`, or its results folder, of the same plan (after overrides). Without
     /// it they are skipped.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["shard", "shard_index_from_env"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["shard", "shard_index_from_env"],
+          env = "LOADPLAN_BASELINE")]
     pub baseline: Option<PathBuf>,
     /// Run shard K of N of the plan (e.g. `2/4`): its share of the users, rates, stage
     /// targets and iterations, its user ids after the lower shards'. It runs the `before`
     /// gate, skips `after`, and exits 0 once it ran: `loadplan merge` of every shard's
     /// summary gives the verdict.
-    #[arg(long, value_name = "K/N", conflicts_with_all = ["shard_index_from_env", "dry_run"])]
+    #[arg(long, value_name = "K/N", conflicts_with_all = ["shard_index_from_env", "dry_run"],
+          env = "LOADPLAN_SHARD")]
     pub shard: Option<Shard>,
     /// Take the shard from `JOB_COMPLETION_INDEX` (the 0-based pod index of a Kubernetes
     /// Indexed Job): shard index + 1 of `--shard-count`.
-    #[arg(long, requires = "shard_count")]
+    #[arg(long, requires = "shard_count", env = "LOADPLAN_SHARD_INDEX_FROM_ENV",
+          value_parser = BoolishValueParser::new())]
     pub shard_index_from_env: bool,
     /// How many shards, with `--shard-index-from-env`.
-    #[arg(long, value_name = "N", requires = "shard_index_from_env")]
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "shard_index_from_env",
+        env = "LOADPLAN_SHARD_COUNT"
+    )]
     pub shard_count: Option<u32>,
 }
 

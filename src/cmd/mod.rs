@@ -37,7 +37,7 @@ fn read_baseline(
     match crate::compare::other_plan(&base, name, sha256) {
         Some(what) => Err(format!(
             "{who}: {what}: the plan file or its overrides differ (`--set`, `--users`, \
-             `--duration`, `--seed`, `--only`); run with the baseline's plan and overrides"
+             `--rate`, `--duration`, `--seed`, `--only`); run with the baseline's plan and overrides"
         )),
         None => Ok(base),
     }
@@ -141,9 +141,12 @@ fn load_plan(
     overrides: &[Override],
     err: &mut dyn Write,
 ) -> Result<plan::CompiledPlan, Exit> {
-    plan::load(path, overrides).map_err(|diags| {
-        let _ = err
-            .write_all(diagnostic::render(&diags, diagnostic::DiagnosticFormat::Human).as_bytes());
-        Exit::Invalid
-    })
+    plan::load(path, overrides).map_err(|diags| print_diagnostics(&diags, err))
+}
+
+/// Prints a plan's diagnostics; a plan with them is invalid (exit 2).
+fn print_diagnostics(diags: &[plan::Diagnostic], err: &mut dyn Write) -> Exit {
+    let _ =
+        err.write_all(diagnostic::render(diags, diagnostic::DiagnosticFormat::Human).as_bytes());
+    Exit::Invalid
 }

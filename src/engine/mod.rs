@@ -109,6 +109,9 @@ pub(crate) struct RunOptions {
     pub verbose: bool,
     /// Seed, overriding the plan's.
     pub seed: Option<u64>,
+    /// The wall-clock start the run reports, when the caller needs it before the run
+    /// (live files with wall-clock times); default: when the engine starts.
+    pub started_at: Option<SystemTime>,
 }
 
 /// A user's template context: the plan's globals, then its captures, then its own values
@@ -129,7 +132,7 @@ pub(crate) async fn run(
     mut signals: watch::Receiver<Signal>,
     mut on_tick: impl FnMut(&Collector, Duration) -> Option<String>,
 ) -> Result<RunOutcome, EngineError> {
-    let started_at = SystemTime::now();
+    let started_at = opts.started_at.unwrap_or_else(SystemTime::now);
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(plan.rows.clone()));
     let base: Arc<str> = base_url.trim().into();

@@ -9,6 +9,7 @@ pub(crate) mod compile;
 pub(crate) mod defaults;
 pub(crate) mod diagnostic;
 pub(crate) mod hovers;
+pub(crate) mod load_flags;
 pub(crate) mod model;
 pub(crate) mod overrides;
 pub(crate) mod reference;
@@ -114,6 +115,15 @@ pub struct Source {
 /// Reads and parses a plan file, applies overrides, checks it against the schema and for
 /// meaning, and compiles it.
 pub fn load(path: &Path, overrides: &[Override]) -> Result<CompiledPlan, Vec<Diagnostic>> {
+    let bytes = read(path)?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_bytes(&path.display().to_string(), &dir, &bytes, overrides)
+}
+
+/// A plan file's bytes, read once (a pipe cannot be read twice) and at most one byte past
+/// the limit a plan may have, whatever the file is: a device (`/dev/zero`) or a pipe says
+/// nothing true about its size in its metadata.
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let at_start = |message: String, hint: &str| {
         vec![Diagnostic {
@@ -131,14 +141,11 @@ pub fn load(path: &Path, overrides: &[Override]) -> Result<CompiledPlan, Vec<Dia
             "name a `.yaml` file",
         ));
     }
-    // Read at most one byte past the limit, whatever the file is: a device (`/dev/zero`)
-    // or a pipe says nothing true about its size in its metadata.
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(yaml::MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| at_start(format!("cannot read the plan: {e}"), "check the path"))?;
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    load_bytes(&file, &dir, &bytes, overrides)
+    Ok(bytes)
 }
 
 /// [`load`] for bytes already in memory; `file` names them in diagnostics.
@@ -148,9 +155,12 @@ pub fn load_bytes(
     bytes: &[u8],
     overrides: &[Override],
 ) -> Result<CompiledPlan, Vec<Diagnostic>> {
-    let source = parse(file, dir, bytes, overrides)?;
+    let (source, override_errors) = parse_all(file, dir, bytes, overrides)?;
     let mut r = Reporter::new(file.to_owned(), source.positions.clone());
     r.overridden = source.overridden.clone();
+    // An override that could not be applied is reported with every problem of the others,
+    // so a command line with three bad `--set`s hears of all three at once.
+    r.diagnostics.extend(override_errors);
 
     for p in schema::check(&source.value, &source.positions) {
         r.push(&p.pointer, p.pos, p.message, p.hint);
@@ -223,6 +233,20 @@ pub fn parse(
     bytes: &[u8],
     overrides: &[Override],
 ) -> Result<Source, Vec<Diagnostic>> {
+    match parse_all(file, dir, bytes, overrides)? {
+        (source, errors) if errors.is_empty() => Ok(source),
+        (_, errors) => Err(errors),
+    }
+}
+
+/// [`parse`], with the overrides that could not be applied as diagnostics beside the
+/// document the others made.
+fn parse_all(
+    file: &str,
+    dir: &Path,
+    bytes: &[u8],
+    overrides: &[Override],
+) -> Result<(Source, Vec<Diagnostic>), Vec<Diagnostic>> {
     let to_diag = |e: yaml::YamlError| Diagnostic {
         file: file.to_owned(),
         pointer: e.pointer,
@@ -263,16 +287,14 @@ pub fn parse(
             }),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Source {
+    let source = Source {
         file: file.to_owned(),
         dir: dir.to_owned(),
         value,
         positions,
         overridden,
-    })
+    };
+    Ok((source, errors))
 }
 
 fn to_pointer(path: &serde_path_to_error::Path) -> String {

@@ -9,15 +9,29 @@ use super::yaml::{escape_segment, resolve_scalar};
 
 /// How override paths are written, for error hints.
 pub(crate) const PATH_HINT: &str = "a path is dotted keys, list entries by `name` or index: \
-    `load.users=10`, `endpoints.get_dashboard.weight=0`, `sla.0.below=300ms`";
+    `load.users=10`, `endpoints.get_dashboard.weight=0`, `sla.0.below=300ms`; a value is a \
+    YAML scalar or flow collection: `outputs.formats=[csv,html]`";
 
-/// One `--set path=value`.
+/// One `--set path=value`, or an edit a shorthand flag stands for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
     path: String,
-    value: String,
-    /// The command-line flag this override stands for (`--duration`), when not `--set`.
-    flag: Option<&'static str>,
+    edit: Edit,
+    /// The command-line flag this override stands for and its argument as written
+    /// (`--users`, `50`), when not `--set`.
+    flag: Option<(&'static str, String)>,
+    /// Why a `--set` argument is not `path=value`: kept rather than refused by the command
+    /// line parser, which would stop at the first, so every bad `--set` is reported.
+    malformed: Option<String>,
+}
+
+/// What an override does at its path.
+#[derive(Debug, Clone, PartialEq)]
+enum Edit {
+    /// Sets the value, written as a YAML scalar or flow collection.
+    Set(String),
+    /// Removes the key (a flag that replaces one part of the plan with another).
+    Remove,
 }
 
 impl std::str::FromStr for Override {
@@ -31,11 +45,7 @@ impl std::str::FromStr for Override {
                 "`{path}` is not a dotted path (for example `load.users`)"
             ));
         }
-        Ok(Override {
-            path: path.trim().to_owned(),
-            value: value.to_owned(),
-            flag: None,
-        })
+        Ok(Override::new(path.trim(), value))
     }
 }
 
@@ -44,60 +54,106 @@ impl Override {
     pub fn new(path: &str, value: &str) -> Self {
         Override {
             path: path.to_owned(),
-            value: value.to_owned(),
+            edit: Edit::Set(value.to_owned()),
             flag: None,
+            malformed: None,
         }
+    }
+
+    /// A `--set` argument as the command line gives it: one that is not `path=value` is
+    /// kept, and reported with the others when the plan is loaded.
+    pub(crate) fn from_arg(s: &str) -> Result<Self, std::convert::Infallible> {
+        Ok(s.parse().unwrap_or_else(|why| Override {
+            path: s.to_owned(),
+            edit: Edit::Set(String::new()),
+            flag: None,
+            malformed: Some(why),
+        }))
     }
 
     /// An override made by a shorthand flag (`--duration 30s` sets `load.duration`); errors
     /// name the flag rather than a `--set` the user never wrote.
     pub fn from_flag(flag: &'static str, path: &str, value: &str) -> Self {
+        Override::for_flag(flag, value, path, value)
+    }
+
+    /// One of the overrides a flag stands for, whose value is not the flag's argument
+    /// (`--users 50` sets each stage's target).
+    pub(crate) fn for_flag(flag: &'static str, arg: &str, path: &str, value: &str) -> Self {
         Override {
-            flag: Some(flag),
+            flag: Some((flag, arg.to_owned())),
             ..Override::new(path, value)
+        }
+    }
+
+    /// A key a flag removes (`--rate` on a closed plan removes `load.users`).
+    pub(crate) fn removal(flag: &'static str, arg: &str, path: &str) -> Self {
+        Override {
+            edit: Edit::Remove,
+            ..Override::for_flag(flag, arg, path, "")
         }
     }
 
     /// How errors name the override: `--set #2 (load.users=abc)` or `--duration abc`.
     pub fn label(&self, position: usize) -> String {
-        match self.flag {
-            Some(flag) => format!("{flag} {}", self.value),
+        match &self.flag {
+            Some((flag, arg)) => format!("{flag} {arg}"),
             None => format!("--set #{position} ({})", self.text()),
         }
     }
 
     /// The override as written: `path=value`.
     pub fn text(&self) -> String {
-        format!("{}={}", self.path, self.value)
+        match (&self.edit, &self.malformed) {
+            (_, Some(_)) => self.path.clone(),
+            (Edit::Set(value), None) => format!("{}={value}", self.path),
+            (Edit::Remove, None) => format!("remove {}", self.path),
+        }
     }
 
-    /// Sets the value in a document, creating missing mappings on the way; returns the JSON
-    /// pointer it set. List entries are found by their `name` (endpoints) or index.
+    /// Sets the value in a document, creating missing mappings on the way (or removes the
+    /// key); returns the JSON pointer it edited. List entries are found by their `name`
+    /// (endpoints) or index.
     pub fn apply(&self, doc: &mut Value) -> Result<String, String> {
-        let new = resolve_scalar(&self.value, ScalarStyle::Plain, false);
+        if let Some(why) = &self.malformed {
+            return Err(why.clone());
+        }
+        let new = match &self.edit {
+            Edit::Set(value) => Some(parse_value(value)?),
+            Edit::Remove => None,
+        };
         let segments: Vec<&str> = self.path.split('.').collect();
         let mut node = doc;
         let mut pointer = String::new();
         for (i, segment) in segments.iter().enumerate() {
             let last = i + 1 == segments.len();
             if node.is_null() {
+                if new.is_none() {
+                    // Nothing to remove below a missing node.
+                    return Ok(pointer);
+                }
                 *node = Value::Object(Map::new());
             }
             node = match node {
                 Value::Object(map) => {
                     pointer = format!("{pointer}/{}", escape_segment(segment));
-                    let child = map.entry(segment.to_string()).or_insert(Value::Null);
                     if last {
-                        *child = new;
+                        match new {
+                            Some(new) => _ = map.insert(segment.to_string(), new),
+                            None => _ = map.shift_remove(*segment),
+                        }
                         return Ok(pointer);
                     }
-                    child
+                    map.entry(segment.to_string()).or_insert(Value::Null)
                 }
                 Value::Array(items) => {
                     let index = find_entry(items, segment)?;
                     pointer = format!("{pointer}/{index}");
                     if last {
-                        items[index] = new;
+                        match new {
+                            Some(new) => items[index] = new,
+                            None => _ = items.remove(index),
+                        }
                         return Ok(pointer);
                     }
                     &mut items[index]
@@ -112,6 +168,27 @@ impl Override {
             };
         }
         Err(PATH_HINT.to_owned())
+    }
+}
+
+/// An override's value: a YAML flow collection (`[csv, html]`, `{a: 1}`) when it starts
+/// like one, else a plain scalar typed as the plan file would type it.
+fn parse_value(text: &str) -> Result<Value, String> {
+    if !text.trim_start().starts_with(['[', '{']) {
+        return Ok(resolve_scalar(text, ScalarStyle::Plain, false));
+    }
+    let parsed = super::yaml::precheck(text.as_bytes())
+        .map_err(|e| vec![e])
+        .and_then(super::yaml::parse);
+    match parsed {
+        Ok((value, _)) => Ok(value),
+        Err(errors) => Err(format!(
+            "`{text}` is not a YAML flow collection: {}; write a list as `[a, b]` and a \
+             mapping as `{{key: value}}`",
+            errors
+                .first()
+                .map_or("it does not parse", |e| e.message.as_str())
+        )),
     }
 }
 

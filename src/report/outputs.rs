@@ -39,7 +39,9 @@ fn default_formats() -> Vec<OutputFormat> {
 }
 
 /// A report format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum OutputFormat {
     /// summary.json

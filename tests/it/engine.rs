@@ -591,7 +591,7 @@ fn interrupt_run(signal: &str) -> Interrupted {
     use std::io::BufRead;
     let demo = Demo::start(DemoOptions::default());
     let out = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .current_dir(crate::support::root())
         .args([
             "run",
@@ -739,7 +739,22 @@ fn every_example_runs_and_does_what_it_shows() {
     assert_eq!(found, listed, "every example needs its expectation here");
     for (name, rows, check) in examples {
         let rel = format!("examples/{name}.yaml");
-        let r = run_plan(&rel, &demo.url(), &fast(&["--duration", "1s"]), &[]);
+        // A staged example keeps its shape, its three stages shortened to 1 s in all
+        // (`--duration` no longer cuts stages short).
+        let length: &[&str] = match name {
+            "stages" => &[
+                "--set=load.stages.0.duration=300ms",
+                "--set=load.stages.1.duration=400ms",
+                "--set=load.stages.2.duration=300ms",
+            ],
+            "open-model" => &[
+                "--set=load.arrival_rate.0.duration=300ms",
+                "--set=load.arrival_rate.1.duration=400ms",
+                "--set=load.arrival_rate.2.duration=300ms",
+            ],
+            _ => &["--duration", "1s"],
+        };
+        let r = run_plan(&rel, &demo.url(), &fast(length), &[]);
         let summary = r.summary.as_ref().unwrap();
         assert_eq!(
             r.code(),
@@ -963,7 +978,7 @@ fn ctrl_c_during_the_after_check_is_heard() {
     )
     .unwrap();
     let out = dir.path().join("results");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .args([
             "run",
             plan.to_str().unwrap(),

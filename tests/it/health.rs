@@ -2,7 +2,7 @@
 //! `loadplan demo --port 0` child process), the `run` gate, and during-load probes
 //! in-process. Deadlines are cut short with `--set`; every bound on wall time is generous.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use crate::support::{DemoProcess, root, stderr, stdout};
@@ -10,7 +10,7 @@ use crate::support::{DemoProcess, root, stderr, stdout};
 /// Runs `loadplan ARGS` without credentials or a target in the environment, with
 /// `EXPECTED_VERSION` set only when given; returns the output and the wall time.
 fn loadplan(args: &[&str], expected_version: Option<&str>) -> (Output, Duration) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadplan"));
+    let mut cmd = crate::support::command();
     cmd.current_dir(root())
         .args(args)
         .env_remove("TARGET_URL")

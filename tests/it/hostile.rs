@@ -140,7 +140,7 @@ fn a_template_bomb_at_run_time_is_a_template_failure() {
 #[test]
 fn sigterm_is_heard_during_a_template_bomb() {
     let (dir, plan) = bomb_plan("users: 4, duration: 10m, graceful_stop: 0s");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .args(["run", &plan, "--out", dir.path().to_str().unwrap()])
         .stderr(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -456,7 +456,7 @@ fn a_signal_during_report_writing_exits_130() {
         .unwrap();
     assert!(made.success());
     let out = dir.path().join("results");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .current_dir(root())
         .args(["run", "plans/demo.yaml", "--demo", "-q", "--duration", "1s"])
         .args(["--set", "load.think_time=none", "--out"])
@@ -571,7 +571,7 @@ fn a_fresh_megabyte_token_at_every_login_stays_bounded() {
     });
     let (_dir, plan) = login_plan();
     let out = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let child = crate::support::command()
         .args(["run", &plan, "-q", "--base-url", &server.url, "--out"])
         .arg(out.path())
         .stdout(std::process::Stdio::piped())

@@ -70,7 +70,7 @@ fn run_and_health_leak_no_secret_and_no_live_text() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results");
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        crate::support::command()
             .current_dir(root())
             .args(args)
             .env("NO_COLOR", "1")
@@ -150,7 +150,7 @@ fn a_cookie_set_by_the_login_is_masked_where_an_answer_quotes_it() {
     let url = echo_server();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("results");
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let o = crate::support::command()
         .current_dir(root())
         .args([
             "run",

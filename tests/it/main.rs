@@ -5,6 +5,7 @@
 mod cli;
 mod compare;
 mod engine;
+mod flags;
 mod health;
 mod hostile;
 mod leaks;

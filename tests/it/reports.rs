@@ -3,7 +3,6 @@
 //! real output against the committed summary schema.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::{DemoProcess, loadplan, root, stderr, stdout};
 
@@ -84,7 +83,7 @@ fn a_healthy_run_passes_and_report_renders_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let step_summary = dir.path().join("step-summary.md");
     let run_dir = dir.path().join("run");
-    let out = Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let out = crate::support::command()
         .current_dir(root())
         .args([
             "run",

@@ -4,7 +4,7 @@
 //! is the plan's SLA on the merged data; mismatched inputs are refused.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use hdrhistogram::serialization::Deserializer;
 use loadplan::{DemoOptions, Route};
@@ -80,7 +80,7 @@ fn shards_merge_into_one_exact_run_and_mismatches_are_refused() {
     let out = |k: u32| dir.path().join(format!("shard-{k}"));
     let shards: Vec<_> = (1..=3)
         .map(|k| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadplan"));
+            let mut cmd = crate::support::command();
             cmd.args([
                 "run",
                 plan.to_str().unwrap(),

@@ -8,10 +8,28 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `loadplan` binary, without the `LOADPLAN_*` variables of the environment the tests
+/// run in: each is a `run` flag (`LOADPLAN_USERS`), and a stray one would change every run.
+pub fn command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadplan"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("LOADPLAN_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
 /// Runs the `loadplan` binary in `dir` with `args`.
 pub fn loadplan_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    loadplan_env_in(dir, args, &[])
+}
+
+/// Runs the `loadplan` binary in `dir` with `args` and extra environment.
+pub fn loadplan_env_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command()
         .current_dir(dir)
+        .envs(env.iter().copied())
         .args(args)
         .env_remove("TARGET_URL")
         .env_remove("EXPECTED_VERSION")
@@ -117,7 +135,7 @@ fn run_in_tempdir(plan: &str, args: &[&str], env: &[(&str, &str)]) -> RunResult 
     let out_dir = out.path().to_str().unwrap().to_owned();
     let mut all = vec!["run", plan, "--out", &out_dir];
     all.extend_from_slice(args);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadplan"));
+    let mut cmd = command();
     cmd.current_dir(root())
         .args(&all)
         .env("NO_COLOR", "1")
@@ -149,7 +167,7 @@ impl DemoProcess {
     /// Starts it with these knobs and waits for its `listening on` line.
     pub fn start(args: &[&str]) -> DemoProcess {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        let mut child = command()
             .args(["demo", "--port", "0"])
             .args(args)
             .stdout(std::process::Stdio::piped())

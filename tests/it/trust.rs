@@ -278,7 +278,7 @@ fn a_closed_stdout_loses_nothing() {
     let closed = |args: &[&str]| {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
-        std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+        crate::support::command()
             .current_dir(root())
             .args(args)
             .env("NO_COLOR", "1")
@@ -322,7 +322,7 @@ fn spawn_until(
     std::io::BufReader<std::process::ChildStderr>,
 ) {
     use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadplan"))
+    let mut child = crate::support::command()
         .current_dir(root())
         .args(args)
         .env("NO_COLOR", "1")

@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use super::signals::{listen_for_signals, next_signal, stop_for};
-use super::{load_plan, render_base_url, require_env, start_demo};
+use super::{print_diagnostics, render_base_url, require_env, start_demo};
 use crate::cli::RunArgs;
 use crate::compare;
 use crate::conclude::{AbortCheck, RunResult};
@@ -21,6 +21,7 @@ use crate::engine::{self, RunOptions, RunOutcome, Signal, StopReason};
 use crate::exit::Exit;
 use crate::health::{self, HealthResults, PolicyResult};
 use crate::metrics::{Collector, Registry};
+use crate::plan::load_flags::{self, LoadFlags};
 use crate::plan::model::{HealthPhase, OutputFormat};
 use crate::plan::shard::Shard;
 use crate::plan::{self, CompiledPlan, Override};
@@ -36,30 +37,8 @@ pub(super) async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<Exit> {
-    let mut overrides = match overrides(args) {
-        Ok(o) => o,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(Exit::Invalid);
-        }
-    };
-    let demo = if args.demo {
-        Some(start_demo(&mut overrides).await?)
-    } else {
-        None
-    };
-    let shard = match shard(args) {
-        Ok(s) => s,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(Exit::Invalid);
-        }
-    };
-    let plan = match load_plan(&args.plan_file, &overrides, err) {
-        Ok(p) => match shard {
-            Some(s) => p.into_shard(s),
-            None => p,
-        },
+    let (plan, demo) = match plan_for_run(args, err).await? {
+        Ok(loaded) => loaded,
         Err(exit) => return Ok(exit),
     };
     let baseline = match baseline(args, &plan) {
@@ -117,6 +96,64 @@ pub(super) async fn run(
         server.shutdown().await;
     }
     phases.conclude(&result, out, err)
+}
+
+/// The plan as this run applies it: read once (the flags read its load, and a pipe cannot
+/// be read twice), with the command line's overrides (their notices printed), pointed at
+/// the demo API with `--demo` (which is returned, running), cut to its shard, writing the
+/// `--report` formats. `Ok(Err(exit))` when the plan or a flag is invalid.
+async fn plan_for_run(
+    args: &RunArgs,
+    err: &mut dyn Write,
+) -> anyhow::Result<Result<(CompiledPlan, Option<crate::demo::DemoServer>), Exit>> {
+    let bytes = match plan::read(&args.plan_file) {
+        Ok(bytes) => bytes,
+        Err(diags) => return Ok(Err(print_diagnostics(&diags, err))),
+    };
+    let mut overrides = match overrides(args, &bytes) {
+        Ok((overrides, notices)) => {
+            for notice in notices.iter().filter(|_| !args.quiet) {
+                writeln!(err, "note: {notice}")?;
+            }
+            overrides
+        }
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Err(Exit::Invalid));
+        }
+    };
+    let demo = if args.demo {
+        Some(start_demo(&mut overrides).await?)
+    } else {
+        None
+    };
+    let shard = match shard(args) {
+        Ok(s) => s,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Err(Exit::Invalid));
+        }
+    };
+    let dir = args.plan_file.parent().unwrap_or(std::path::Path::new(""));
+    let file = args.plan_file.display().to_string();
+    let mut plan = match plan::load_bytes(&file, dir, &bytes, &overrides) {
+        Ok(p) => match shard {
+            Some(s) => p.into_shard(s),
+            None => p,
+        },
+        Err(diags) => return Ok(Err(print_diagnostics(&diags, err))),
+    };
+    // Like `--csv-prefix`, outside the plan's hash: which files a run writes does not make
+    // it another load, so runs with other reports still compare.
+    if !args.report.is_empty() {
+        plan.outputs.formats.clear();
+        for format in &args.report {
+            if !plan.outputs.formats.contains(format) {
+                plan.outputs.formats.push(*format);
+            }
+        }
+    }
+    Ok(Ok((plan, demo)))
 }
 
 /// The run `--baseline` names, if any; `Err` when it cannot be read or ran another plan.
@@ -242,14 +279,18 @@ impl Phases<'_> {
             plan.load.duration,
             err_is_terminal(),
         );
+        // One start for the engine and the live file's wall-clock times.
+        let started_at = SystemTime::now();
         let opts = RunOptions {
             verbose: self.args.verbose,
             seed: self.args.seed,
+            started_at: Some(started_at),
         };
         let probes = health::Probes::start(plan, self.base_url, self.http)?;
         let mut ndjson = if plan.outputs.formats.contains(&OutputFormat::Ndjson) {
             let path = self.folder.path().join(crate::report::NDJSON_FILE);
-            let writer = crate::report::ndjson::LiveWriter::create(&path, plan.rows.clone());
+            let writer =
+                crate::report::ndjson::LiveWriter::create(&path, plan.rows.clone(), started_at);
             Some(writer.map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?)
         } else {
             None
@@ -356,20 +397,29 @@ impl Phases<'_> {
     }
 }
 
-/// The plan overrides of `run`'s flags: `--set` and `--base-url`, then `--users`,
-/// `--duration`, `--seed` and `--only`; `Err` says why `--only` cannot be applied.
-fn overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
+/// The plan overrides of `run`'s flags: `--set` and `--base-url`, then what `--users`,
+/// `--rate` and `--duration` stand for on this plan's load, then `--seed` and `--only`;
+/// with notices of how the flags changed the plan's load. `Err` says why a flag cannot be
+/// applied.
+fn overrides(args: &RunArgs, bytes: &[u8]) -> Result<(Vec<Override>, Vec<String>), String> {
     let mut overrides = super::overrides(&args.plan);
-    if let Some(users) = args.users {
-        overrides.push(Override::from_flag(
-            "--users",
-            "load.users",
-            &users.to_string(),
-        ));
-    }
-    if let Some(d) = &args.duration {
-        overrides.push(Override::from_flag("--duration", "load.duration", d));
-    }
+    // A plan that cannot be parsed gets no flag verdicts here: loading it next reports
+    // where it is broken, which is what its author needs to see first.
+    let file = args.plan_file.display().to_string();
+    let document = plan::parse(&file, std::path::Path::new(""), bytes, &overrides)
+        .ok()
+        .map(|source| source.value);
+    let flags = LoadFlags {
+        users: args.users,
+        rate: args.rate.as_ref(),
+        duration: args.duration.as_deref(),
+    };
+    let load = document
+        .as_ref()
+        .and_then(|d| d.get("load"))
+        .unwrap_or(&serde_json::Value::Null);
+    let edits = load_flags::edits(load, &flags)?;
+    overrides.extend(edits.overrides);
     if let Some(seed) = args.seed {
         overrides.push(Override::from_flag(
             "--seed",
@@ -377,8 +427,10 @@ fn overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
             &seed.to_string(),
         ));
     }
-    overrides.extend(only_overrides(args)?);
-    Ok(overrides)
+    if let Some(document) = &document {
+        overrides.extend(only_overrides(&args.only, document)?);
+    }
+    Ok((overrides, edits.notices))
 }
 
 /// Each user keeps its own connections: make room for them (plus files and slack).
@@ -401,45 +453,30 @@ fn err_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// `--only a,b`: every other endpoint gets weight 0.
-fn only_overrides(args: &RunArgs) -> Result<Vec<Override>, String> {
-    if args.only.is_empty() {
+/// `--only a,b`: every other endpoint of the plan's `document` gets weight 0.
+fn only_overrides(only: &[String], document: &serde_json::Value) -> Result<Vec<Override>, String> {
+    if only.is_empty() {
         return Ok(Vec::new());
     }
-    // A plan that cannot be read or parsed gets no `--only` verdict here: loading it next
-    // reports where it is broken, which is what its author needs to see first.
-    let Ok(bytes) = std::fs::read(&args.plan_file) else {
-        return Ok(Vec::new());
-    };
-    let Ok(source) = plan::parse(
-        &args.plan_file.display().to_string(),
-        std::path::Path::new(""),
-        &bytes,
-        &[],
-    ) else {
-        return Ok(Vec::new());
-    };
-    let names: Vec<String> = source
-        .value
+    let names: Vec<&str> = document
         .get("endpoints")
         .and_then(|e| e.as_array())
-        .cloned()
+        .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| e.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .filter_map(|e| e.get("name").and_then(|n| n.as_str()))
         .collect();
-    let known: Vec<&str> = names.iter().map(String::as_str).collect();
-    for wanted in &args.only {
-        if !known.contains(&wanted.as_str()) {
+    for wanted in only {
+        if !names.contains(&wanted.as_str()) {
             return Err(format!(
                 "--only names `{wanted}`, which the plan does not have; {}",
-                plan::diagnostic::suggest(wanted, &known)
+                plan::diagnostic::suggest(wanted, &names)
             ));
         }
     }
     Ok(names
         .iter()
-        .filter(|n| !args.only.contains(n))
+        .filter(|n| !only.iter().any(|o| o == *n))
         .map(|n| Override::new(&format!("endpoints.{n}.weight"), "0"))
         .collect())
 }
