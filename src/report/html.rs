@@ -1,297 +1,22 @@
 //! `report.html`: one self-contained page (no script, no stylesheet or font from elsewhere,
-//! works offline) with the overview, verdicts, endpoint table, charts of req/s, errors and
-//! latency percentiles over time, and a latency distribution per endpoint. Charts are
-//! inline SVG: the geometry is computed here, the markup lives in `templates/report.html`,
-//! rendered by minijinja with HTML auto-escaping, so names from the plan cannot inject
-//! markup.
+//! works offline) with the overview, the load shape, verdicts, endpoint and check tables,
+//! charts over time (users, requests and failures per second, latency percentiles, each
+//! row's latency) and a latency distribution per endpoint. Charts are inline SVG whose
+//! geometry `chart` computes; the markup lives in `templates/report.html`, rendered by
+//! minijinja with HTML auto-escaping, so names from the plan cannot inject markup.
 
-use hdrhistogram::Histogram;
+use indicatif::HumanBytes;
 use minijinja::{AutoEscape, Environment, Value, escape_formatter};
 
 use super::terminal::printable;
 use serde::Serialize;
 
 use super::ReportError;
-use super::format::ms_text;
-use super::summary::{Failure, PlanInfo, RunInfo, Stats, Summary};
-use crate::metrics::decode_histogram;
+use super::chart::{Chart, HEIGHT, LEFT, RIGHT, Series, Unit, WIDTH, distribution, time_chart};
+use super::summary::{Failure, LoadInfo, LoadModelKind, PlanInfo, RunInfo, Stats, Summary};
 use crate::sla::Status;
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
-
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 200.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 10.0;
-const BOTTOM: f64 = 28.0;
-
-#[derive(Serialize)]
-struct Tick {
-    pos: String,
-    label: String,
-}
-
-#[derive(Serialize)]
-struct Line {
-    label: String,
-    class: String,
-    points: String,
-}
-
-#[derive(Serialize)]
-struct Bar {
-    x: String,
-    y: String,
-    w: String,
-    h: String,
-    label: String,
-}
-
-#[derive(Serialize)]
-struct Chart {
-    id: String,
-    title: String,
-    unit: String,
-    lines: Vec<Line>,
-    bars: Vec<Bar>,
-    x_ticks: Vec<Tick>,
-    y_ticks: Vec<Tick>,
-    empty: bool,
-}
-
-fn num(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-/// A round upper bound for an axis: 1, 2 or 5 × 10^n, at least `max`.
-fn nice_max(max: f64) -> f64 {
-    if max <= 0.0 || !max.is_finite() {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * magnitude)
-        .find(|v| *v >= max)
-        .unwrap_or(10.0 * magnitude)
-}
-
-fn plot_x(t: f64, end: f64) -> f64 {
-    LEFT + (WIDTH - LEFT - RIGHT) * if end > 0.0 { t / end } else { 0.0 }
-}
-
-fn plot_y(v: f64, top: f64) -> f64 {
-    HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (v / top)
-}
-
-fn short(v: f64) -> String {
-    if v >= 100.0 || v == v.round() {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
-
-fn y_ticks(top: f64, unit: &str) -> Vec<Tick> {
-    [0.0, 0.5, 1.0]
-        .iter()
-        .map(|f| Tick {
-            pos: num(plot_y(top * f, top)),
-            label: format!("{}{unit}", short(top * f)),
-        })
-        .collect()
-}
-
-/// A time-series chart of `lines` (label, CSS class, values per point; `None` leaves the
-/// point out).
-fn time_chart(
-    summary: &Summary,
-    id: &str,
-    title: &str,
-    unit: &str,
-    lines: Vec<(&str, &str, Vec<Option<f64>>)>,
-) -> Chart {
-    let times: Vec<f64> = summary.series.iter().map(|p| p.elapsed_s).collect();
-    let end = times.last().copied().unwrap_or(0.0);
-    let top = nice_max(
-        lines
-            .iter()
-            .flat_map(|(_, _, v)| v.iter().flatten())
-            .fold(0.0, |a: f64, b| a.max(*b)),
-    );
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .map(|(label, class, values)| Line {
-            label: label.to_owned(),
-            class: class.to_owned(),
-            points: times
-                .iter()
-                .zip(values)
-                .filter_map(|(t, v)| {
-                    v.map(|v| format!("{},{}", num(plot_x(*t, end)), num(plot_y(v, top))))
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
-        })
-        .collect();
-    Chart {
-        id: id.to_owned(),
-        title: title.to_owned(),
-        unit: unit.to_owned(),
-        empty: times.is_empty(),
-        lines,
-        bars: Vec::new(),
-        x_ticks: [0.0, 0.5, 1.0]
-            .iter()
-            .map(|f| Tick {
-                pos: num(plot_x(end * f, end)),
-                label: format!("{}s", short(end * f)),
-            })
-            .collect(),
-        y_ticks: y_ticks(top, unit),
-    }
-}
-
-const BINS: usize = 24;
-
-/// Requests per latency bin, bins spaced logarithmically from `lo` to `hi` µs.
-struct Bins {
-    lo: f64,
-    ratio: f64,
-}
-
-impl Bins {
-    fn over<'a>(histograms: impl IntoIterator<Item = &'a Histogram<u64>>) -> Bins {
-        let (lo, hi) = histograms.into_iter().fold((u64::MAX, 1), |(lo, hi), h| {
-            (lo.min(h.min()), hi.max(h.max()))
-        });
-        let lo = lo.max(1) as f64;
-        let hi = (hi as f64).max(lo + 1.0);
-        Bins {
-            lo,
-            ratio: (hi / lo).ln(),
-        }
-    }
-
-    fn counts(&self, h: &Histogram<u64>) -> [u64; BINS] {
-        let bin = |us: f64| {
-            (((us.max(self.lo) / self.lo).ln() / self.ratio * BINS as f64) as usize).min(BINS - 1)
-        };
-        let mut counts = [0u64; BINS];
-        for v in h.iter_recorded() {
-            counts[bin(v.value_iterated_to() as f64)] += v.count_at_value();
-        }
-        counts
-    }
-
-    /// The lower edge of bin `i`, in ms.
-    fn edge_ms(&self, i: usize) -> f64 {
-        self.lo * (self.ratio * i as f64 / BINS as f64).exp() / 1000.0
-    }
-}
-
-fn requests(n: u64) -> String {
-    format!("{n} request{}", if n == 1 { "" } else { "s" })
-}
-
-/// The latency distribution of one endpoint: requests per latency bin, bins spaced
-/// logarithmically from the fastest to the slowest request. Against a baseline, both runs'
-/// distributions share the bins and are drawn as shares of their requests: this run's as
-/// bars, the baseline's as an outline over them, so a shift reads at a glance.
-fn distribution(index: usize, s: &Stats, base: Option<&str>) -> Chart {
-    let mut chart = Chart {
-        id: format!("dist-{index}"),
-        title: format!("{} latency distribution", s.name),
-        unit: "ms".into(),
-        lines: Vec::new(),
-        bars: Vec::new(),
-        x_ticks: Vec::new(),
-        y_ticks: Vec::new(),
-        empty: true,
-    };
-    let Ok(h) = decode_histogram(&s.histogram) else {
-        return chart;
-    };
-    if h.is_empty() {
-        return chart;
-    }
-    let base = base
-        .and_then(|b| decode_histogram(b).ok())
-        .filter(|b| !b.is_empty());
-    let bins = Bins::over([Some(&h), base.as_ref()].into_iter().flatten());
-    let counts = bins.counts(&h);
-    let base_counts = base.as_ref().map(|b| (bins.counts(b), b.len()));
-    // Shares when two runs of different sizes share the axis; counts otherwise.
-    let scale = |n: u64, of: u64| match base_counts {
-        Some(_) => n as f64 * 100.0 / of.max(1) as f64,
-        None => n as f64,
-    };
-    let values = counts.map(|n| scale(n, h.len()));
-    let base_values = base_counts.map(|(c, of)| c.map(|n| scale(n, of)));
-    let highest = values
-        .iter()
-        .chain(base_values.iter().flatten())
-        .fold(0.0, |m: f64, v| m.max(*v));
-    let top = nice_max(highest.max(1.0));
-    let slot = (WIDTH - LEFT - RIGHT) / BINS as f64;
-    let label = |i: usize| {
-        let mut text = format!(
-            "{}–{}: {}",
-            ms_text(bins.edge_ms(i)),
-            ms_text(bins.edge_ms(i + 1)),
-            requests(counts[i])
-        );
-        if let (Some((base_counts, _)), Some(base_values)) = (&base_counts, &base_values) {
-            text = format!(
-                "{text} ({:.1} %); baseline {} ({:.1} %)",
-                values[i],
-                requests(base_counts[i]),
-                base_values[i]
-            );
-        }
-        text
-    };
-    chart.bars = (0..BINS)
-        .filter(|i| counts[*i] > 0)
-        .map(|i| {
-            let y = plot_y(values[i], top);
-            Bar {
-                x: num(LEFT + slot * i as f64 + 1.0),
-                y: num(y),
-                w: num(slot - 2.0),
-                h: num(HEIGHT - BOTTOM - y),
-                label: label(i),
-            }
-        })
-        .collect();
-    if let Some(base_values) = base_values {
-        chart.title.push_str(", against the baseline");
-        // A step outline: each bin's level across its slot, down to the axis at both ends.
-        let mut points = vec![format!("{},{}", num(LEFT), num(HEIGHT - BOTTOM))];
-        for (i, v) in base_values.iter().enumerate() {
-            let y = num(plot_y(*v, top));
-            points.push(format!("{},{y}", num(LEFT + slot * i as f64)));
-            points.push(format!("{},{y}", num(LEFT + slot * (i + 1) as f64)));
-        }
-        points.push(format!("{},{}", num(WIDTH - RIGHT), num(HEIGHT - BOTTOM)));
-        chart.lines = vec![Line {
-            label: "baseline".into(),
-            class: "baseline".into(),
-            points: points.join(" "),
-        }];
-    }
-    chart.x_ticks = [0, BINS / 2, BINS]
-        .iter()
-        .map(|i| Tick {
-            pos: num(LEFT + slot * *i as f64),
-            label: ms_text(bins.edge_ms(*i)),
-        })
-        .collect();
-    chart.y_ticks = y_ticks(top, if base_counts.is_some() { "%" } else { "" });
-    chart.empty = false;
-    chart
-}
 
 #[derive(Serialize)]
 struct Row {
@@ -343,10 +68,15 @@ struct Page<'a> {
     stop: serde_json::Value,
     verdict: &'static str,
     notices: Vec<String>,
+    load: Vec<(&'static str, String)>,
+    stages: Vec<[String; 3]>,
+    data: [String; 3],
     verdicts: Vec<VerdictRow>,
     rows: Vec<Row>,
     total: Row,
+    checks: Vec<CheckRow>,
     charts: Vec<Chart>,
+    row_charts: Vec<Chart>,
     distributions: Vec<Chart>,
     health: &'a crate::health::HealthResults,
     failures: Vec<&'a Failure>,
@@ -357,6 +87,15 @@ struct Page<'a> {
     right_edge: f64,
 }
 
+/// A row's checks: how many passed, failed, and the share that passed.
+#[derive(Serialize)]
+struct CheckRow {
+    name: String,
+    passed: u64,
+    failed: u64,
+    rate: String,
+}
+
 /// Renders `report.html`.
 pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
     let env = environment()?;
@@ -365,42 +104,155 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
         .collect();
     let mut failures = super::format::failures_by_count(summary);
     failures.truncate(50);
+    let total = &summary.total;
     let page = Page {
         plan: &summary.plan,
         run: &summary.run,
         stop: serde_json::to_value(summary.run.stop)?,
         verdict: summary.verdict.as_str(),
         notices: super::format::notices(summary),
+        load: load_shape(&summary.load),
+        stages: stages(&summary.load),
+        data: [total.bytes_in, total.body_bytes, total.bytes_out]
+            .map(|b| HumanBytes(b).to_string()),
         verdicts: verdict_rows(summary),
         rows,
-        total: row(&summary.total, "Aggregated".into()),
+        total: row(total, "Aggregated".into()),
+        checks: check_rows(summary),
         charts: time_charts(summary),
-        distributions: summary
-            .endpoints
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let base = summary.baseline.as_ref().and_then(|b| {
-                    b.endpoints
-                        .iter()
-                        .find(|d| d.name == e.name)
-                        .map(|d| d.histogram.as_str())
-                });
-                distribution(i, e, base)
-            })
-            .collect(),
+        row_charts: row_charts(summary),
+        distributions: distributions(summary),
         health: &summary.health,
         failures,
         width: WIDTH,
         height: HEIGHT,
         left: LEFT,
-        baseline: HEIGHT - BOTTOM,
+        baseline: HEIGHT - super::chart::BOTTOM,
         right_edge: WIDTH - RIGHT,
     };
     let text = env
         .get_template("report.html")?
         .render(crate::template::to_value(&page))?;
     Ok(text)
+}
+
+/// Each endpoint's latency distribution, its baseline's over it when the run had one.
+fn distributions(summary: &Summary) -> Vec<Chart> {
+    summary
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let base = summary.baseline.as_ref().and_then(|b| {
+                b.endpoints
+                    .iter()
+                    .find(|d| d.name == e.name)
+                    .map(|d| d.histogram.as_str())
+            });
+            distribution(i, e, base)
+        })
+        .collect()
+}
+
+fn seconds(s: f64) -> String {
+    format!("{} s", super::format::py_float((s * 10.0).round() / 10.0))
+}
+
+/// The load the run applied, in words: what a Locust or k6 user reads first.
+fn load_shape(load: &LoadInfo) -> Vec<(&'static str, String)> {
+    let mut out = vec![(
+        "model",
+        match load.model {
+            LoadModelKind::Closed => "closed: virtual users, each looping".to_owned(),
+            LoadModelKind::Open => "open: iterations started at a rate".to_owned(),
+        },
+    )];
+    let peak = load.stages.iter().map(|s| s.target).fold(0.0, f64::max);
+    out.push((
+        "peak",
+        match load.model {
+            LoadModelKind::Closed => format!("{peak} users"),
+            LoadModelKind::Open => format!("{peak} iterations/s"),
+        },
+    ));
+    if let (LoadModelKind::Closed, true, Some(first)) =
+        (load.model, load.from_one, load.stages.first())
+        && first.duration_s > 0.0
+    {
+        out.push((
+            "spawn rate",
+            format!("{:.2} users/s", (first.target - 1.0) / first.duration_s),
+        ));
+    }
+    if let Some(t) = &load.think_time {
+        use super::summary::ThinkInfo;
+        out.push((
+            "think time",
+            match t {
+                ThinkInfo::Constant(s) => format!("constant {}", seconds(*s)),
+                ThinkInfo::Between([a, b]) => {
+                    format!("between {} and {}", seconds(*a), seconds(*b))
+                }
+                ThinkInfo::Pacing(s) => format!("constant pacing, a task every {}", seconds(*s)),
+                ThinkInfo::Poisson(s) => format!("exponential, mean {}", seconds(*s)),
+            },
+        ));
+    } else if load.model == LoadModelKind::Closed {
+        out.push(("think time", "none".into()));
+    }
+    if let Some(n) = load.max_concurrency {
+        out.push(("max concurrency", format!("{n} iterations in flight")));
+    }
+    if let Some(d) = load.duration_s {
+        out.push(("planned duration", seconds(d)));
+    }
+    if let Some(n) = load.iterations {
+        out.push(("iterations", n.to_string()));
+    }
+    out.push(("graceful stop", seconds(load.graceful_stop_s)));
+    out
+}
+
+/// The stages as rows: from, to, over.
+fn stages(load: &LoadInfo) -> Vec<[String; 3]> {
+    let unit = match load.model {
+        LoadModelKind::Closed => "users",
+        LoadModelKind::Open => "/s",
+    };
+    let mut from = match (load.model, load.from_one) {
+        (LoadModelKind::Closed, true) => 1.0,
+        _ => 0.0,
+    };
+    load.stages
+        .iter()
+        .map(|s| {
+            let row = [
+                format!("{from} {unit}"),
+                format!("{} {unit}", s.target),
+                seconds(s.duration_s),
+            ];
+            from = s.target;
+            row
+        })
+        .collect()
+}
+
+/// Rows with checks, and the share of their checks that passed.
+fn check_rows(summary: &Summary) -> Vec<CheckRow> {
+    summary
+        .rows
+        .iter()
+        .filter(|r| r.checks_passed + r.checks_failed > 0)
+        .map(|r| CheckRow {
+            name: r.name.clone(),
+            passed: r.checks_passed,
+            failed: r.checks_failed,
+            rate: format!(
+                "{:.2} %",
+                r.checks_passed as f64 * 100.0 / (r.checks_passed + r.checks_failed) as f64
+            ),
+        })
+        .collect()
 }
 
 /// The template in an environment that escapes for HTML.
@@ -419,39 +271,109 @@ fn environment() -> Result<Environment<'static>, ReportError> {
     Ok(env)
 }
 
-/// Requests, failures and latency percentiles per second, over the whole run.
+/// Users (or iterations in flight), requests, failures and latency percentiles per second,
+/// over the whole run.
 fn time_charts(summary: &Summary) -> Vec<Chart> {
     let series = &summary.series;
+    let times: Vec<f64> = series.iter().map(|p| p.elapsed_s).collect();
     let total = |f: fn(&crate::metrics::RowPoint) -> Option<f64>| -> Vec<Option<f64>> {
         series.iter().map(|p| f(&p.total)).collect()
     };
+    let (users_title, users_label) = match summary.load.model {
+        LoadModelKind::Closed => ("Users", "users"),
+        LoadModelKind::Open => ("Iterations in flight", "in flight"),
+    };
+    let chart = |id: &str, title: &str| (id.to_owned(), title.to_owned());
     vec![
         time_chart(
-            summary,
-            "chart-rps",
-            "Requests per second",
-            "/s",
-            vec![("req/s", "rps", total(|p| Some(p.rps)))],
+            &times,
+            chart("chart-users", users_title),
+            Unit::Count,
+            vec![Series {
+                label: users_label,
+                class: "users",
+                values: series.iter().map(|p| Some(p.users as f64)).collect(),
+            }],
         ),
         time_chart(
-            summary,
-            "chart-errors",
-            "Failures per second",
-            "/s",
-            vec![("failures/s", "errors", total(|p| Some(p.fps)))],
+            &times,
+            chart("chart-rps", "Requests per second"),
+            Unit::PerSecond,
+            vec![Series {
+                label: "req/s",
+                class: "rps",
+                values: total(|p| Some(p.rps)),
+            }],
         ),
         time_chart(
-            summary,
-            "chart-latency",
-            "Latency percentiles (each second)",
-            "ms",
-            vec![
-                ("p50", "p50", total(|p| p.percentiles.p50)),
-                ("p95", "p95", total(|p| p.percentiles.p95)),
-                ("p99", "p99", total(|p| p.percentiles.p99)),
-            ],
+            &times,
+            chart("chart-errors", "Failures per second"),
+            Unit::PerSecond,
+            vec![Series {
+                label: "failures/s",
+                class: "errors",
+                values: total(|p| Some(p.fps)),
+            }],
+        ),
+        time_chart(
+            &times,
+            chart("chart-latency", "Latency percentiles (each second)"),
+            Unit::Ms,
+            percentile_lines(series.iter().map(|p| &p.total.percentiles)),
         ),
     ]
+}
+
+/// p99, p95 and p50, in that order, so a line that meets another is drawn over it.
+fn percentile_lines<'a>(
+    points: impl Iterator<Item = &'a crate::metrics::Percentiles> + Clone,
+) -> Vec<Series> {
+    let line = |label, f: fn(&crate::metrics::Percentiles) -> Option<f64>| Series {
+        label,
+        class: label,
+        values: points.clone().map(f).collect(),
+    };
+    vec![
+        line("p99", |p| p.p99),
+        line("p95", |p| p.p95),
+        line("p50", |p| p.p50),
+    ]
+}
+
+/// Each row's latency over time, small multiples on one time axis: a second in which the
+/// row completed nothing is left out of its lines.
+fn row_charts(summary: &Summary) -> Vec<Chart> {
+    let series = &summary.series;
+    let times: Vec<f64> = series.iter().map(|p| p.elapsed_s).collect();
+    let empty = crate::metrics::Percentiles::default();
+    summary
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.requests > 0)
+        .map(|(i, r)| {
+            let points: Vec<&crate::metrics::Percentiles> = series
+                .iter()
+                .map(|p| {
+                    p.rows
+                        .iter()
+                        .find(|a| a.row == i)
+                        .map_or(&empty, |a| &a.point.percentiles)
+                })
+                .collect();
+            let mut lines = percentile_lines(points.iter().copied());
+            lines.remove(0);
+            time_chart(
+                &times,
+                (
+                    format!("row-latency-{i}"),
+                    format!("{} {}", r.method, r.name),
+                ),
+                Unit::Ms,
+                lines,
+            )
+        })
+        .collect()
 }
 
 fn verdict_rows(summary: &Summary) -> Vec<VerdictRow> {

@@ -3,6 +3,7 @@
 //! engine), so `loadplan report` renders the same bytes from a saved `summary.json`. No
 //! report carries a render timestamp for the same reason.
 
+mod chart;
 pub(crate) mod csv;
 mod error;
 pub(crate) mod folder;
