@@ -390,6 +390,17 @@ fn only_on_a_broken_plan_reports_where_the_plan_is_broken() {
     assert!(!err.contains("--only names"), "{err}");
 }
 
+/// Issue 16: a plan with seven mistakes, two the schema finds (a unit, a key typo) and five
+/// the checks of meaning find on the parts that are right, gets all seven in one run.
+#[test]
+fn validate_reports_every_mistake_at_once() {
+    let out = loadplan(&["validate", "tests/fixtures/plans/seven-mistakes.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.ends_with("0 of 1 plan valid, 7 problems\n"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
 /// Issue 12: what `validate` prints, whole: each problem at `file:line:col` with its hint,
 /// then the count, on the streams they belong to.
 #[test]
