@@ -629,7 +629,13 @@ fn check_threshold(metric: &SlaMetric, value: &Scalar, at: &str, r: &mut Reporte
                 String::from(metric.clone()),
                 e.problem
             ),
-            &format!("this metric is compared with {}", e.expected),
+            &match e.meant {
+                Some(meant) => format!(
+                    "did you mean `{meant}`? this metric is compared with {}",
+                    e.expected
+                ),
+                None => format!("this metric is compared with {}", e.expected),
+            },
         );
     }
 }
