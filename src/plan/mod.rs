@@ -11,6 +11,7 @@ pub(crate) mod compile;
 pub(crate) mod defaults;
 pub(crate) mod diagnostic;
 pub(crate) mod hovers;
+pub(crate) mod k6;
 pub(crate) mod model;
 pub(crate) mod overrides;
 pub(crate) mod partial;

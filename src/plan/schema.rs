@@ -110,6 +110,16 @@ pub fn check(instance: &Value, positions: &Positions) -> Vec<SchemaProblem> {
     validator
         .iter_errors(instance)
         .flat_map(|e| cx.explain(&e))
+        .map(|mut p| {
+            // A k6 habit gets where loadplan keeps it, before what the schema says.
+            if let Some(hint) = instance
+                .pointer(&p.pointer)
+                .and_then(|v| super::k6::value_hint(&p.pointer, v))
+            {
+                p.hint = Some(hint);
+            }
+            p
+        })
         .collect()
 }
 
@@ -203,11 +213,13 @@ impl Cx<'_> {
 
     fn unknown_key(&self, object: &str, key: &str, known: &[&str]) -> SchemaProblem {
         let pointer = format!("{object}/{}", super::yaml::escape_segment(key));
+        let hint = super::k6::key_hint(object, key, self.instance.pointer(&pointer))
+            .unwrap_or_else(|| suggest(key, known));
         SchemaProblem {
             pos: self.positions.key(&pointer),
             pointer,
             message: format!("unknown key `{key}`"),
-            hint: Some(suggest(key, known)),
+            hint: Some(hint),
         }
     }
 
