@@ -487,11 +487,15 @@ fn best_branch<'c>(
         })
 }
 
-/// `30 sec` for `30s`: says what was meant before what a duration is.
+/// `30 sec` for `30s`, `50/sec` for `50/s`: says what was meant before what a unit is.
 fn pattern_hint(title: &str, value: &Value, described: Option<String>) -> Option<String> {
-    let meant = matches!(title, "duration" | "think time")
-        .then(|| value.as_str().and_then(super::units::duration_for_words))
-        .flatten();
+    let meant_for: Option<fn(&str) -> Option<String>> = match title {
+        "duration" | "think time" => Some(super::units::duration_for_words),
+        "rate" => Some(super::units::rate_for_words),
+        "percentage" => Some(super::units::percent_for_words),
+        _ => None,
+    };
+    let meant = meant_for.and_then(|meant| value.as_str().and_then(meant));
     match (meant, described) {
         (Some(meant), Some(text)) => Some(format!("did you mean `{meant}`? {text}")),
         (Some(meant), None) => Some(format!("did you mean `{meant}`?")),

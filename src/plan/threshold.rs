@@ -74,10 +74,20 @@ pub(crate) fn parse_threshold(
             "a whole number of iterations, like `0`",
         ),
     };
-    result.map_err(|problem| ThresholdError {
-        problem,
-        expected,
-        meant: meant(metric, value),
+    result.map_err(|problem| {
+        let meant = meant(metric, value);
+        // The unit's parser already says what a slip meant; the hint says it once.
+        let problem = match &meant {
+            Some(m) => problem
+                .strip_suffix(&format!(": did you mean `{m}`?"))
+                .map_or_else(|| problem.clone(), str::to_owned),
+            None => problem,
+        };
+        ThresholdError {
+            problem,
+            expected,
+            meant,
+        }
     })
 }
 
@@ -94,6 +104,8 @@ fn meant(metric: &SlaMetric, value: &Scalar) -> Option<String> {
     match value {
         Scalar::Integer(_) | Scalar::Float(_) if latency => Some(format!("{}ms", value.to_text())),
         Scalar::Text(t) if latency => super::units::duration_for_words(t),
+        Scalar::Text(t) if share => super::units::percent_for_words(t),
+        Scalar::Text(t) if *metric == SlaMetric::Rps => super::units::rate_for_words(t),
         Scalar::Float(f) if share && (0.0..=1.0).contains(f) => {
             Some(format!("{}%", percent_text(*f)))
         }
@@ -163,6 +175,17 @@ mod tests {
             meant(SlaMetric::ErrorRate, Scalar::Integer(5)).as_deref(),
             Some("5%")
         );
+        assert_eq!(
+            meant(SlaMetric::ErrorRate, Scalar::Text("1 percent".into())).as_deref(),
+            Some("1%")
+        );
+        assert_eq!(
+            meant(SlaMetric::Rps, Scalar::Text("100/sec".into())).as_deref(),
+            Some("100/s")
+        );
+        // What was meant is said once, in the hint, not in the problem too.
+        let err = parse_threshold(&p95(), &Scalar::Text("500 millis".into())).unwrap_err();
+        assert_eq!(err.problem, "`500 millis` is not a duration");
         assert_eq!(meant(SlaMetric::ErrorRate, Scalar::Integer(500)), None);
         assert_eq!(meant(p95(), Scalar::Text("fast".into())), None);
     }

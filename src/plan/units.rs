@@ -126,6 +126,49 @@ fn unit_for_word(word: &str) -> Option<&'static str> {
     })
 }
 
+/// A rate as a plan writes it (`50/s`) for a slip that is plainly one: a word or a capital
+/// for its unit (`50/sec`, `50 per second`, `300/min`, `2/H`), or a count's own unit
+/// (`50 rps`, `600 rpm`). `None` when `text` is not such a slip, or already a rate.
+pub(crate) fn rate_for_words(text: &str) -> Option<String> {
+    let (number, unit) = number_and_word(text)?;
+    let per = match unit.as_str() {
+        "rps" | "qps" | "req/s" | "reqs/s" | "requests/s" => "s",
+        "rpm" | "req/m" | "req/min" | "requests/m" => "m",
+        _ => {
+            let word = unit
+                .strip_prefix('/')
+                .or_else(|| unit.strip_prefix("per "))?
+                .trim();
+            match unit_for_word(word)? {
+                per @ ("s" | "m" | "h") => per,
+                _ => return None,
+            }
+        }
+    };
+    let written = format!("{number}/{per}");
+    (exact_rate(text.trim()).is_err() && exact_rate(&written).is_ok()).then_some(written)
+}
+
+/// A percentage as a plan writes it (`5%`) for one written with a word (`5 percent`,
+/// `0.5 pct`); `None` when `text` is not such a slip.
+pub(crate) fn percent_for_words(text: &str) -> Option<String> {
+    let (number, word) = number_and_word(text)?;
+    if !matches!(word.as_str(), "percent" | "per cent" | "pct" | "percentage") {
+        return None;
+    }
+    let written = format!("{number}%");
+    exact_percent(&written).is_ok().then_some(written)
+}
+
+/// The number that starts `text` and the lowercase word after it (`50`, `/sec`), when a
+/// slip is short enough to be one.
+fn number_and_word(text: &str) -> Option<(&str, String)> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, word) = text.split_at(digits);
+    (!number.is_empty() && text.len() <= 40).then(|| (number, word.trim().to_lowercase()))
+}
+
 /// Schema pattern of a duration: one or more number+unit parts, as in `1m30s`.
 pub(crate) const DURATION_PATTERN: &str = r"^\s*([0-9]+(\.[0-9]+)?\s*(us|ms|s|m|h)\s*)+$";
 
@@ -260,7 +303,15 @@ fn number_before(text: &str, suffix_start: usize, what: &str) -> Result<f64, Str
         .map_err(|_| format!("`{text}` is not {what}"))
 }
 
+/// Parses a percentage, suggesting what a slip meant (`5 percent`: did you mean `5%`?).
 fn parse_percent(text: &str) -> Result<f64, String> {
+    exact_percent(text).map_err(|e| match percent_for_words(text) {
+        Some(meant) => format!("`{text}` is not a percentage: did you mean `{meant}`?"),
+        None => e,
+    })
+}
+
+fn exact_percent(text: &str) -> Result<f64, String> {
     let what = "a percentage: write it like `5%`";
     let end = text
         .find('%')
@@ -272,7 +323,15 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     Ok(value / 100.0)
 }
 
+/// Parses a rate, suggesting what a slip meant (`50/sec`: did you mean `50/s`?).
 fn parse_rate(text: &str) -> Result<f64, String> {
+    exact_rate(text).map_err(|e| match rate_for_words(text) {
+        Some(meant) => format!("`{text}` is not a rate: did you mean `{meant}`?"),
+        None => e,
+    })
+}
+
+fn exact_rate(text: &str) -> Result<f64, String> {
     let what = "a rate: write it like `50/s`, `300/m` or `2/h`";
     let slash = text
         .find('/')
@@ -355,6 +414,34 @@ mod tests {
         ] {
             assert_eq!(duration_for_words(nothing), None, "{nothing}");
         }
+    }
+
+    #[test]
+    fn a_rate_or_percentage_written_with_a_word_is_suggested_as_the_plan_writes_it() {
+        for (written, meant) in [
+            ("50/sec", "50/s"),
+            ("50 / second", "50/s"),
+            ("50 per second", "50/s"),
+            ("300/min", "300/m"),
+            ("2/H", "2/h"),
+            ("0.5 per hour", "0.5/h"),
+            ("50 rps", "50/s"),
+            ("600 RPM", "600/m"),
+        ] {
+            assert_eq!(rate_for_words(written).as_deref(), Some(meant), "{written}");
+        }
+        for nothing in ["50/s", "50 / s", "50", "/s", "50/ms", "50/day", "fast rps"] {
+            assert_eq!(rate_for_words(nothing), None, "{nothing}");
+        }
+        assert_eq!(percent_for_words("5 percent").as_deref(), Some("5%"));
+        assert_eq!(percent_for_words("0.5 pct").as_deref(), Some("0.5%"));
+        for nothing in ["5%", "5", "150 percent", "percent"] {
+            assert_eq!(percent_for_words(nothing), None, "{nothing}");
+        }
+        let e = "50/sec".parse::<Rate>().unwrap_err();
+        assert_eq!(e, "`50/sec` is not a rate: did you mean `50/s`?");
+        let e = "1 percent".parse::<Percent>().unwrap_err();
+        assert_eq!(e, "`1 percent` is not a percentage: did you mean `1%`?");
     }
 
     #[test]
