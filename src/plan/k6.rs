@@ -217,6 +217,25 @@ mod tests {
         assert!(hint("", "duration", json!("30s")).contains("`load: { duration: 30s }`"));
         assert!(hint("/load", "maxVUs", json!(50)).contains("`max_concurrency`"));
         assert!(hint("", "scenarios", json!({})).contains("`arrival_rate`"));
+        assert!(hint("", "options", json!({})).contains("`load: { users: 10, duration: 30s }`"));
+        assert!(hint("", "iterations", json!(100)).contains("`load: { iterations: 100 }`"));
+        assert!(
+            hint("", "insecureSkipTLSVerify", json!(true))
+                .contains("`target: { tls: { insecure: true } }`")
+        );
+        assert!(hint("", "userAgent", json!("x")).contains("User-Agent"));
+        assert!(hint("", "maxRedirects", json!(3)).contains("`target: { max_redirects: 5 }`"));
+        for (object, key) in [("", "rps"), ("/load", "rate"), ("/load", "timeUnit")] {
+            assert!(
+                hint(object, key, json!(50)).contains("`arrival_rate`"),
+                "{key}"
+            );
+        }
+        assert!(hint("/load", "executor", json!("constant-vus")).contains("`users` or `stages`"));
+        assert_eq!(
+            hint("/load", "gracefulStop", json!("30s")),
+            "did you mean `graceful_stop`?"
+        );
         assert_eq!(key_hint("/load", "wieght", None), None);
         assert_eq!(key_hint("/target", "vus", None), None);
     }

@@ -561,7 +561,7 @@ mod tests {
     #[test]
     fn a_tab_is_reported_where_it_is() {
         for (text, line, col) in [
-            // Below a plain scalar: the parser names the scalar's start (8:13).
+            // Below a plain scalar: the parser names the scalar's start (3:8).
             ("a:\n  - b: 1\n    c: /x\n\tweight: 2\n", 4, 1),
             ("a:\n  b: /x\n\n\t- c\n", 4, 1),
             // Indenting a key: the parser names the key, after the tab (3:2).
