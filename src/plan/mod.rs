@@ -2,16 +2,20 @@
 //! meaning, and compile it into what the engine runs. Data flows one way:
 //! file → [`yaml`] (value + positions) → [`overrides`] → [`schema`] → typed [`model::Plan`]
 //! → [`validate`] → [`compile`] → [`compile::CompiledPlan`]. Every problem on the way is a
-//! [`Diagnostic`] with `file:line:col`, and all of them are reported together.
+//! [`Diagnostic`] with `file:line:col`, and all of them are reported together: a plan with
+//! schema errors is read without the parts that have them ([`partial`]), and the checks of
+//! meaning still run on the rest.
 
 pub(crate) mod capacity;
 pub(crate) mod compile;
 pub(crate) mod defaults;
 pub(crate) mod diagnostic;
 pub(crate) mod hovers;
+pub(crate) mod k6;
 pub(crate) mod load_flags;
 pub(crate) mod model;
 pub(crate) mod overrides;
+pub(crate) mod partial;
 pub(crate) mod reference;
 pub(crate) mod schema;
 pub(crate) mod shard;
@@ -26,7 +30,6 @@ use std::path::{Path, PathBuf};
 
 pub use compile::CompiledPlan;
 pub use diagnostic::Diagnostic;
-pub(crate) use model::Plan;
 pub use overrides::Override;
 
 use yaml::Positions;
@@ -41,6 +44,7 @@ pub(crate) struct Reporter {
     file: String,
     positions: Positions,
     overridden: Vec<(String, String)>,
+    kept: partial::Kept,
     diagnostics: Vec<Diagnostic>,
 }
 
@@ -50,20 +54,29 @@ impl Reporter {
             file,
             positions,
             overridden: Vec::new(),
+            kept: partial::Kept::default(),
             diagnostics: Vec::new(),
         }
     }
 
     /// A problem with the value at `pointer`.
     pub(crate) fn value(&mut self, pointer: &str, message: &str, hint: &str) {
-        let pos = self.positions.value(pointer);
-        self.push(pointer, pos, message.to_owned(), Some(hint.to_owned()));
+        let pointer = self.kept.to_document(pointer);
+        let pos = self.positions.value(&pointer);
+        self.push(&pointer, pos, message.to_owned(), Some(hint.to_owned()));
     }
 
     /// A problem with the key that holds `pointer`.
     pub(crate) fn key(&mut self, pointer: &str, message: &str, hint: &str) {
-        let pos = self.positions.key(pointer);
-        self.push(pointer, pos, message.to_owned(), Some(hint.to_owned()));
+        let pointer = self.kept.to_document(pointer);
+        let pos = self.positions.key(&pointer);
+        self.push(&pointer, pos, message.to_owned(), Some(hint.to_owned()));
+    }
+
+    /// The 1-based number in the file of item `index` of a list (`endpoints`) as checked:
+    /// items set aside for schema errors are not checked, but still counted here.
+    pub(crate) fn item_number(&self, list: &str, index: usize) -> usize {
+        self.kept.number(list, index)
     }
 
     fn push(&mut self, pointer: &str, pos: yaml::Pos, message: String, hint: Option<String>) {
@@ -162,23 +175,23 @@ pub fn load_bytes(
     // so a command line with three bad `--set`s hears of all three at once.
     r.diagnostics.extend(override_errors);
 
-    for p in schema::check(&source.value, &source.positions) {
+    let problems = schema::check(&source.value, &source.positions);
+    let failed: Vec<String> = problems.iter().map(|p| p.pointer.clone()).collect();
+    for p in problems {
         r.push(&p.pointer, p.pos, p.message, p.hint);
     }
-    if r.has_errors() {
-        return Err(r.finish());
+    // The parts with schema errors are set aside and the checks of meaning run on the
+    // rest, so one run reports every mistake; the plan only compiles when none is left.
+    let read = partial::read(&source.value, &failed);
+    for (pointer, message) in &read.problems {
+        r.value(pointer, message, "see `docs/plan.md` for this key");
     }
-    let plan: Plan = match serde_path_to_error::deserialize(&source.value) {
-        Ok(plan) => plan,
-        Err(e) => {
-            let pointer = to_pointer(e.path());
-            let message = e.inner().to_string();
-            r.value(&pointer, &message, "see `docs/plan.md` for this key");
-            return Err(r.finish());
-        }
+    let Some(partial) = read.plan else {
+        return Err(r.finish());
     };
-    validate::check(&plan, &source.dir, &mut r);
-    let compiled = compile::compile(plan, &source, &mut r);
+    r.kept = partial.kept;
+    validate::check(&partial.plan, &partial.gaps, &source.dir, &mut r);
+    let compiled = compile::compile(partial.plan, &source, &partial.gaps, &mut r);
     if r.has_errors() {
         return Err(r.finish());
     }
@@ -295,19 +308,4 @@ fn parse_all(
         overridden,
     };
     Ok((source, errors))
-}
-
-fn to_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path.iter() {
-        out.push('/');
-        match segment {
-            Segment::Seq { index } => out.push_str(&index.to_string()),
-            Segment::Map { key } => out.push_str(&yaml::escape_segment(key)),
-            Segment::Enum { variant } => out.push_str(&yaml::escape_segment(variant)),
-            Segment::Unknown => out.pop().map_or((), |_| ()),
-        }
-    }
-    out
 }

@@ -110,6 +110,16 @@ pub fn check(instance: &Value, positions: &Positions) -> Vec<SchemaProblem> {
     validator
         .iter_errors(instance)
         .flat_map(|e| cx.explain(&e))
+        .map(|mut p| {
+            // A k6 habit gets where loadplan keeps it, before what the schema says.
+            if let Some(hint) = instance
+                .pointer(&p.pointer)
+                .and_then(|v| super::k6::value_hint(&p.pointer, v))
+            {
+                p.hint = Some(hint);
+            }
+            p
+        })
         .collect()
 }
 
@@ -203,11 +213,13 @@ impl Cx<'_> {
 
     fn unknown_key(&self, object: &str, key: &str, known: &[&str]) -> SchemaProblem {
         let pointer = format!("{object}/{}", super::yaml::escape_segment(key));
+        let hint = super::k6::key_hint(object, key, self.instance.pointer(&pointer))
+            .unwrap_or_else(|| suggest(key, known));
         SchemaProblem {
             pos: self.positions.key(&pointer),
             pointer,
             message: format!("unknown key `{key}`"),
-            hint: Some(suggest(key, known)),
+            hint: Some(hint),
         }
     }
 
@@ -475,11 +487,15 @@ fn best_branch<'c>(
         })
 }
 
-/// `30 sec` for `30s`: says what was meant before what a duration is.
+/// `30 sec` for `30s`, `50/sec` for `50/s`: says what was meant before what a unit is.
 fn pattern_hint(title: &str, value: &Value, described: Option<String>) -> Option<String> {
-    let meant = matches!(title, "duration" | "think time")
-        .then(|| value.as_str().and_then(super::units::duration_for_words))
-        .flatten();
+    let meant_for: Option<fn(&str) -> Option<String>> = match title {
+        "duration" | "think time" => Some(super::units::duration_for_words),
+        "rate" => Some(super::units::rate_for_words),
+        "percentage" => Some(super::units::percent_for_words),
+        _ => None,
+    };
+    let meant = meant_for.and_then(|meant| value.as_str().and_then(meant));
     match (meant, described) {
         (Some(meant), Some(text)) => Some(format!("did you mean `{meant}`? {text}")),
         (Some(meant), None) => Some(format!("did you mean `{meant}`?")),

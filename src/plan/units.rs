@@ -72,25 +72,101 @@ macro_rules! unit_type {
     };
 }
 
-/// A duration written with a word for its unit (`30 sec`, `2 minutes`, `1.5 hours`) as it
-/// is written in a plan (`30s`); `None` when `text` is not such a slip.
+/// A duration as a plan writes it (`30s`, `2m30s`) for a slip that is plainly one: a
+/// word or a capital for its unit (`30 sec`, `5 min`, `2 Minutes`, `250 millis`, `10S`),
+/// or a last number without one (`2m30` for `2m30s`, `1h30` for `1h30m`). `None` when
+/// `text` is not such a slip, or already a duration (`500 ms` is one: spaces between a
+/// number and its unit are allowed, by the schema's pattern as by the parser).
 pub(crate) fn duration_for_words(text: &str) -> Option<String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (number, word) = text.split_at(split);
-    if number.is_empty() {
+    let mut written = String::new();
+    let mut last_unit = None;
+    let mut rest = text.trim();
+    // Longer text than any duration a plan writes is not a slip of one.
+    if rest.len() > 40 {
         return None;
     }
-    let unit = match word.trim().to_ascii_lowercase().as_str() {
-        "sec" | "secs" | "second" | "seconds" => "s",
-        "min" | "mins" | "minute" | "minutes" => "m",
-        "hr" | "hrs" | "hour" | "hours" => "h",
-        "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
-        "usec" | "usecs" | "µs" | "microsecond" | "microseconds" => "us",
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let (number, after) = rest.split_at(digits);
+        let after = after.trim_start();
+        let word_len = after
+            .find(|c: char| !c.is_alphabetic())
+            .unwrap_or(after.len());
+        let unit = match (after[..word_len].to_lowercase().as_str(), last_unit) {
+            ("", Some("h")) if after.is_empty() => "m",
+            ("", Some("m")) if after.is_empty() => "s",
+            ("", _) => return None,
+            (word, _) => unit_for_word(word)?,
+        };
+        written.push_str(number);
+        written.push_str(unit);
+        last_unit = Some(unit);
+        rest = after[word_len..]
+            .trim_start()
+            .trim_start_matches(',')
+            .trim_start();
+    }
+    (parse_parts(text.trim()).is_err() && parse_parts(&written).is_ok()).then_some(written)
+}
+
+/// The unit a word for one stands for: `sec` and `seconds` for `s`.
+fn unit_for_word(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+        "ms" | "msec" | "msecs" | "milli" | "millis" | "millisecond" | "milliseconds" => "ms",
+        "us" | "µs" | "usec" | "usecs" | "micros" | "microsecond" | "microseconds" => "us",
         _ => return None,
+    })
+}
+
+/// A rate as a plan writes it (`50/s`) for a slip that is plainly one: a word or a capital
+/// for its unit (`50/sec`, `50 per second`, `300/min`, `2/H`), or a count's own unit
+/// (`50 rps`, `600 rpm`). `None` when `text` is not such a slip, or already a rate.
+pub(crate) fn rate_for_words(text: &str) -> Option<String> {
+    let (number, unit) = number_and_word(text)?;
+    let per = match unit.as_str() {
+        "rps" | "qps" | "req/s" | "reqs/s" | "requests/s" => "s",
+        "rpm" | "req/m" | "req/min" | "requests/m" => "m",
+        _ => {
+            let word = unit
+                .strip_prefix('/')
+                .or_else(|| unit.strip_prefix("per "))?
+                .trim();
+            match unit_for_word(word)? {
+                per @ ("s" | "m" | "h") => per,
+                _ => return None,
+            }
+        }
     };
-    let written = format!("{number}{unit}");
-    written.parse::<HumanDuration>().is_ok().then_some(written)
+    let written = format!("{number}/{per}");
+    (exact_rate(text.trim()).is_err() && exact_rate(&written).is_ok()).then_some(written)
+}
+
+/// A percentage as a plan writes it (`5%`) for one written with a word (`5 percent`,
+/// `0.5 pct`); `None` when `text` is not such a slip.
+pub(crate) fn percent_for_words(text: &str) -> Option<String> {
+    let (number, word) = number_and_word(text)?;
+    if !matches!(word.as_str(), "percent" | "per cent" | "pct" | "percentage") {
+        return None;
+    }
+    let written = format!("{number}%");
+    exact_percent(&written).is_ok().then_some(written)
+}
+
+/// The number that starts `text` and the lowercase word after it (`50`, `/sec`), when a
+/// slip is short enough to be one.
+fn number_and_word(text: &str) -> Option<(&str, String)> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let (number, word) = text.split_at(digits);
+    (!number.is_empty() && text.len() <= 40).then(|| (number, word.trim().to_lowercase()))
 }
 
 /// Schema pattern of a duration: one or more number+unit parts, as in `1m30s`.
@@ -166,7 +242,16 @@ fn trim_float(v: f64) -> String {
     text.strip_suffix(".0").map_or(text.clone(), str::to_owned)
 }
 
+/// Parses a duration, suggesting what a slip meant (`30 sec`: did you mean `30s`?), so the
+/// hint is the same wherever a duration is refused: the schema, a threshold, an override.
 fn parse_duration(text: &str) -> Result<Duration, String> {
+    parse_parts(text).map_err(|e| match duration_for_words(text) {
+        Some(meant) => format!("`{text}` is not a duration: did you mean `{meant}`?"),
+        None => e,
+    })
+}
+
+fn parse_parts(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
             "`{text}` is not a duration: write a number and a unit, like `500ms`, `30s` or `2m`"
@@ -218,7 +303,15 @@ fn number_before(text: &str, suffix_start: usize, what: &str) -> Result<f64, Str
         .map_err(|_| format!("`{text}` is not {what}"))
 }
 
+/// Parses a percentage, suggesting what a slip meant (`5 percent`: did you mean `5%`?).
 fn parse_percent(text: &str) -> Result<f64, String> {
+    exact_percent(text).map_err(|e| match percent_for_words(text) {
+        Some(meant) => format!("`{text}` is not a percentage: did you mean `{meant}`?"),
+        None => e,
+    })
+}
+
+fn exact_percent(text: &str) -> Result<f64, String> {
     let what = "a percentage: write it like `5%`";
     let end = text
         .find('%')
@@ -230,7 +323,15 @@ fn parse_percent(text: &str) -> Result<f64, String> {
     Ok(value / 100.0)
 }
 
+/// Parses a rate, suggesting what a slip meant (`50/sec`: did you mean `50/s`?).
 fn parse_rate(text: &str) -> Result<f64, String> {
+    exact_rate(text).map_err(|e| match rate_for_words(text) {
+        Some(meant) => format!("`{text}` is not a rate: did you mean `{meant}`?"),
+        None => e,
+    })
+}
+
+fn exact_rate(text: &str) -> Result<f64, String> {
     let what = "a rate: write it like `50/s`, `300/m` or `2/h`";
     let slash = text
         .find('/')
@@ -277,10 +378,21 @@ mod tests {
     fn a_unit_written_as_a_word_is_suggested_as_the_plan_writes_it() {
         for (written, meant) in [
             ("30 sec", "30s"),
+            ("30 secs", "30s"),
+            ("30 seconds", "30s"),
+            ("30sec", "30s"),
+            ("5 min", "5m"),
             ("2 minutes", "2m"),
             ("1.5 hours", "1.5h"),
             (" 250 milliseconds ", "250ms"),
+            ("250 msec", "250ms"),
+            ("250 millis", "250ms"),
             ("10 Secs", "10s"),
+            ("10S", "10s"),
+            ("2m30", "2m30s"),
+            ("1h30", "1h30m"),
+            ("1 min 30 sec", "1m30s"),
+            ("1 minute, 30 seconds", "1m30s"),
         ] {
             assert_eq!(
                 duration_for_words(written).as_deref(),
@@ -288,9 +400,48 @@ mod tests {
                 "{written}"
             );
         }
-        for nothing in ["sec", "30 fortnights", "thirty sec", "99999999 hours", ""] {
+        // `500 ms` and `1.5 s` are durations already; `30` alone has no unit to infer.
+        for nothing in [
+            "sec",
+            "30 fortnights",
+            "thirty sec",
+            "99999999 hours",
+            "",
+            "500 ms",
+            "1.5 s",
+            "30",
+            "2s30",
+        ] {
             assert_eq!(duration_for_words(nothing), None, "{nothing}");
         }
+    }
+
+    #[test]
+    fn a_rate_or_percentage_written_with_a_word_is_suggested_as_the_plan_writes_it() {
+        for (written, meant) in [
+            ("50/sec", "50/s"),
+            ("50 / second", "50/s"),
+            ("50 per second", "50/s"),
+            ("300/min", "300/m"),
+            ("2/H", "2/h"),
+            ("0.5 per hour", "0.5/h"),
+            ("50 rps", "50/s"),
+            ("600 RPM", "600/m"),
+        ] {
+            assert_eq!(rate_for_words(written).as_deref(), Some(meant), "{written}");
+        }
+        for nothing in ["50/s", "50 / s", "50", "/s", "50/ms", "50/day", "fast rps"] {
+            assert_eq!(rate_for_words(nothing), None, "{nothing}");
+        }
+        assert_eq!(percent_for_words("5 percent").as_deref(), Some("5%"));
+        assert_eq!(percent_for_words("0.5 pct").as_deref(), Some("0.5%"));
+        for nothing in ["5%", "5", "150 percent", "percent"] {
+            assert_eq!(percent_for_words(nothing), None, "{nothing}");
+        }
+        let e = "50/sec".parse::<Rate>().unwrap_err();
+        assert_eq!(e, "`50/sec` is not a rate: did you mean `50/s`?");
+        let e = "1 percent".parse::<Percent>().unwrap_err();
+        assert_eq!(e, "`1 percent` is not a percentage: did you mean `1%`?");
     }
 
     #[test]
@@ -312,7 +463,12 @@ mod tests {
         );
         let e = "2562047788015215h".parse::<HumanDuration>().unwrap_err();
         assert!(e.contains("longer than 8760h"), "{e}");
-        assert!("30 sec".parse::<HumanDuration>().is_err());
+        let e = "30 sec".parse::<HumanDuration>().unwrap_err();
+        assert_eq!(e, "`30 sec` is not a duration: did you mean `30s`?");
+        assert_eq!(
+            "500 ms".parse::<HumanDuration>().unwrap().get().as_millis(),
+            500
+        );
         assert!("".parse::<HumanDuration>().is_err());
     }
 
@@ -337,11 +493,15 @@ mod tests {
     #[test]
     fn patterns_agree_with_parsers() {
         let re = regex::Regex::new(DURATION_PATTERN).unwrap();
-        for ok in ["500ms", "30s", "2m", "1m30s", "1h", "0.5s", "10us"] {
+        for ok in [
+            "500ms", "30s", "2m", "1m30s", "1h", "0.5s", "10us", "500 ms", "1.5 s",
+        ] {
             assert!(re.is_match(ok), "{ok}");
             assert!(ok.parse::<HumanDuration>().is_ok(), "{ok}");
         }
-        for bad in ["30", "s", "1d", "1m30", "-1s"] {
+        for bad in [
+            "30", "s", "1d", "1m30", "-1s", "30 sec", "30sec", "5 min", "10S",
+        ] {
             assert!(!re.is_match(bad), "{bad}");
             assert!(bad.parse::<HumanDuration>().is_err(), "{bad}");
         }

@@ -1,6 +1,9 @@
 //! Checks of meaning that a schema cannot express: unique names, references between
-//! sections, contradictory load settings, files that must exist. `compile` runs these;
-//! each problem is reported at the node it concerns, and all of them are reported at once.
+//! sections, contradictory load settings, files that must exist. They run before `compile`,
+//! also on a plan whose parts with schema errors were set aside ([`super::partial`]): a
+//! check that needs such a part is skipped, and a reference to a name is checked against
+//! the names the parts set aside declare too. Each problem is reported at the node it
+//! concerns, and all of them are reported at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -11,6 +14,7 @@ use super::model::{
     ArrivalRate, Endpoint, Expectations, HealthPolicy, Load, Plan, Request, Scalar, SlaAssertion,
     SlaMetric, SlaScope,
 };
+use super::partial::Gaps;
 
 /// Every capture name the plan produces (endpoints, flow steps, start steps).
 pub(crate) fn capture_names(plan: &Plan) -> BTreeSet<String> {
@@ -30,12 +34,14 @@ pub(crate) fn capture_names(plan: &Plan) -> BTreeSet<String> {
 }
 
 /// Runs every check of meaning; problems go to `r`.
-pub(crate) fn check(plan: &Plan, dir: &Path, r: &mut Reporter) {
-    check_endpoints(plan, r);
+pub(crate) fn check(plan: &Plan, gaps: &Gaps, dir: &Path, r: &mut Reporter) {
+    check_endpoints(plan, gaps, r);
     check_variables(plan, r);
-    check_load(plan, r);
-    super::capacity::check(plan, r);
-    check_sla(plan, r);
+    if !gaps.skips("/load") {
+        check_load(plan, r);
+        super::capacity::check(plan, r);
+    }
+    check_sla(plan, gaps, r);
     check_health(plan, r);
     check_auth(plan, r);
     check_files(plan, dir, r);
@@ -96,8 +102,10 @@ fn unreachable_endpoints(plan: &Plan) -> Vec<usize> {
         .collect()
 }
 
-fn check_endpoints(plan: &Plan, r: &mut Reporter) {
-    if plan.endpoints.is_empty() {
+fn check_endpoints(plan: &Plan, gaps: &Gaps, r: &mut Reporter) {
+    // With an endpoint set aside, neither "none" nor "all weight 0" can be told.
+    let all = !gaps.skips("/endpoints");
+    if all && plan.endpoints.is_empty() {
         r.value(
             "/endpoints",
             "the plan has no endpoints",
@@ -113,7 +121,7 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
                 &format!(
                     "duplicate endpoint name `{}` (also endpoint #{})",
                     e.name,
-                    first + 1
+                    r.item_number("endpoints", first)
                 ),
                 "endpoint names must be unique: reports, `sla` and `--only` use them",
             );
@@ -127,21 +135,23 @@ fn check_endpoints(plan: &Plan, r: &mut Reporter) {
         }
         check_endpoint_shape(e, &at, r);
     }
-    if !plan.endpoints.is_empty() && plan.endpoints.iter().all(|e| e.weight == 0) {
+    if all && !plan.endpoints.is_empty() && plan.endpoints.iter().all(|e| e.weight == 0) {
         r.value(
             "/endpoints",
             "every endpoint has weight 0, so none can be picked",
             "give at least one endpoint a weight of 1 or more",
         );
     }
-    check_requires(plan, r);
+    check_requires(plan, gaps, r);
 }
 
 /// Every capture an endpoint or step `requires` must be produced somewhere, and by an
 /// endpoint that can run.
-fn check_requires(plan: &Plan, r: &mut Reporter) {
+fn check_requires(plan: &Plan, gaps: &Gaps, r: &mut Reporter) {
     let produced = capture_names(plan);
-    for i in unreachable_endpoints(plan) {
+    // Whether an endpoint can run depends on every endpoint and the start steps.
+    let cycles = !gaps.skips("/endpoints") && !gaps.skips("/auth");
+    for i in unreachable_endpoints(plan).into_iter().filter(|_| cycles) {
         let e = &plan.endpoints[i];
         if e.requires.iter().all(|c| produced.contains(c)) {
             r.key(
@@ -154,7 +164,9 @@ fn check_requires(plan: &Plan, r: &mut Reporter) {
             );
         }
     }
-    let known: Vec<&str> = produced.iter().map(String::as_str).collect();
+    let Some(known) = gaps.captures.with(produced.iter().map(String::as_str)) else {
+        return;
+    };
     let mut unknown = |at: String, req: &str, what: &str| {
         r.value(
             &at,
@@ -170,7 +182,7 @@ fn check_requires(plan: &Plan, r: &mut Reporter) {
     };
     for (i, e) in plan.endpoints.iter().enumerate() {
         for (j, req) in e.requires.iter().enumerate() {
-            if !produced.contains(req) {
+            if !known.contains(&req.as_str()) {
                 unknown(
                     format!("/endpoints/{i}/requires/{j}"),
                     req,
@@ -180,7 +192,7 @@ fn check_requires(plan: &Plan, r: &mut Reporter) {
         }
         for (k, step) in e.steps.iter().flatten().enumerate() {
             for (j, req) in step.requires.iter().enumerate() {
-                if !produced.contains(req) {
+                if !known.contains(&req.as_str()) {
                     let what = format!("step `{}/{}`", e.name, step.name);
                     unknown(format!("/endpoints/{i}/steps/{k}/requires/{j}"), req, &what);
                 }
@@ -434,13 +446,15 @@ fn check_load_ends(l: &Load, r: &mut Reporter) {
     }
 }
 
-fn check_sla(plan: &Plan, r: &mut Reporter) {
-    let names: Vec<&str> = plan.endpoints.iter().map(|e| e.name.as_str()).collect();
+fn check_sla(plan: &Plan, gaps: &Gaps, r: &mut Reporter) {
+    let names = gaps
+        .endpoints
+        .with(plan.endpoints.iter().map(|e| e.name.as_str()));
     for (i, a) in plan.sla.iter().enumerate() {
         let at = format!("/sla/{i}");
         check_thresholds(a, &at, r);
-        check_sla_scope(a, &at, &names, r);
-        check_sla_policy(plan, a, &at, r);
+        check_sla_scope(a, &at, names.as_deref(), r);
+        check_sla_policy(plan, gaps, a, &at, r);
         check_sla_abort(a, &at, r);
     }
 }
@@ -523,8 +537,9 @@ fn check_relative(a: &SlaAssertion, at: &str, r: &mut Reporter) {
     }
 }
 
-/// The `endpoints` list goes with `scope: endpoints`, and names endpoints the plan has.
-fn check_sla_scope(a: &SlaAssertion, at: &str, names: &[&str], r: &mut Reporter) {
+/// The `endpoints` list goes with `scope: endpoints`, and names endpoints the plan has
+/// (`None` when they cannot all be known).
+fn check_sla_scope(a: &SlaAssertion, at: &str, names: Option<&[&str]>, r: &mut Reporter) {
     match a.scope {
         SlaScope::Endpoints if a.endpoints.is_empty() => r.key(
             &format!("{at}/scope"),
@@ -538,6 +553,7 @@ fn check_sla_scope(a: &SlaAssertion, at: &str, names: &[&str], r: &mut Reporter)
         ),
         _ => {}
     }
+    let Some(names) = names else { return };
     for (j, name) in a.endpoints.iter().enumerate() {
         if !names.contains(&name.as_str()) {
             r.value(
@@ -550,7 +566,7 @@ fn check_sla_scope(a: &SlaAssertion, at: &str, names: &[&str], r: &mut Reporter)
 }
 
 /// `policy` goes with `health_availability`, and names a policy that probes during the load.
-fn check_sla_policy(plan: &Plan, a: &SlaAssertion, at: &str, r: &mut Reporter) {
+fn check_sla_policy(plan: &Plan, gaps: &Gaps, a: &SlaAssertion, at: &str, r: &mut Reporter) {
     if a.metric == SlaMetric::HealthAvailability {
         let during: Vec<&str> = plan
             .health
@@ -558,7 +574,12 @@ fn check_sla_policy(plan: &Plan, a: &SlaAssertion, at: &str, r: &mut Reporter) {
             .filter(|(_, p)| p.run.contains(&super::model::HealthPhase::During))
             .map(|(n, _)| n.as_str())
             .collect();
+        // A policy set aside may be the one meant: it is not known when it runs.
+        let unread = gaps.health.with([]);
+        let maybe = |p: &str| unread.as_ref().is_none_or(|names| names.contains(&p));
         match &a.policy {
+            Some(p) if gaps.skips("/health") && maybe(p) => {}
+            None if gaps.skips("/health") => {}
             Some(p) if !during.contains(&p.as_str()) => r.value(
                 &format!("{at}/policy"),
                 &format!("`{p}` is not a health policy that runs `during` the load"),
@@ -608,7 +629,13 @@ fn check_threshold(metric: &SlaMetric, value: &Scalar, at: &str, r: &mut Reporte
                 String::from(metric.clone()),
                 e.problem
             ),
-            &format!("this metric is compared with {}", e.expected),
+            &match e.meant {
+                Some(meant) => format!(
+                    "did you mean `{meant}`? this metric is compared with {}",
+                    e.expected
+                ),
+                None => format!("this metric is compared with {}", e.expected),
+            },
         );
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+use serde_saphyr::granit_parser::{ErrorKind, Event, Parser, ScalarStyle, ScanError, Span};
 
 /// Largest plan file accepted.
 pub(crate) const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -186,7 +186,7 @@ impl Frame {
 pub(crate) fn parse(text: &str) -> Result<(Value, Positions), Vec<YamlError>> {
     let mut walk = Walk::default();
     for event in Parser::new_from_str(text) {
-        let (event, span) = event.map_err(|e| vec![walk.syntax_error(&e)])?;
+        let (event, span) = event.map_err(|e| vec![walk.syntax_error(&e, text)])?;
         let pos = Pos::of(&span);
         if walk.take_key(&event, pos) {
             continue;
@@ -239,20 +239,30 @@ struct Walk {
 }
 
 impl Walk {
-    fn syntax_error(&self, e: &ScanError) -> YamlError {
+    fn syntax_error(&self, e: &ScanError, text: &str) -> YamlError {
         let m = e.marker();
+        let mut pos = Pos {
+            line: m.line(),
+            col: m.col() + 1,
+        };
+        let mut message = format!("invalid YAML: {}", e.info());
+        if matches!(
+            e.kind(),
+            ErrorKind::TabInBlockIndentation | ErrorKind::TabInPlainScalar
+        ) && let Some(tab) = indenting_tab(text, pos.line)
+        {
+            pos = tab;
+            message = "invalid YAML: a tab indents this line".into();
+        }
         YamlError {
-            pos: Pos {
-                line: m.line(),
-                col: m.col() + 1,
-            },
+            pos,
             pointer: self
                 .stack
                 .last()
                 .map(|f| f.pointer().to_owned())
                 .unwrap_or_default(),
-            message: format!("invalid YAML: {}", e.info()),
-            hint: Some(syntax_hint(&e.info())),
+            hint: Some(syntax_hint(&message)),
+            message,
         }
     }
 
@@ -371,6 +381,22 @@ impl Walk {
         }
         Ok((self.root.unwrap_or(Value::Null), self.positions))
     }
+}
+
+/// The first tab that indents a line, from `line` on. The parser reports a tab in the
+/// indentation where the content after it starts, or, below a plain scalar, where the
+/// scalar starts (`path: /x` above a tab-indented line): the tab itself is what to fix.
+fn indenting_tab(text: &str, line: usize) -> Option<Pos> {
+    text.lines()
+        .enumerate()
+        .skip(line.saturating_sub(1))
+        .find_map(|(i, l)| {
+            let indent = &l[..l.len() - l.trim_start_matches([' ', '\t']).len()];
+            indent.find('\t').map(|col| Pos {
+                line: i + 1,
+                col: col + 1,
+            })
+        })
 }
 
 fn too_deep(pos: Pos) -> YamlError {
@@ -530,6 +556,22 @@ mod tests {
         }
         let errors = parse(&bomb).unwrap_err();
         assert!(errors[0].message.contains("expands to more than"));
+    }
+
+    #[test]
+    fn a_tab_is_reported_where_it_is() {
+        for (text, line, col) in [
+            // Below a plain scalar: the parser names the scalar's start (3:8).
+            ("a:\n  - b: 1\n    c: /x\n\tweight: 2\n", 4, 1),
+            ("a:\n  b: /x\n\n\t- c\n", 4, 1),
+            // Indenting a key: the parser names the key, after the tab (3:2).
+            ("a: 1\nt:\n\tbase_url: x\n", 3, 1),
+            ("a:\n  b:\n\t  c: 1\n", 3, 1),
+        ] {
+            let errors = parse(text).unwrap_err();
+            assert_eq!(errors[0].pos, Pos { line, col }, "{text:?}: {errors:?}");
+            assert!(errors[0].message.contains("tab"), "{errors:?}");
+        }
     }
 
     #[test]

@@ -390,6 +390,39 @@ fn only_on_a_broken_plan_reports_where_the_plan_is_broken() {
     assert!(!err.contains("--only names"), "{err}");
 }
 
+/// Issue 16: a plan with seven mistakes, two the schema finds (a unit, a key typo) and five
+/// the checks of meaning find on the parts that are right, gets all seven in one run.
+#[test]
+fn validate_reports_every_mistake_at_once() {
+    let out = loadplan(&["validate", "tests/fixtures/plans/seven-mistakes.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.ends_with("0 of 1 plan valid, 7 problems\n"), "{err}");
+    insta::assert_snapshot!(err);
+}
+
+/// Issue 16: k6 habits, through the binary: each at its line, with where loadplan keeps it
+/// (`vus:` in `load: { users }`, `thresholds:` translated into `sla:`, `p(95) < 500`).
+#[test]
+fn validate_gives_k6_habits_k6_aware_hints() {
+    let out = loadplan(&["validate", "tests/fixtures/plans/invalid/k6-habits.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    for expected in [
+        "k6-habits.yaml:6:1: unknown key `vus`\n  \
+         hint: k6's `vus` are loadplan's `users`, under `load:`: `load: { users: 10 }`\n",
+        "k6-habits.yaml:9:3: unknown key `vus`\n  hint: did you mean `users`?",
+        "k6-habits.yaml:10:1: unknown key `thresholds`\n  \
+         hint: loadplan calls these `sla:`, a list of assertions: `sla: [{ metric: p95, below: \
+         300ms }, { metric: p99, below: 1500ms }, { metric: error_rate, below: 1% }]`\n",
+        "k6-habits.yaml:18:5: expected a mapping, found `p(95) < 500`\n  \
+         hint: write `{ metric: p95, below: 500ms }`\n",
+        "k6-habits.yaml:19:13: `p(99)` is not a valid SLA metric\n  hint: write `p99`\n",
+    ] {
+        assert!(err.contains(expected), "{expected}\nnot in:\n{err}");
+    }
+}
+
 /// Issue 12: what `validate` prints, whole: each problem at `file:line:col` with its hint,
 /// then the count, on the streams they belong to.
 #[test]

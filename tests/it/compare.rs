@@ -103,8 +103,9 @@ fn a_slower_endpoint_regresses_and_the_same_settings_do_not() {
     // No failure in some 300 requests a side cannot rule out half a point: not unchanged,
     // inconclusive (docs/compare.md), and never regressed (checked above).
     assert_eq!(verdict(&c, "list_claims", "error_rate"), "inconclusive");
-    // The same settings twice: nothing gating regresses.
-    let (code, c) = compare_json(base.out.path(), again.out.path(), &[]);
+    // The same settings twice: nothing gating regresses. With a 25 % threshold: on two
+    // cores the other tests' load alone moved a p95 by ~20 % between two runs here.
+    let (code, c) = compare_json(base.out.path(), again.out.path(), &["--threshold", "25%"]);
     assert_eq!(
         code,
         Some(0),

@@ -12,6 +12,7 @@ use super::Source;
 use super::defaults;
 use super::diagnostic::suggest;
 use super::model::{self, ArrivalRate, Plan, ThinkRule, ThinkText, ThinkTime};
+use super::partial::Gaps;
 use super::validate::capture_names;
 use super::yaml::escape_segment;
 use sha2::{Digest, Sha256};
@@ -74,30 +75,43 @@ struct Compiler<'a> {
     templates: Templates,
     r: &'a mut Reporter,
     dir: &'a std::path::Path,
-    variables: Vec<String>,
-    captures: BTreeSet<String>,
-    auth_keys: Vec<String>,
-    feeders: Vec<String>,
+    /// The names templates may read; `None` where parts set aside for schema errors hold
+    /// names that could not be read, and such references are then not checked.
+    variables: Option<Vec<String>>,
+    captures: Option<BTreeSet<String>>,
+    auth_keys: Option<Vec<String>>,
+    feeders: Option<Vec<String>>,
     loaded_feeders: Vec<Feeder>,
     env_reads: Vec<EnvRead>,
     /// What templates see before any user runs, to try the ones that read nothing else.
     globals: minijinja::Value,
 }
 
-/// Compiles a plan that passed the schema and the checks of meaning; problems go to `r`.
-pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> CompiledPlan {
+/// Compiles a plan after the checks of meaning; problems go to `r`. A plan read without
+/// parts that had schema errors (`gaps`) is compiled too, for the problems of the rest.
+pub(crate) fn compile(plan: Plan, source: &Source, gaps: &Gaps, r: &mut Reporter) -> CompiledPlan {
+    let owned = |names: Option<Vec<&str>>| {
+        names.map(|n| n.into_iter().map(str::to_owned).collect::<Vec<_>>())
+    };
+    let captures = capture_names(&plan);
     let mut c = Compiler {
         templates: Templates::new(),
         r,
         dir: &source.dir,
-        variables: plan.variables.keys().cloned().collect(),
-        captures: capture_names(&plan),
-        auth_keys: plan
-            .auth
-            .iter()
-            .flat_map(|a| a.extract.keys().cloned())
-            .collect(),
-        feeders: plan.data.keys().cloned().collect(),
+        variables: owned(
+            gaps.variables
+                .with(plan.variables.keys().map(String::as_str)),
+        ),
+        captures: owned(gaps.captures.with(captures.iter().map(String::as_str)))
+            .map(|names| names.into_iter().collect()),
+        auth_keys: owned(
+            gaps.auth_keys.with(
+                plan.auth
+                    .iter()
+                    .flat_map(|a| a.extract.keys().map(String::as_str)),
+            ),
+        ),
+        feeders: owned(gaps.feeders.with(plan.data.keys().map(String::as_str))),
         loaded_feeders: Vec::new(),
         env_reads: Vec::new(),
         globals: crate::template::globals(&plan.variables),
@@ -133,7 +147,9 @@ pub(crate) fn compile(plan: Plan, source: &Source, r: &mut Reporter) -> Compiled
         .collect();
     let load = load_shape(&plan.load);
     let feeders = std::mem::take(&mut c.loaded_feeders);
-    check_unique_feeders(&feeders, &load, c.r);
+    if !gaps.skips("/load") {
+        check_unique_feeders(&feeders, &load, c.r);
+    }
     let rows = assign_rows(&mut endpoints, auth.as_mut());
     let target = compile_target(&plan.target, base_url, headers, &source.dir);
     CompiledPlan {
@@ -555,30 +571,38 @@ impl Compiler<'_> {
                 ),
                 "use `auth.*` in endpoints, `auth.apply` and `auth.refresh`".into(),
             )),
-            "auth" => not_one_of(member?, &self.auth_keys, |m| {
+            "auth" => not_one_of(member?, self.auth_keys.as_ref()?, |m| {
                 format!("`auth.{m}` is not extracted by `auth.extract`")
             }),
             "data" => {
                 let m = member?;
-                not_one_of(m, &self.feeders, |m| {
+                not_one_of(m, self.feeders.as_ref()?, |m| {
                     format!("`data.{m}` is not a data feeder of this plan")
                 })
                 .or_else(|| self.unknown_column(m, full.split('.').nth(2)?))
             }
-            "vars" => not_one_of(member?, &self.variables, |m| {
+            "vars" => not_one_of(member?, self.variables.as_ref()?, |m| {
                 format!("`vars.{m}` is not in `variables`")
             }),
-            r if GLOBALS.contains(&r) || self.variables.iter().any(|v| v == r) => None,
-            r if self.captures.contains(r) => (!scope.captures).then(|| {
-                (
-                    format!(
-                        "{} cannot use the capture `{r}`: captures belong to a user's session",
-                        scope.what
-                    ),
-                    "use a variable or `env.*` here".into(),
-                )
-            }),
-            r => Some(self.unknown_root(r, scope)),
+            r if GLOBALS.contains(&r) => None,
+            r => {
+                let (variables, captures) = (self.variables.as_ref()?, self.captures.as_ref()?);
+                if variables.iter().any(|v| v == r) {
+                    None
+                } else if captures.contains(r) {
+                    (!scope.captures).then(|| {
+                        (
+                            format!(
+                                "{} cannot use the capture `{r}`: captures belong to a user's session",
+                                scope.what
+                            ),
+                            "use a variable or `env.*` here".into(),
+                        )
+                    })
+                } else {
+                    Some(self.unknown_root(r, variables, captures, scope))
+                }
+            }
         }
     }
 
@@ -596,15 +620,21 @@ impl Compiler<'_> {
 
     /// A variable that is neither a built-in, a plan variable nor a capture, with the nearest
     /// one the scope can read suggested.
-    fn unknown_root(&self, r: &str, scope: &Scope<'_>) -> (String, String) {
+    fn unknown_root(
+        &self,
+        r: &str,
+        variables: &[String],
+        captures: &BTreeSet<String>,
+        scope: &Scope<'_>,
+    ) -> (String, String) {
         let mut known: Vec<&str> = GLOBALS
             .iter()
             .copied()
             .filter(|g| !["range", "dict", "namespace"].contains(g))
             .collect();
-        known.extend(self.variables.iter().map(String::as_str));
+        known.extend(variables.iter().map(String::as_str));
         if scope.captures {
-            known.extend(self.captures.iter().map(String::as_str));
+            known.extend(captures.iter().map(String::as_str));
         }
         (
             format!("unknown template variable `{r}`"),

@@ -11,6 +11,27 @@ use crate::plan::model::{Capture, Expectations, MultipartPart, Request};
 use crate::plan::yaml::escape_segment;
 use crate::template::Text;
 
+/// The query a refused JSONPath likely meant, when repairing the usual slips makes one: `$`
+/// put first (`.id`, `items[0]`), each unclosed `[` closed, `[]` as `[*]`, and a bare name
+/// in brackets (`[id]`, which RFC 9535 refuses) as a member (`.id`).
+fn meant_json_path(text: &str) -> Option<String> {
+    let text = text.trim();
+    let mut query = match text.chars().next()? {
+        '$' => text.to_owned(),
+        '.' | '[' => format!("${text}"),
+        _ => format!("$.{text}"),
+    };
+    let unclosed = query
+        .matches('[')
+        .count()
+        .saturating_sub(query.matches(']').count());
+    query.extend(std::iter::repeat_n(']', unclosed));
+    let query = query.replace("[]", "[*]");
+    let bare = regex::Regex::new(r"\[\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\]").ok()?;
+    let query = bare.replace_all(&query, ".$1").into_owned();
+    (query != text && JsonPath::parse(&query).is_ok()).then_some(query)
+}
+
 impl Compiler<'_> {
     pub(super) fn paths(
         &mut self,
@@ -31,11 +52,13 @@ impl Compiler<'_> {
         match JsonPath::parse(text) {
             Ok(p) => Some(p),
             Err(e) => {
-                self.r.value(
-                    at,
-                    &format!("`{text}` is not a JSONPath query: {e}"),
-                    "JSONPath (RFC 9535) starts with `$`, e.g. `$.results[*].id`",
-                );
+                let about = "JSONPath (RFC 9535) starts with `$`, e.g. `$.results[*].id`";
+                let hint = match meant_json_path(text) {
+                    Some(meant) => format!("did you mean `{meant}`? {about}"),
+                    None => about.to_owned(),
+                };
+                self.r
+                    .value(at, &format!("`{text}` is not a JSONPath query: {e}"), &hint);
                 None
             }
         }
@@ -276,5 +299,32 @@ fn has_template(t: &JsonTemplate) -> bool {
         JsonTemplate::Object(m) => m.iter().any(|(_, v)| has_template(v)),
         JsonTemplate::Array(a) => a.iter().any(has_template),
         JsonTemplate::Static(_) | JsonTemplate::Leaf(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meant_json_path;
+
+    #[test]
+    fn a_refused_json_path_says_what_it_likely_meant() {
+        for (written, meant) in [
+            ("$.order[id", "$.order.id"),
+            ("$.items[0", "$.items[0]"),
+            ("$.items[].id", "$.items[*].id"),
+            ("$.order[id].total", "$.order.id.total"),
+            ("order.id", "$.order.id"),
+            (".order.id", "$.order.id"),
+            ("[0].id", "$[0].id"),
+        ] {
+            assert_eq!(
+                meant_json_path(written).as_deref(),
+                Some(meant),
+                "{written}"
+            );
+        }
+        for nothing in ["$.order.id", "$.order[?", "", "$$$"] {
+            assert_eq!(meant_json_path(nothing), None, "{nothing}");
+        }
     }
 }
