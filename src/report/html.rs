@@ -296,6 +296,8 @@ fn distribution(index: usize, s: &Stats, base: Option<&str>) -> Chart {
 #[derive(Serialize)]
 struct Row {
     name: String,
+    /// A flow's step, indented under its flow (`tr.step`).
+    step: bool,
     requests: u64,
     failures: u64,
     rps: String,
@@ -307,11 +309,12 @@ struct Row {
     mean: String,
 }
 
-fn row(s: &Stats, name: String) -> Row {
+fn row(s: &Stats, name: String, step: bool) -> Row {
     // The terminal's and Markdown's numbers, so every report shows a row alike.
     let [_, _, rps, p50, p90, p95, p99, max, mean] = super::format::stats_numbers(s);
     Row {
         name,
+        step,
         requests: s.requests,
         failures: s.failures,
         rps,
@@ -361,7 +364,7 @@ struct Page<'a> {
 pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
     let env = environment()?;
     let rows: Vec<Row> = super::format::endpoint_rows(summary)
-        .map(|(s, name)| row(s, name))
+        .map(|r| row(r.stats, r.name, r.step))
         .collect();
     let mut failures = super::format::failures_by_count(summary);
     failures.truncate(50);
@@ -373,7 +376,7 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
         notices: super::format::notices(summary),
         verdicts: verdict_rows(summary),
         rows,
-        total: row(&summary.total, "Aggregated".into()),
+        total: row(&summary.total, "Aggregated".into(), false),
         charts: time_charts(summary),
         distributions: summary
             .endpoints
