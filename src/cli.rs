@@ -196,7 +196,8 @@ pub(crate) struct RunArgs {
     /// Only print the verdict and errors.
     #[arg(short, long, conflicts_with = "verbose", env = "LOADPLAN_QUIET", value_parser = BoolishValueParser::new())]
     pub quiet: bool,
-    /// Log each failed request (secrets masked).
+    /// Log each failed request to standard error, one line each: time since the start, user,
+    /// method, URL, status, the failure and the start of the body (secrets masked).
     #[arg(short, long, env = "LOADPLAN_VERBOSE", value_parser = BoolishValueParser::new())]
     pub verbose: bool,
     /// Render the first request of each endpoint and send nothing.

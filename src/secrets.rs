@@ -156,9 +156,88 @@ pub(crate) fn plan_secrets(plan: &crate::plan::CompiledPlan, base_url: &str) -> 
     secrets
 }
 
+/// Parts of query parameter names that say their value is a credential (`access_token`,
+/// `api_key`, `X-Amz-Signature`, `client_secret`, `password`, `sessionid`), compared
+/// lowercased. Generous on purpose: a masked harmless value costs a log reader little.
+const SECRET_NAMES: [&str; 10] = [
+    "token",
+    "key",
+    "secret",
+    "pass",
+    "pwd",
+    "auth",
+    "sig",
+    "session",
+    "credential",
+    "jwt",
+];
+
+/// A URL as a log line may show it: the values of query parameters whose names look like
+/// credentials ([`SECRET_NAMES`]) and the password of its userinfo as `***`, whether or not
+/// the values are known secrets (a token pasted into a plan's path template is not).
+pub(crate) fn url_for_log(url: &str) -> String {
+    let (url, fragment) = url.split_at(url.find('#').unwrap_or(url.len()));
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut out = without_password(base);
+    if let Some(query) = query {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if looks_secret(name) => format!("{name}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out.push_str(fragment);
+    out
+}
+
+/// Whether a query parameter's name (percent-encoded as sent) looks like a credential's.
+fn looks_secret(name: &str) -> bool {
+    let name = percent_encoding::percent_decode_str(name)
+        .decode_utf8_lossy()
+        .to_lowercase();
+    SECRET_NAMES.iter().any(|part| name.contains(part))
+}
+
+/// `scheme://user:password@host/…` with the password as `***`.
+fn without_password(url: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => {
+            let userinfo = &url[start..start + at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..start], &url[start + at..]),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_url_hides_credential_looking_parameters_and_passwords() {
+        assert_eq!(
+            url_for_log("http://h/a?page=2&access_token=abc&API%5FKey=k&X-Amz-Signature=s#top"),
+            "http://h/a?page=2&access_token=***&API%5FKey=***&X-Amz-Signature=***#top"
+        );
+        assert_eq!(
+            url_for_log("https://alice:pw@h:8443/x?q=1&flag"),
+            "https://alice:***@h:8443/x?q=1&flag"
+        );
+        assert_eq!(url_for_log("http://h/a@b?x=1"), "http://h/a@b?x=1");
+        assert_eq!(url_for_log("http://h/"), "http://h/");
+    }
 
     #[test]
     fn masks_what_a_url_makes_of_a_secret() {

@@ -23,11 +23,12 @@ pub(crate) mod session;
 pub(crate) mod shape;
 mod shared;
 mod user;
+mod verbose;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use minijinja::Value as Ctx;
 use tokio::sync::watch;
@@ -141,7 +142,8 @@ pub(crate) async fn run(
     let control = Arc::new(control);
     let load = &plan.load;
     let deadline = deadline(load);
-    let start = Instant::now();
+    // One start for the schedule, the metrics and the `-v` lines' times.
+    let start = shared.started;
     let mut users = JoinSet::new();
     // A shard keeps each second's histograms: the merge of all shards needs them for exact
     // percentiles over time.

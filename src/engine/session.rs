@@ -14,6 +14,7 @@ use tokio::sync::Mutex as AsyncMutex;
 
 use super::Shared;
 use super::request::{self, Prepared};
+use super::verbose::Sent;
 use crate::http::Failure;
 use crate::metrics::{Event, FailureKind, Sample};
 
@@ -86,9 +87,31 @@ pub(crate) struct Session {
 /// An answer with a refresh status, not yet recorded.
 #[derive(Debug)]
 struct Refused {
-    status: u16,
-    latency: Duration,
+    answer: crate::http::Answer,
+    sent: Option<Sent>,
     bytes: (u64, u64, u64),
+}
+
+/// What one attempt got as far as, for its record and its `-v` line.
+#[derive(Debug, Default, Clone, Copy)]
+struct Reached<'a> {
+    /// The request on the wire (kept only under `-v`).
+    sent: Option<&'a Sent>,
+    /// Its answer, when complete.
+    answer: Option<&'a crate::http::Answer>,
+    /// From sending to the answer or the failure; none when nothing was sent.
+    latency: Option<Duration>,
+}
+
+impl<'a> Reached<'a> {
+    /// An attempt that got an answer.
+    fn answered(sent: Option<&'a Sent>, answer: &'a crate::http::Answer) -> Self {
+        Reached {
+            sent,
+            answer: Some(answer),
+            latency: Some(answer.latency),
+        }
+    }
 }
 
 /// How a task ended.
@@ -227,13 +250,13 @@ impl Session {
                 kind: FailureKind::Status,
                 message: format!(
                     "HTTP {} (the credentials could not be renewed)",
-                    refused.status
+                    refused.answer.status
                 ),
             };
             self.record(
                 shared,
                 p,
-                Some(refused.latency),
+                Reached::answered(refused.sent.as_ref(), &refused.answer),
                 Some(&f),
                 refused.bytes,
                 (0, 1),
@@ -264,7 +287,7 @@ impl Session {
             Ctx::UNDEFINED
         };
         let (headers, query) = auth.map_or((&[][..], ""), |a| (&a.headers[..], a.query.as_str()));
-        let Ok((answer, bytes_out)) = self
+        let Ok((answer, bytes_out, sent)) = self
             .render_and_send(shared, p, &ctx, headers, query, start)
             .await
         else {
@@ -273,8 +296,8 @@ impl Session {
         let bytes = (answer.bytes_in, answer.body.len() as u64, bytes_out);
         if may_retry && shared.refresh_statuses.contains(&answer.status) && shared.login.is_some() {
             return Err(Refused {
-                status: answer.status,
-                latency: answer.latency,
+                answer,
+                sent,
                 bytes,
             });
         }
@@ -301,7 +324,7 @@ impl Session {
         self.record(
             shared,
             p,
-            Some(answer.latency),
+            Reached::answered(sent.as_ref(), &answer),
             failure.as_ref(),
             bytes,
             (verdict.passed, verdict.failed),
@@ -314,7 +337,8 @@ impl Session {
     }
 
     /// Renders and sends a request; a failure to build it or to get an answer is recorded
-    /// here (one that could not be built has no latency: nothing was sent).
+    /// here (one that could not be built has no latency: nothing was sent). Under `-v`, what
+    /// was sent comes back too, for the failure line.
     async fn render_and_send(
         &mut self,
         shared: &Shared,
@@ -323,17 +347,24 @@ impl Session {
         headers: &[(HeaderName, HeaderValue)],
         query: &str,
         start: Instant,
-    ) -> Result<(crate::http::Answer, u64), Failure> {
+    ) -> Result<(crate::http::Answer, u64, Option<Sent>), Failure> {
         let (req, bytes_out) = p
             .render(&shared.templates, ctx, headers, query)
-            .inspect_err(|f| self.record(shared, p, None, Some(f), (0, 0, 0), (0, 1)))?;
+            .inspect_err(|f| {
+                self.record(shared, p, Reached::default(), Some(f), (0, 0, 0), (0, 1));
+            })?;
+        // Copied only for a failure line: without `-v` the request is sent as it is.
+        let sent = shared.verbose.then(|| Sent {
+            method: req.method.clone(),
+            uri: req.uri.clone(),
+        });
         let in_flight = InFlight {
             shared,
             row: p.row,
             start,
             bytes_out,
         };
-        let sent = crate::http::send(
+        let answer = crate::http::send(
             &mut self.transport,
             req,
             p.timeout,
@@ -343,29 +374,27 @@ impl Session {
         )
         .await;
         std::mem::forget(in_flight);
-        match sent {
-            Ok(answer) => Ok((answer, bytes_out)),
+        match answer {
+            Ok(answer) => Ok((answer, bytes_out, sent)),
             Err(f) => {
-                self.record(
-                    shared,
-                    p,
-                    Some(start.elapsed()),
-                    Some(&f),
-                    (0, 0, bytes_out),
-                    (0, 0),
-                );
+                let reached = Reached {
+                    sent: sent.as_ref(),
+                    answer: None,
+                    latency: Some(start.elapsed()),
+                };
+                self.record(shared, p, reached, Some(&f), (0, 0, bytes_out), (0, 0));
                 Err(f)
             }
         }
     }
 
     /// Records one request; `bytes` are received on the wire, received as decoded, and
-    /// sent.
+    /// sent. Under `-v` a failure is logged, with what the attempt `reached`.
     fn record(
         &self,
         shared: &Shared,
         p: &Prepared,
-        latency: Option<Duration>,
+        reached: Reached<'_>,
         failure: Option<&Failure>,
         bytes: (u64, u64, u64),
         checks: (u32, u32),
@@ -374,19 +403,23 @@ impl Session {
         // reach the log or the results.
         let message = failure.map(|f| shared.mask(&f.message));
         if let (Some(f), Some(m), true) = (failure, &message, shared.verbose) {
-            let m = crate::report::terminal::printable(m);
-            // A request that was never sent (its template failed) has no latency to show.
-            let after = latency.map_or_else(String::new, |l| {
-                format!(", after {}", crate::plan::units::format_duration(l))
-            });
-            crate::console::note(format_args!(
-                "failed {} #{}: {m} ({}{after})",
-                p.spec.label, self.user_id, f.kind
-            ));
+            let line = super::verbose::line(
+                &super::verbose::Failed {
+                    at: shared.started.elapsed(),
+                    user: self.user_id,
+                    label: &p.spec.label,
+                    sent: reached.sent,
+                    answer: reached.answer,
+                    latency: reached.latency,
+                    failure: &Failure::new(f.kind, m.as_str()),
+                },
+                |text| shared.mask(text),
+            );
+            crate::console::note(format_args!("{line}"));
         }
         shared.metrics.record(&Sample {
             row: p.row,
-            latency,
+            latency: reached.latency,
             failure: failure.zip(message.as_deref()).map(|(f, m)| (f.kind, m)),
             bytes_in: bytes.0,
             body_bytes: bytes.1,
@@ -474,7 +507,7 @@ impl Session {
         old: Option<&Arc<AuthData>>,
     ) -> Result<AuthData, String> {
         let ctx = self.ctx(shared);
-        let (answer, bytes_out) = self
+        let (answer, bytes_out, sent) = self
             .render_and_send(shared, p, &ctx, &[], "", Instant::now())
             .await
             .map_err(|f| f.message)?;
@@ -502,7 +535,7 @@ impl Session {
         self.record(
             shared,
             p,
-            Some(answer.latency),
+            Reached::answered(sent.as_ref(), &answer),
             result.as_ref().err(),
             (answer.bytes_in, answer.body.len() as u64, bytes_out),
             (verdict.passed, verdict.failed),

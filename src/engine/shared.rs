@@ -101,6 +101,8 @@ pub(crate) struct Shared {
     pub counters: Counters,
     /// `-v`.
     pub verbose: bool,
+    /// The run's start, which `-v` lines count from.
+    pub started: std::time::Instant,
     secrets: Mutex<crate::secrets::Secrets>,
     shared_auth: Option<Arc<AuthSlot>>,
     feeders: Vec<FeederState>,
@@ -236,6 +238,7 @@ pub(super) fn prepare(
         metrics,
         counters: Counters::default(),
         verbose: opts.verbose,
+        started: std::time::Instant::now(),
         secrets: Mutex::new(crate::secrets::plan_secrets(plan, base)),
         shared_auth,
         feeders: feeders(plan),

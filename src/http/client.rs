@@ -25,7 +25,7 @@ pub(super) async fn exchange(
             ),
         )
     })?;
-    let response = client.execute(request).await.map_err(|e| {
+    let mut response = client.execute(request).await.map_err(|e| {
         let default = if e.is_body() || e.is_decode() {
             FailureKind::Body
         } else {
@@ -36,6 +36,7 @@ pub(super) async fn exchange(
     })?;
     let status = response.status().as_u16();
     let cookies = cookie_values(response.headers()).collect();
+    let content_type = response.headers_mut().remove(http::header::CONTENT_TYPE);
     let (body, bytes_in) = read_capped(http::Response::from(response).into_body(), max_body)
         .await
         .map_err(|e| classify(&e, false, FailureKind::Body))?;
@@ -46,5 +47,6 @@ pub(super) async fn exchange(
         body,
         bytes_in,
         cookies,
+        content_type,
     })
 }

@@ -199,7 +199,7 @@ impl Direct {
         let mut hops = 0;
         let mut cookies = Vec::new();
         loop {
-            let (status, headers, body, n) = self.once(&request, max_body).await?;
+            let (status, mut headers, body, n) = self.once(&request, max_body).await?;
             bytes_in = bytes_in.saturating_add(n);
             cookies.extend(cookie_values(&headers));
             if let Some(next) = self.redirect(status, &headers, &request)? {
@@ -231,6 +231,7 @@ impl Direct {
                 bytes_in,
                 truncated,
                 cookies,
+                content_type: headers.remove(header::CONTENT_TYPE),
             });
         }
     }

@@ -46,6 +46,9 @@ pub struct Answer {
     /// The values of the cookies the answer set (`Set-Cookie`, on every hop of a redirect):
     /// a login's session cookie is a credential, to be masked like a token.
     pub cookies: Vec<String>,
+    /// The `Content-Type` header, for a `-v` line that says what a body that is not JSON
+    /// was. Moved out of the answer's headers, not copied: keeping it costs nothing.
+    pub content_type: Option<http::HeaderValue>,
 }
 
 /// The values of the `Set-Cookie` headers in `headers` (`SID` of `id=SID; Path=/`); no

@@ -229,17 +229,51 @@ pub(crate) fn notices(summary: &super::Summary) -> Vec<String> {
     notes
 }
 
+/// One line of the endpoint table above `Aggregated`.
+pub(crate) struct TableRow<'a> {
+    /// Its figures.
+    pub stats: &'a super::summary::Stats,
+    /// Its name as shown: the endpoint's, a flow step's own (`list` of `browse/list`), or a
+    /// row no endpoint owns in parentheses (`(login)`).
+    pub name: String,
+    /// Whether it is a flow's step, shown indented under its flow.
+    pub step: bool,
+}
+
 /// The endpoint table's rows above `Aggregated`, named as every report names them: the
-/// endpoints in plan order, then the rows no endpoint owns (logins) in parentheses.
-pub(crate) fn endpoint_rows(
-    summary: &super::Summary,
-) -> impl Iterator<Item = (&super::summary::Stats, String)> {
-    let endpoints = summary.endpoints.iter().map(|e| (e, e.name.clone()));
+/// endpoints in plan order, each flow followed by its steps (stats.csv's `ENDPOINT/STEP`
+/// rows; an endpoint of one request has no step row), then the rows no endpoint owns
+/// (logins) in parentheses.
+pub(crate) fn endpoint_rows(summary: &super::Summary) -> impl Iterator<Item = TableRow<'_>> {
+    let endpoints = summary.endpoints.iter().flat_map(|e| {
+        let steps = summary.rows.iter().filter_map(move |r| {
+            let step = r
+                .name
+                .strip_prefix(e.name.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .filter(|_| r.endpoint.as_deref() == Some(e.name.as_str()))?;
+            Some(TableRow {
+                stats: r,
+                name: step.to_owned(),
+                step: true,
+            })
+        });
+        std::iter::once(TableRow {
+            stats: e,
+            name: e.name.clone(),
+            step: false,
+        })
+        .chain(steps)
+    });
     let others = summary
         .rows
         .iter()
         .filter(|r| r.endpoint.is_none())
-        .map(|r| (r, format!("({})", r.name)));
+        .map(|r| TableRow {
+            stats: r,
+            name: format!("({})", r.name),
+            step: false,
+        });
     endpoints.chain(others)
 }
 
@@ -263,6 +297,31 @@ mod tests {
         assert_eq!(py_float(12.0), "12.0");
         assert_eq!(py_float(0.1), "0.1");
         assert_eq!(py_float(2.5e-7), "0.00000025");
+    }
+
+    /// Issue 16: a flow's row is followed by one per step, named by the step alone; an
+    /// endpoint of one request has no step row; logins come last.
+    #[test]
+    fn flows_are_followed_by_their_steps() {
+        let summary = crate::report::tests::fixture();
+        let rows: Vec<(String, bool, u64)> = endpoint_rows(&summary)
+            .map(|r| (r.name, r.step, r.stats.requests))
+            .collect();
+        let names: Vec<(&str, bool)> = rows.iter().map(|(n, s, _)| (n.as_str(), *s)).collect();
+        assert_eq!(
+            names,
+            [
+                ("list_claims", false),
+                ("get_dashboard", false),
+                ("checkout", false),
+                ("create", true),
+                ("read", true),
+                ("list_reports", false),
+                ("(login)", false),
+            ]
+        );
+        // The steps add up to their flow.
+        assert_eq!(rows[3].2 + rows[4].2, rows[2].2);
     }
 
     #[test]

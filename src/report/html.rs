@@ -21,6 +21,8 @@ const TEMPLATE: &str = include_str!("../../templates/report.html");
 #[derive(Serialize)]
 struct Row {
     name: String,
+    /// A flow's step, indented under its flow (`tr.step`).
+    step: bool,
     requests: u64,
     failures: u64,
     rps: String,
@@ -32,11 +34,12 @@ struct Row {
     mean: String,
 }
 
-fn row(s: &Stats, name: String) -> Row {
+fn row(s: &Stats, name: String, step: bool) -> Row {
     // The terminal's and Markdown's numbers, so every report shows a row alike.
     let [_, _, rps, p50, p90, p95, p99, max, mean] = super::format::stats_numbers(s);
     Row {
         name,
+        step,
         requests: s.requests,
         failures: s.failures,
         rps,
@@ -100,7 +103,7 @@ struct CheckRow {
 pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
     let env = environment()?;
     let rows: Vec<Row> = super::format::endpoint_rows(summary)
-        .map(|(s, name)| row(s, name))
+        .map(|r| row(r.stats, r.name, r.step))
         .collect();
     let mut failures = super::format::failures_by_count(summary);
     failures.truncate(50);
@@ -117,7 +120,7 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
             .map(|b| HumanBytes(b).to_string()),
         verdicts: verdict_rows(summary),
         rows,
-        total: row(total, "Aggregated".into()),
+        total: row(total, "Aggregated".into(), false),
         checks: check_rows(summary),
         charts: time_charts(summary),
         row_charts: row_charts(summary),

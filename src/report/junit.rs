@@ -72,10 +72,41 @@ fn sla_suite(summary: &Summary) -> TestSuite {
             }
         };
         let mut case = test_case(summary, "sla", format!("{} [{}]", v.name, v.scope), status);
-        case.set_system_out(format!("{}\n", v.explain()));
+        case.set_system_out(format!(
+            "{}\n{}",
+            v.explain(),
+            step_lines(summary, &v.scope)
+        ));
         sla.add_test_case(case);
     }
     sla
+}
+
+/// The steps of the flow named `scope`, a line each with their figures, for the output of
+/// an assertion on the flow: a CI test view then shows which step made it fail. Empty for an
+/// endpoint of one request and for `aggregate`. Steps are not test cases of their own: a
+/// test is an assertion, and a step has none (its figures count in its flow's), so the test
+/// count and the pass/fail trend Jenkins and GitLab draw stay those of the plan's SLA.
+fn step_lines(summary: &Summary, scope: &str) -> String {
+    let ms = |p: Option<f64>| p.map_or_else(|| "-".to_owned(), super::format::ms_text);
+    super::format::endpoint_rows(summary)
+        .skip_while(|r| r.step || r.name != scope)
+        .skip(1)
+        .take_while(|r| r.step)
+        .map(|r| {
+            let s = r.stats;
+            let p = s.latency.as_ref().map(|l| &l.percentiles);
+            format!(
+                "  └ {}: {} requests, {} failed, p50 {}, p95 {}, p99 {}\n",
+                r.name,
+                s.requests,
+                s.failures,
+                ms(p.and_then(|p| p.p50)),
+                ms(p.and_then(|p| p.p95)),
+                ms(p.and_then(|p| p.p99)),
+            )
+        })
+        .collect()
 }
 
 /// Health checks before and after the load, then the probes during it.

@@ -27,8 +27,9 @@ pub(crate) fn cell(text: &str) -> String {
     inline(text).replace('|', "\\|")
 }
 
+/// A table line; `name` is escaped already.
 fn stats_line(out: &mut String, s: &Stats, name: &str) {
-    let _ = writeln!(out, "| {} | {} |", cell(name), stats_numbers(s).join(" | "));
+    let _ = writeln!(out, "| {name} | {} |", stats_numbers(s).join(" | "));
 }
 
 /// Renders `summary.md`.
@@ -112,8 +113,15 @@ pub(crate) fn verdicts_table(out: &mut String, heading: &str, verdicts: &[Verdic
 
 fn endpoints_table(out: &mut String, summary: &Summary) {
     out.push_str("### Endpoints (latencies in ms)\n\n| endpoint | reqs | fails | req/s | p50 | p90 | p95 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
-    for (s, name) in super::format::endpoint_rows(summary) {
-        stats_line(out, s, &name);
+    for row in super::format::endpoint_rows(summary) {
+        let name = if row.step {
+            // GitHub trims a cell's spaces but not no-break ones: the step stays indented
+            // under its flow, in the rendered table and in the raw file alike.
+            format!("\u{a0}\u{a0}└ {}", cell(&row.name))
+        } else {
+            cell(&row.name)
+        };
+        stats_line(out, row.stats, &name);
     }
     stats_line(out, &summary.total, "**Aggregated**");
     out.push('\n');

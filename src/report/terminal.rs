@@ -130,16 +130,29 @@ fn fit(widths: &[usize; 10], width: usize) -> (Vec<usize>, usize) {
     (kept, name.min(room.max(NAME_LEAST)))
 }
 
-/// The endpoint table: endpoints in plan order, then auth rows, then `Aggregated`; as many
-/// columns as fit in `width` ([`fit`]).
+/// What a flow step's name is drawn after, under its flow's row.
+const STEP_INDENT: &str = "  └ ";
+
+/// The endpoint table: endpoints in plan order (a flow's steps indented under it), then
+/// auth rows, then `Aggregated`; as many columns as fit in `width` ([`fit`]).
 pub(crate) fn endpoints_table(summary: &Summary, color: bool, width: u16) -> Table {
-    let rows: Vec<(String, [String; 9])> = super::format::endpoint_rows(summary)
-        .chain([(&summary.total, "Aggregated".to_owned())])
-        .map(|(s, name)| (name, super::format::stats_numbers(s)))
-        .collect();
+    let total = super::format::TableRow {
+        stats: &summary.total,
+        name: "Aggregated".to_owned(),
+        step: false,
+    };
+    let rows: Vec<(super::format::TableRow<'_>, [String; 9])> =
+        super::format::endpoint_rows(summary)
+            .chain([total])
+            .map(|r| {
+                let numbers = super::format::stats_numbers(r.stats);
+                (r, numbers)
+            })
+            .collect();
+    let indent = |step: bool| if step { STEP_INDENT.width() } else { 0 };
     let mut widths = ENDPOINT_HEADER.map(str::width);
-    for (name, numbers) in &rows {
-        widths[0] = widths[0].max(name.width());
+    for (row, numbers) in &rows {
+        widths[0] = widths[0].max(indent(row.step) + row.name.width());
         for (w, n) in widths[1..].iter_mut().zip(numbers) {
             *w = (*w).max(n.width());
         }
@@ -147,9 +160,14 @@ pub(crate) fn endpoints_table(summary: &Summary, color: bool, width: u16) -> Tab
     let (kept, name_width) = fit(&widths, usize::from(width));
     let mut t = table_in(color, width);
     t.set_header(kept.iter().map(|&c| ENDPOINT_HEADER[c]));
-    for (name, numbers) in &rows {
+    for (row, numbers) in &rows {
         t.add_row(kept.iter().map(|&c| match c {
-            0 => Cell::new(shorten(name, name_width)),
+            // A step keeps its indent whole and loses the middle of its name, as any name.
+            0 if row.step => Cell::new(format!(
+                "{STEP_INDENT}{}",
+                shorten(&row.name, name_width.saturating_sub(indent(true)).max(1))
+            )),
+            0 => Cell::new(shorten(&row.name, name_width)),
             _ => Cell::new(&numbers[c - 1]).set_alignment(CellAlignment::Right),
         }));
     }
@@ -411,6 +429,30 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(wide.contains(long), "{wide}");
+    }
+
+    /// Issue 16: a flow's steps are rows indented under it; in 80 columns a long step name
+    /// loses its middle but keeps its indent, and the table still fits.
+    #[test]
+    fn steps_keep_their_indent_when_names_are_shortened() {
+        let mut summary = crate::report::tests::fixture();
+        let step = "read_the_claim_that_was_just_created_with_its_lines";
+        for r in &mut summary.rows {
+            if r.name == "checkout/read" {
+                r.name = format!("checkout/{step}");
+            }
+        }
+        let wide = endpoints_table(&summary, false, 200).to_string();
+        assert!(wide.contains(&format!("│   └ {step} ")), "{wide}");
+        let narrow = endpoints_table(&summary, false, 80).to_string();
+        assert!(narrow.lines().all(|l| l.width() <= 80), "{narrow}");
+        assert!(
+            narrow.lines().any(|l| l.starts_with("│   └ read_the_")
+                && l.contains("…")
+                && l.contains("_lines")),
+            "{narrow}"
+        );
+        assert!(narrow.contains("│   └ create "), "{narrow}");
     }
 
     #[test]

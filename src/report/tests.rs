@@ -187,6 +187,18 @@ fn html_is_well_formed_self_contained_and_has_every_chart() {
     assert!(html.contains("FAIL") && html.contains("get_dashboard"));
 }
 
+/// Issue 16: report.html's endpoint table on its own, so the step rows' markup is pinned
+/// apart from the charts and sections around it.
+#[test]
+fn html_endpoint_table_indents_a_flows_steps() {
+    let html = html::render(&fixture()).unwrap();
+    let start = html.find("<section id=\"endpoints\">").unwrap();
+    let end = start + html[start..].find("</section>").unwrap() + "</section>".len();
+    let table = &html[start..end];
+    assert_eq!(table.matches("<tr class=\"step\">").count(), 2, "{table}");
+    insta::assert_snapshot!("report_html_endpoints", table);
+}
+
 /// Fails when the committed schema `file` is not `generated` (`command` regenerates it) or
 /// when `instance` (JSON text) does not validate against it.
 pub(crate) fn assert_committed_schema(file: &str, generated: &str, command: &str, instance: &str) {

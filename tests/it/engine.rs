@@ -546,7 +546,7 @@ fn secrets_never_appear_in_output_or_results() {
         assert!(!token.is_match(&t), "token leaked: {t}");
     }
     assert!(
-        texts[1].contains("failed "),
+        texts[1].contains(" → 500 in "),
         "-v logs failed requests: {}",
         texts[1]
     );
@@ -1280,4 +1280,58 @@ fn a_piped_short_run_prints_labelled_progress_at_its_start_and_end() {
             .starts_with(&format!("elapsed 3s/3s  users 2  requests {requests}  ")),
         "the end line has the run's totals: {err}"
     );
+}
+
+/// Issue 16: a `-v` line says when (since the start), which user, what was sent, what came
+/// back and why it failed, on one line; the content type when the body is the problem. The
+/// token (in the `Authorization` header and the query) and the API key never show.
+#[test]
+fn verbose_failure_lines_show_the_request_and_the_answer_never_a_secret() {
+    let demo = Demo::start(DemoOptions {
+        error_rate: 1.0,
+        bad_json: vec!["/api/v1/dashboard/".into()],
+        ..Default::default()
+    });
+    const KEY: &str = "k3y-s3cr3t-value";
+    let r = run_plan(
+        "tests/fixtures/engine/verbose.yaml",
+        &demo.url(),
+        &["--seed", "1", "-v"],
+        &[("LOADPLAN_TEST_KEY", KEY)],
+    );
+    assert_eq!(r.code(), Some(1), "{}", stderr(&r.output));
+    let err = stderr(&r.output);
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with('+')).collect();
+    let one = |label: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(&format!(" user 1 {label}: ")))
+            .unwrap_or_else(|| panic!("no `-v` line of {label}:\n{err}"))
+    };
+    let url = regex::escape(&demo.url());
+    let status = regex::Regex::new(&format!(
+        r#"^\+\d+\.\ds user 1 payer_summary: GET {url}/api/v1/payers/summary/\?api_key=\*\*\*&page=1&note=\*\*\*&access_token=\*\*\* → 500 in \S+: HTTP 500 \[status\] — body: \{{"detail":"injected error"\}}$"#
+    ))
+    .unwrap();
+    assert!(status.is_match(one("payer_summary")), "{err}");
+    let not_json = one("dashboard");
+    assert!(
+        not_json.contains(" → 200 in ")
+            && not_json.contains(": body is not JSON (")
+            && not_json.contains("[body] — body (application/json): {\"count\""),
+        "{not_json}"
+    );
+    let check = one("health");
+    assert!(
+        check.ends_with(
+            "[check] — body (application/json): {\"status\":\"ok\",\"version\":\"1.4.2\"}"
+        ),
+        "{check}"
+    );
+    let token = regex::Regex::new(r"eyJ[A-Za-z0-9_-]{8,}").unwrap();
+    for text in [err.as_str(), stdout(&r.output).as_str()] {
+        assert!(!text.contains(KEY), "the key shows:\n{text}");
+        assert!(!token.is_match(text), "a token shows:\n{text}");
+        assert!(!text.contains("Bearer"), "the header shows:\n{text}");
+    }
 }

@@ -121,7 +121,8 @@ pub(crate) struct Endpoint {
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub capture: IndexMap<String, Capture>,
     /// An ordered flow of requests run as one task (use this or `request`). Each step is
-    /// reported as `ENDPOINT/STEP`.
+    /// reported as `ENDPOINT/STEP` (stats.csv, summary.json's `rows`), and as a row indented
+    /// under the endpoint's in the terminal, HTML and Markdown tables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steps: Option<Vec<Step>>,
 }
