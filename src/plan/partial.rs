@@ -289,7 +289,12 @@ impl Gaps {
             return self.captures.add(None);
         };
         self.captures.add_keys(e.get("capture"));
-        match e.get("steps") {
+        self.step_captures(e.get("steps"));
+    }
+
+    /// The captures of a list of steps; anything else than a list may declare any name.
+    fn step_captures(&mut self, steps: Option<&Value>) {
+        match steps {
             None => {}
             Some(Value::Array(steps)) => {
                 for step in steps {
@@ -310,15 +315,7 @@ impl Gaps {
             return;
         };
         self.auth_keys.add_keys(a.get("extract"));
-        match a.get("on_start") {
-            None => {}
-            Some(Value::Array(steps)) => {
-                for step in steps {
-                    self.captures.add_keys(step.get("capture"));
-                }
-            }
-            Some(_) => self.captures.add(None),
-        }
+        self.step_captures(a.get("on_start"));
     }
 }
 
