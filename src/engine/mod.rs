@@ -16,6 +16,7 @@
 
 mod error;
 pub(crate) mod expiry;
+mod open;
 pub(crate) mod request;
 pub(crate) mod schedule;
 mod scheduler;
@@ -137,12 +138,18 @@ pub(crate) async fn run(
     let seed = opts.seed.or(plan.load.seed).unwrap_or_else(rand::random);
     let registry = Arc::new(Registry::new(plan.rows.clone()));
     let base: Arc<str> = base_url.trim().into();
-    let shared = Arc::new(prepare(plan, &base, opts, registry.clone(), http.clone())?);
+    let mut shared = prepare(plan, &base, opts, registry.clone(), http.clone())?;
     let (control, stop_rx) = Control::new(plan.load.iterations);
     let control = Arc::new(control);
     let load = &plan.load;
     let deadline = deadline(load);
-    // One start for the schedule, the metrics and the `-v` lines' times.
+    let mut scheduler = Scheduler::new(&load.model, plan.shard, seed);
+    scheduler.max_users = load.max_users();
+    scheduler.warm(&shared, &base).await;
+    // One start for the schedule, the metrics and the `-v` lines' times, once the open
+    // model's first workers are connected.
+    shared.started = std::time::Instant::now();
+    let shared = Arc::new(shared);
     let start = shared.started;
     let mut users = JoinSet::new();
     // A shard keeps each second's histograms: the merge of all shards needs them for exact
@@ -153,8 +160,6 @@ pub(crate) async fn run(
         tokio::time::Instant::now().later(Duration::from_secs(1)),
         Duration::from_secs(1),
     );
-    let mut scheduler = Scheduler::new(&load.model, plan.shard, seed);
-    scheduler.max_users = load.max_users();
     let mut signals_open = true;
     loop {
         let now = start.elapsed();
@@ -165,7 +170,9 @@ pub(crate) async fn run(
             stop = StopReason::NoLogin(reason);
             break;
         }
-        let wake = scheduler.step(now, &shared, &control, &mut users, &stop_rx, start);
+        let wake = scheduler.step(
+            now, deadline, &shared, &control, &mut users, &stop_rx, start,
+        );
         if scheduler.finished() && users.is_empty() {
             break;
         }
@@ -182,6 +189,7 @@ pub(crate) async fn run(
                 }
             }
             Some(_) = users.join_next(), if !users.is_empty() => {}
+            workers = scheduler.dispatcher_ended() => users = workers,
             changed = signals.changed(), if signals_open => {
                 signals_open = changed.is_ok();
                 if let Some(reason) = changed.ok().and_then(|()| signals.borrow().stop()) {
@@ -192,6 +200,14 @@ pub(crate) async fn run(
         }
     }
     let end = start.elapsed();
+    if deadline.is_none_or(|d| end < d) {
+        control.stop();
+    }
+    // The open model's dispatcher ends by itself at the deadline, having started what was
+    // due before it, and at once on a stop.
+    if let Some(workers) = scheduler.end_dispatch().await {
+        users = workers;
+    }
     scheduler.drop_due(deadline.map_or(end, |d| end.min(d)), &shared, &control);
     control.stop();
     graceful_stop(

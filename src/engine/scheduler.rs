@@ -1,7 +1,7 @@
-//! The scheduler: starts closed-model users along the stages, one per slot, and open-model
-//! iterations on the arrival schedule, dropping (never delaying) arrivals that find the
-//! concurrency cap full. Apart from `run` so the loop that waits on the clock and signals
-//! does not also hold the rules of when work starts.
+//! The scheduler: starts closed-model users along the stages, one per slot, and the open
+//! model's dispatcher (`open`), which starts iterations on the arrival schedule. Apart from
+//! `run` so the loop that waits on the clock and signals does not also hold the rules of
+//! when work starts.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
+use super::open::Dispatch;
 use super::schedule;
-use super::session::Session;
 use super::shared::{Control, Shared};
-use super::user::{User, closed_user, open_iteration};
-use crate::clock::Later as _;
+use super::user::{User, closed_user};
 use crate::plan::compile::LoadModel;
 use crate::plan::shard::ShardRun;
 
@@ -26,33 +25,50 @@ pub(super) struct Scheduler {
     model: LoadModel,
     rng: SmallRng,
     started: u64,
-    dropped: u64,
+    /// The open model's planned rate, for the progress line.
     arrivals: Option<schedule::Arrivals>,
-    next_arrival: Option<Duration>,
+    open: Open,
+    /// Open-model iterations in flight, which the workers count down.
     in_flight: Arc<AtomicU32>,
-    pool: Arc<Mutex<Vec<Session>>>,
     slots: Arc<Mutex<BTreeSet<u32>>>,
     pub(super) max_users: u64,
     done: bool,
     shard: Option<ShardRun>,
 }
 
+/// The open model's dispatcher: not started yet, running as a task, or ended.
+enum Open {
+    None,
+    Ready(Dispatch),
+    Running(JoinHandle<(Dispatch, JoinSet<()>)>),
+    Ended(Dispatch),
+}
+
 impl Scheduler {
     /// `seed` is the run's; a shard derives its own streams from it.
     pub(super) fn new(model: &LoadModel, shard: Option<ShardRun>, seed: u64) -> Self {
-        let arrivals = match model {
-            LoadModel::Open { stages, .. } => Some(schedule::Arrivals::new(stages)),
-            LoadModel::Closed { .. } => None,
+        let seed = shard.map_or(seed, |s| s.seed(seed));
+        let in_flight = Arc::new(AtomicU32::new(0));
+        let (arrivals, open) = match model {
+            LoadModel::Open {
+                stages,
+                max_concurrency,
+            } => {
+                let arrivals = schedule::Arrivals::new(stages);
+                let rng = SmallRng::seed_from_u64(seed);
+                let max = *max_concurrency;
+                let dispatch = Dispatch::new(arrivals.clone(), max, rng, shard, in_flight.clone());
+                (Some(arrivals), Open::Ready(dispatch))
+            }
+            LoadModel::Closed { .. } => (None, Open::None),
         };
         Scheduler {
             model: model.clone(),
-            rng: SmallRng::seed_from_u64(shard.map_or(seed, |s| s.seed(seed))),
+            rng: SmallRng::seed_from_u64(seed),
             started: 0,
-            dropped: 0,
-            next_arrival: arrivals.as_ref().and_then(|a| a.time_of(0)),
             arrivals,
-            in_flight: Arc::new(AtomicU32::new(0)),
-            pool: Arc::new(Mutex::new(Vec::new())),
+            open,
+            in_flight,
             slots: Arc::default(),
             max_users: 0,
             done: false,
@@ -70,13 +86,17 @@ impl Scheduler {
     }
 
     pub(super) fn finished(&self) -> bool {
-        self.done
+        match &self.open {
+            Open::None => self.done,
+            Open::Ended(d) => d.done,
+            Open::Ready(..) | Open::Running(..) => false,
+        }
     }
 
     pub(super) fn active(&self, users: &JoinSet<()>) -> usize {
-        match self.model {
-            LoadModel::Closed { .. } => users.len(),
-            LoadModel::Open { .. } => self.in_flight.load(Ordering::Relaxed) as usize,
+        match &self.open {
+            Open::None => users.len(),
+            _ => self.in_flight.load(Ordering::Relaxed) as usize,
         }
     }
 
@@ -85,49 +105,105 @@ impl Scheduler {
         self.arrivals.as_ref().map(|a| a.rate_at(now))
     }
 
-    /// Starts what is due at `now`; returns when to look again.
+    /// Connects the open model's first workers, before the clock starts.
+    pub(super) async fn warm(&mut self, shared: &Shared, base: &str) {
+        if let Open::Ready(dispatch) = &mut self.open {
+            dispatch.warm(shared, base).await;
+        }
+    }
+
+    /// Starts what is due at `now`; returns when to look again. The open model's dispatcher
+    /// starts at the first step and runs until `deadline` on its own.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the run's state, passed as it is"
+    )]
     pub(super) fn step(
         &mut self,
         now: Duration,
+        deadline: Option<Duration>,
         shared: &Arc<Shared>,
         control: &Arc<Control>,
         users: &mut JoinSet<()>,
         stop: &watch::Receiver<bool>,
         start: Instant,
     ) -> Duration {
-        match &self.model {
-            LoadModel::Closed {
-                stages, from_one, ..
-            } => {
-                if control
-                    .iterations_left
-                    .as_ref()
-                    .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
-                {
-                    // The iteration total is spent: users leave as they finish (their think
-                    // time cut short); start none.
-                    self.done = true;
-                    control.stop();
-                    return now.saturating_add(Duration::from_millis(20));
-                }
-                let target = schedule::users_at(stages, *from_one, now);
-                control.target_users.store(target, Ordering::Relaxed);
-                self.fill_slots(target, shared, control, users, stop);
-                now.saturating_add(Duration::from_millis(20))
+        let later = now.saturating_add(Duration::from_millis(20));
+        let LoadModel::Closed {
+            stages, from_one, ..
+        } = &self.model
+        else {
+            if let Open::Ready(..) = self.open
+                && let Open::Ready(dispatch) = std::mem::replace(&mut self.open, Open::None)
+            {
+                let task = dispatch.run(
+                    deadline,
+                    shared.clone(),
+                    control.clone(),
+                    stop.clone(),
+                    start,
+                );
+                self.open = Open::Running(tokio::spawn(task));
             }
-            LoadModel::Open {
-                max_concurrency, ..
-            } => {
-                let max = *max_concurrency;
-                self.step_open(max, now, shared, control, users, start)
+            return now.saturating_add(Duration::from_secs(1));
+        };
+        if control
+            .iterations_left
+            .as_ref()
+            .is_some_and(|l| l.load(Ordering::Relaxed) == 0)
+        {
+            // The iteration total is spent: users leave as they finish (their think
+            // time cut short); start none.
+            self.done = true;
+            control.stop();
+            return later;
+        }
+        let target = schedule::users_at(stages, *from_one, now);
+        control.target_users.store(target, Ordering::Relaxed);
+        self.fill_slots(target, shared, control, users, stop);
+        later
+    }
+
+    /// Waits until the open model's dispatcher ends, and returns its workers, still running;
+    /// never returns under the closed model or once it ended.
+    pub(super) async fn dispatcher_ended(&mut self) -> JoinSet<()> {
+        match self.end_dispatch().await {
+            Some(workers) => workers,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Ends the open model's dispatcher (one not started yet ends at once, and one running
+    /// ends by the deadline or the stop, which the caller set), with its workers.
+    pub(super) async fn end_dispatch(&mut self) -> Option<JoinSet<()>> {
+        if let Open::Ready(..) = self.open
+            && let Open::Ready(dispatch) = std::mem::replace(&mut self.open, Open::None)
+        {
+            self.open = Open::Ended(dispatch);
+            return Some(JoinSet::new());
+        }
+        let Open::Running(task) = &mut self.open else {
+            return None;
+        };
+        // Awaited in place, so that a `select!` that drops this future loses nothing.
+        match task.await {
+            Ok((dispatch, workers)) => {
+                self.open = Open::Ended(dispatch);
+                Some(workers)
+            }
+            // A dispatcher that panicked took its workers with it.
+            Err(_) => {
+                self.open = Open::None;
+                self.done = true;
+                Some(JoinSet::new())
             }
         }
     }
 
-    /// The id of the user (or open-model iteration) started last: global across shards.
-    fn user_id(&self, open: bool) -> u64 {
+    /// The id of the user started last: global across shards.
+    fn user_id(&self) -> u64 {
         self.shard
-            .map_or(self.started, |s| s.user_id(self.started, open))
+            .map_or(self.started, |s| s.user_id(self.started, false))
     }
 
     /// Closed model: gives every empty slot up to `target` a new user.
@@ -146,7 +222,7 @@ impl Scheduler {
             if occupied.insert(slot) {
                 self.started = self.started.saturating_add(1);
                 let user = User {
-                    id: self.user_id(false),
+                    id: self.user_id(),
                     slot,
                     row_slot: self
                         .shard
@@ -159,78 +235,14 @@ impl Scheduler {
             }
         }
     }
-
-    /// Open model: starts or drops every arrival due by `now`; returns when to look again.
-    fn step_open(
-        &mut self,
-        max: u32,
-        now: Duration,
-        shared: &Arc<Shared>,
-        control: &Arc<Control>,
-        users: &mut JoinSet<()>,
-        start: Instant,
-    ) -> Duration {
-        let mut full = false;
-        while let Some(due) = self.next_arrival.filter(|d| *d <= now) {
-            if !control.claim() {
-                self.done = true;
-                self.next_arrival = None;
-                break;
-            }
-            if self.in_flight.load(Ordering::Relaxed) >= max {
-                // Every arrival due by now finds the cap full too: drop them at once
-                // (one at a time, a rate of 10^9/s would take the scheduler minutes a
-                // second). Counted as it happens, so abort-on-fail and progress see
-                // drops live.
-                self.dropped = self.dropped.saturating_add(1);
-                shared.metrics.record_dropped(1);
-                self.drop_due(now, shared, control);
-                full = true;
-            } else {
-                self.in_flight.fetch_add(1, Ordering::Relaxed);
-                self.started = self.started.saturating_add(1);
-                let intended = start.later(due);
-                let session = self.pool.lock().ok().and_then(|mut p| p.pop());
-                let (shared, pool, in_flight) =
-                    (shared.clone(), self.pool.clone(), self.in_flight.clone());
-                let id = self.user_id(true);
-                let seed = self.rng.random();
-                users.spawn(async move {
-                    open_iteration(id, seed, session, intended, &shared, &pool).await;
-                    in_flight.fetch_sub(1, Ordering::Relaxed);
-                });
-            }
-            let k = self.started.saturating_add(self.dropped);
-            self.next_arrival = self.arrivals.as_ref().and_then(|a| a.time_of(k));
-        }
-        if self.next_arrival.is_none() {
-            self.done = true;
-        }
-        let wake = self
-            .next_arrival
-            .unwrap_or(now.saturating_add(Duration::from_millis(100)));
-        // At the cap, arrivals due meanwhile are counted in bulk at the next step: do
-        // not spin on a rate far above what the cap lets start.
-        if full {
-            wake.max(now.saturating_add(Duration::from_millis(1)))
-        } else {
-            wake
-        }
-    }
 }
 
 impl Scheduler {
-    /// Counts every open-model arrival due before `now` that has not started as dropped: at
-    /// the cap they all find it full, and at the end of the run none of them will start.
+    /// Counts every open-model arrival due before `now` that has not started as dropped
+    /// (once its dispatcher ended): at the end of the run none of them will start.
     pub(super) fn drop_due(&mut self, now: Duration, shared: &Shared, control: &Control) {
-        let Some(arrivals) = &self.arrivals else {
-            return;
-        };
-        let missed = arrivals
-            .due_before(now)
-            .saturating_sub(self.started.saturating_add(self.dropped));
-        let n = control.claim_up_to(missed);
-        self.dropped = self.dropped.saturating_add(n);
-        shared.metrics.record_dropped(n);
+        if let Open::Ended(dispatch) = &mut self.open {
+            dispatch.drop_due(now, shared, control);
+        }
     }
 }

@@ -172,6 +172,11 @@ impl Session {
         )
     }
 
+    /// Opens this user's connection to `uri`'s origin before its first request.
+    pub(crate) async fn warm(&mut self, uri: &http::Uri) {
+        self.transport.warm(uri).await;
+    }
+
     /// Picks this task's data-feeder rows.
     pub(crate) fn set_rows(&mut self, rows: Ctx) {
         self.row_ctx = rows;

@@ -1,7 +1,6 @@
 //! What a virtual user does: a closed-model user loops over tasks (pick an endpoint by
-//! weight, run it, think) until it is ramped down or the run stops; an open-model iteration
-//! runs one task on a pooled session. Apart from the scheduler, which only decides when
-//! these start.
+//! weight, run it, think) until it is ramped down or the run stops. Apart from the
+//! scheduler, which only decides when users start; the open model's workers are `open`'s.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -17,7 +16,7 @@ use super::shared::{Control, Shared};
 use crate::plan::compile::Think;
 
 /// Picks an endpoint by weight among those whose `requires` are met.
-fn pick(shared: &Shared, session: &Session, rng: &mut SmallRng) -> Option<usize> {
+pub(super) fn pick(shared: &Shared, session: &Session, rng: &mut SmallRng) -> Option<usize> {
     let total: u64 = shared
         .endpoints
         .iter()
@@ -129,34 +128,6 @@ pub(super) async fn closed_user(
         {
             return;
         }
-    }
-}
-
-pub(super) async fn open_iteration(
-    id: u64,
-    seed: u64,
-    session: Option<Session>,
-    intended: Instant,
-    shared: &Shared,
-    pool: &Mutex<Vec<Session>>,
-) {
-    let mut rng = SmallRng::seed_from_u64(seed);
-    let mut session = match session {
-        Some(s) => s,
-        None => match shared.session(id, seed) {
-            Ok(s) => s,
-            Err(_) => return,
-        },
-    };
-    session.set_rows(shared.rows(session.user_id, &mut rng));
-    if !session.is_ready(shared) && session.start(shared).await.is_err() {
-        return;
-    }
-    if let Some(endpoint) = pick(shared, &session, &mut rng) {
-        session.run_task(shared, endpoint, Some(intended)).await;
-    }
-    if let Ok(mut p) = pool.lock() {
-        p.push(session);
     }
 }
 

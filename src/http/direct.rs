@@ -185,6 +185,13 @@ impl Direct {
         }
     }
 
+    /// Opens a connection to `uri`'s origin, if it has none and one can be opened.
+    pub async fn warm(&mut self, uri: &Uri) {
+        if let Ok(origin) = Origin::of(uri) {
+            let _ = self.link(&origin).await;
+        }
+    }
+
     /// Drops every connection: after a timeout an answer may still be on its way, and the
     /// next request must not read it.
     pub fn abandon(&mut self) {

@@ -68,6 +68,14 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// Opens a connection to `uri`'s origin ahead of the first request (reqwest's pool
+    /// opens its own); a failure leaves the next request to connect, and to report it.
+    pub(crate) async fn warm(&mut self, uri: &http::Uri) {
+        if let Transport::Direct(d) = self {
+            d.warm(uri).await;
+        }
+    }
+
     /// Forgets open connections after a request was abandoned mid-way.
     pub(super) fn abandon(&mut self) {
         if let Transport::Direct(d) = self {
