@@ -32,11 +32,14 @@ struct Row {
     p99: String,
     max: String,
     mean: String,
+    received: String,
+    sent: String,
 }
 
 fn row(s: &Stats, name: String, step: bool) -> Row {
     // The terminal's and Markdown's numbers, so every report shows a row alike.
     let [_, _, rps, p50, p90, p95, p99, max, mean] = super::format::stats_numbers(s);
+    let [received, sent] = super::format::bytes_numbers(s);
     Row {
         name,
         step,
@@ -49,6 +52,8 @@ fn row(s: &Stats, name: String, step: bool) -> Row {
         p99,
         max,
         mean,
+        received,
+        sent,
     }
 }
 

@@ -199,6 +199,31 @@ fn html_endpoint_table_indents_a_flows_steps() {
     insta::assert_snapshot!("report_html_endpoints", table);
 }
 
+/// Issue 16: report.html's and summary.md's endpoint tables give each row's bytes received
+/// and sent, a flow's step its own, in binary units.
+#[test]
+fn endpoint_tables_give_each_rows_bytes_in_and_out() {
+    let summary = fixture();
+    let html = html::render(&summary).unwrap();
+    assert!(html.contains(
+        r#"<th class="n">mean</th><th class="n">received</th><th class="n">sent</th></tr>"#
+    ));
+    let create = html
+        .lines()
+        .find(|l| l.starts_with(r#"<tr class="step"><td>create</td>"#))
+        .unwrap();
+    assert!(
+        create.ends_with(r#"<td class="n">3.08 KiB</td><td class="n">9.38 KiB</td></tr>"#),
+        "{create}"
+    );
+    let markdown = markdown::render(&summary);
+    assert!(markdown.contains("| max | mean | received | sent |\n"));
+    assert!(
+        markdown.contains("| 140.62 KiB | 0 B |\n"),
+        "list_claims' bytes:\n{markdown}"
+    );
+}
+
 /// Fails when the committed schema `file` is not `generated` (`command` regenerates it) or
 /// when `instance` (JSON text) does not validate against it.
 pub(crate) fn assert_committed_schema(file: &str, generated: &str, command: &str, instance: &str) {
