@@ -18,8 +18,8 @@ if (!prefix || !report || !outDir) {
 }
 const { chromium } = createRequire(join(resolve(prefix), 'node_modules', '/'))('playwright-core');
 const url = pathToFileURL(resolve(report)).href;
-const ids = ['load', 'chart-users', 'chart-rps', 'chart-errors', 'chart-latency', 'row-latency-0',
-  'dist-0', 'verdicts', 'endpoints'];
+const ids = ['load', 'chart-planned', 'chart-users', 'chart-rps', 'chart-errors', 'chart-latency',
+  'row-latency-0', 'dist-0', 'verdicts', 'endpoints'];
 
 let browser;
 function fatal(message) {

@@ -160,9 +160,15 @@ fn html_is_well_formed_self_contained_and_has_every_chart() {
         }
     }
     assert_eq!(depth, 0, "unbalanced tags");
-    let mut want: Vec<String> = ["chart-users", "chart-rps", "chart-errors", "chart-latency"]
-        .map(String::from)
-        .to_vec();
+    let mut want: Vec<String> = [
+        "chart-planned",
+        "chart-users",
+        "chart-rps",
+        "chart-errors",
+        "chart-latency",
+    ]
+    .map(String::from)
+    .to_vec();
     want.extend(
         summary
             .rows
@@ -176,11 +182,11 @@ fn html_is_well_formed_self_contained_and_has_every_chart() {
     // Charts with data draw lines and bars; every second and bin can be hovered, and every
     // chart's numbers are in a table too.
     let rows = want.iter().filter(|w| w.starts_with("row-")).count();
-    assert_eq!(html.matches("<polyline").count(), 6 + 2 * rows);
+    assert_eq!(html.matches("<polyline").count(), 7 + 2 * rows);
     assert!(html.matches("<rect class=\"bar\"").count() >= 4);
     assert!(html.matches("<rect class=\"hover\"").count() >= summary.series.len() * 4);
     // (A distribution without requests has no numbers to list.)
-    assert!(html.matches("<details class=\"data\">").count() >= 4 + rows);
+    assert!(html.matches("<details class=\"data\">").count() >= 5 + rows);
     for id in ["load", "checks", "stages"] {
         assert!(html.contains(&format!("id=\"{id}\"")), "no #{id}");
     }
