@@ -204,11 +204,14 @@ pub(super) fn time_chart(
             .zip(&cells)
             .map(|(s, c)| format!("{} {c}", s.label))
             .collect();
-        chart.hovers.push(Hover {
-            x: num(plot_x(start, end)),
-            w: num(plot_x(*t, end) - plot_x(start, end)),
-            label: format!("{}s: {}", short(*t), named.join(" · ")),
-        });
+        // A corner at the start, or a step's second corner, spans no time: nothing to hover.
+        if *t > start {
+            chart.hovers.push(Hover {
+                x: num(plot_x(start, end)),
+                w: num(plot_x(*t, end) - plot_x(start, end)),
+                label: format!("{}s: {}", short(*t), named.join(" · ")),
+            });
+        }
         let mut row = vec![format!("{t:.1}")];
         row.extend(cells);
         chart.data.rows.push(row);

@@ -82,6 +82,12 @@ pub(crate) fn stats_numbers(s: &super::summary::Stats) -> [String; 9] {
     ]
 }
 
+/// One endpoint line's data, as Markdown and HTML show it beside [`stats_numbers`]: bytes
+/// received on the wire and bytes sent, in binary units (`1.21 MiB`).
+pub(crate) fn bytes_numbers(s: &super::summary::Stats) -> [String; 2] {
+    [s.bytes_in, s.bytes_out].map(|b| indicatif::HumanBytes(b).to_string())
+}
+
 /// `part` of `whole` as a percentage with two decimals (`1.62%`); `None` when `whole` is 0.
 pub(crate) fn share(part: u64, whole: u64) -> Option<String> {
     (whole > 0).then(|| format!("{:.2}%", part as f64 * 100.0 / whole as f64))

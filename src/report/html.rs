@@ -32,11 +32,14 @@ struct Row {
     p99: String,
     max: String,
     mean: String,
+    received: String,
+    sent: String,
 }
 
 fn row(s: &Stats, name: String, step: bool) -> Row {
     // The terminal's and Markdown's numbers, so every report shows a row alike.
     let [_, _, rps, p50, p90, p95, p99, max, mean] = super::format::stats_numbers(s);
+    let [received, sent] = super::format::bytes_numbers(s);
     Row {
         name,
         step,
@@ -49,6 +52,8 @@ fn row(s: &Stats, name: String, step: bool) -> Row {
         p99,
         max,
         mean,
+        received,
+        sent,
     }
 }
 
@@ -78,6 +83,8 @@ struct Page<'a> {
     rows: Vec<Row>,
     total: Row,
     checks: Vec<CheckRow>,
+    /// The planned load beside the measured users (or iterations in flight).
+    load_charts: Vec<Chart>,
     charts: Vec<Chart>,
     row_charts: Vec<Chart>,
     distributions: Vec<Chart>,
@@ -122,6 +129,7 @@ pub(crate) fn render(summary: &Summary) -> Result<String, ReportError> {
         rows,
         total: row(total, "Aggregated".into(), false),
         checks: check_rows(summary),
+        load_charts: load_charts(summary),
         charts: time_charts(summary),
         row_charts: row_charts(summary),
         distributions: distributions(summary),
@@ -274,23 +282,88 @@ fn environment() -> Result<Environment<'static>, ReportError> {
     Ok(env)
 }
 
-/// Users (or iterations in flight), requests, failures and latency percentiles per second,
-/// over the whole run.
-fn time_charts(summary: &Summary) -> Vec<Chart> {
+/// The stages' corners: (seconds since the start, users or iterations/s), ramps straight
+/// between them, a step as two corners at one time; held to the planned duration when it
+/// outlasts the stages.
+fn planned_corners(load: &LoadInfo) -> Vec<(f64, f64)> {
+    let from = match (load.model, load.from_one) {
+        (LoadModelKind::Closed, true) => 1.0,
+        _ => 0.0,
+    };
+    let mut corners = vec![(0.0, from)];
+    let mut elapsed = 0.0;
+    for s in &load.stages {
+        elapsed += s.duration_s;
+        if elapsed == 0.0 {
+            // A step at the start is where the load starts, not a jump from one user.
+            corners[0].1 = s.target;
+        } else {
+            corners.push((elapsed, s.target));
+        }
+    }
+    if let (Some(end), Some(&(_, last))) = (load.duration_s, corners.last())
+        && end > elapsed
+    {
+        corners.push((end, last));
+    }
+    corners
+}
+
+/// The planned load at `t` from `corners`: none past the planned end, except for a plan
+/// that counts iterations, whose load holds until they are done.
+fn planned_at(corners: &[(f64, f64)], t: f64, holds: bool) -> Option<f64> {
+    let last = corners.last()?;
+    if t >= last.0 {
+        return (t == last.0 || holds).then_some(last.1);
+    }
+    corners.windows(2).find_map(|w| {
+        let [(t0, v0), (t1, v1)] = [w[0], w[1]];
+        (t0 <= t && t < t1).then(|| v0 + (v1 - v0) * (t - t0) / (t1 - t0))
+    })
+}
+
+/// The load the plan asked for, drawn dashed, at its corners and at each measured second,
+/// so it reads against the measured chart beside it second by second; then that chart:
+/// users (or iterations in flight).
+fn load_charts(summary: &Summary) -> Vec<Chart> {
+    let load = &summary.load;
     let series = &summary.series;
-    let times: Vec<f64> = series.iter().map(|p| p.elapsed_s).collect();
-    let total = |f: fn(&crate::metrics::RowPoint) -> Option<f64>| -> Vec<Option<f64>> {
-        series.iter().map(|p| f(&p.total)).collect()
+    let measured: Vec<f64> = series.iter().map(|p| p.elapsed_s).collect();
+    let corners = planned_corners(load);
+    let mut points: Vec<(f64, Option<f64>)> = corners.iter().map(|&(t, v)| (t, Some(v))).collect();
+    let holds = load.duration_s.is_none() && load.iterations.is_some();
+    points.extend(
+        measured
+            .iter()
+            .filter(|t| !corners.iter().any(|c| c.0 == **t))
+            .map(|&t| (t, planned_at(&corners, t, holds))),
+    );
+    // Stable: a step's two corners keep their order.
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (planned_title, planned_label, planned_unit, users_title, users_label) = match load.model {
+        LoadModelKind::Closed => ("Planned users", "users", Unit::Count, "Users", "users"),
+        LoadModelKind::Open => (
+            "Planned arrival rate",
+            "iterations/s",
+            Unit::PerSecond,
+            "Iterations in flight",
+            "in flight",
+        ),
     };
-    let (users_title, users_label) = match summary.load.model {
-        LoadModelKind::Closed => ("Users", "users"),
-        LoadModelKind::Open => ("Iterations in flight", "in flight"),
-    };
-    let chart = |id: &str, title: &str| (id.to_owned(), title.to_owned());
     vec![
         time_chart(
-            &times,
-            chart("chart-users", users_title),
+            &points.iter().map(|p| p.0).collect::<Vec<_>>(),
+            ("chart-planned".into(), planned_title.into()),
+            planned_unit,
+            vec![Series {
+                label: planned_label,
+                class: "planned",
+                values: points.iter().map(|p| p.1).collect(),
+            }],
+        ),
+        time_chart(
+            &measured,
+            ("chart-users".into(), users_title.into()),
             Unit::Count,
             vec![Series {
                 label: users_label,
@@ -298,6 +371,18 @@ fn time_charts(summary: &Summary) -> Vec<Chart> {
                 values: series.iter().map(|p| Some(p.users as f64)).collect(),
             }],
         ),
+    ]
+}
+
+/// Requests, failures and latency percentiles per second, over the whole run.
+fn time_charts(summary: &Summary) -> Vec<Chart> {
+    let series = &summary.series;
+    let times: Vec<f64> = series.iter().map(|p| p.elapsed_s).collect();
+    let total = |f: fn(&crate::metrics::RowPoint) -> Option<f64>| -> Vec<Option<f64>> {
+        series.iter().map(|p| f(&p.total)).collect()
+    };
+    let chart = |id: &str, title: &str| (id.to_owned(), title.to_owned());
+    vec![
         time_chart(
             &times,
             chart("chart-rps", "Requests per second"),
@@ -397,4 +482,72 @@ fn verdict_rows(summary: &Summary) -> Vec<VerdictRow> {
             note: v.note.clone(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::summary::StageInfo;
+
+    fn load(model: LoadModelKind, from_one: bool, stages: &[(f64, f64)]) -> LoadInfo {
+        LoadInfo {
+            model,
+            stages: stages
+                .iter()
+                .map(|&(target, duration_s)| StageInfo { target, duration_s })
+                .collect(),
+            from_one,
+            think_time: None,
+            max_concurrency: None,
+            duration_s: None,
+            iterations: None,
+            graceful_stop_s: 0.0,
+        }
+    }
+
+    /// Issue 16: the planned load follows the stages: a Locust-style ramp from one user held
+    /// to the planned duration, k6-style stages from none with a step as a vertical edge, and
+    /// nothing planned past the end unless the plan counts iterations.
+    #[test]
+    fn the_planned_load_follows_the_stages() {
+        let mut ramp = load(LoadModelKind::Closed, true, &[(5.0, 0.8)]);
+        ramp.duration_s = Some(3.0);
+        let corners = planned_corners(&ramp);
+        assert_eq!(corners, [(0.0, 1.0), (0.8, 5.0), (3.0, 5.0)]);
+        assert_eq!(planned_at(&corners, 0.4, false), Some(3.0));
+        assert_eq!(planned_at(&corners, 2.0, false), Some(5.0));
+        assert_eq!(planned_at(&corners, 4.0, false), None);
+        assert_eq!(planned_at(&corners, 4.0, true), Some(5.0));
+
+        let steps = load(
+            LoadModelKind::Open,
+            false,
+            &[(10.0, 2.0), (30.0, 0.0), (0.0, 1.0)],
+        );
+        let corners = planned_corners(&steps);
+        assert_eq!(corners, [(0.0, 0.0), (2.0, 10.0), (2.0, 30.0), (3.0, 0.0)]);
+        assert_eq!(planned_at(&corners, 1.0, false), Some(5.0));
+        assert_eq!(planned_at(&corners, 2.5, false), Some(15.0));
+
+        // `users: 4` without a ramp starts at 4, not at one user.
+        let at_once = load(LoadModelKind::Closed, true, &[(4.0, 0.0)]);
+        assert_eq!(planned_corners(&at_once), [(0.0, 4.0)]);
+    }
+
+    /// The planned chart's hover columns and data table carry each measured second too, and
+    /// the line is dashed.
+    #[test]
+    fn the_planned_chart_is_dashed_and_reads_each_second() {
+        let summary = crate::report::tests::fixture();
+        let html = render(&summary).unwrap();
+        let start = html.find(r#"<figure id="chart-planned">"#).unwrap();
+        let figure = &html[start..start + html[start..].find("</figure>").unwrap()];
+        assert!(
+            figure.contains("<figcaption>Planned users</figcaption>"),
+            "{figure}"
+        );
+        assert!(figure.contains(r#"<polyline class="planned""#), "{figure}");
+        assert!(figure.contains("<title>2s: users 4</title>"), "{figure}");
+        assert!(html.contains("svg .planned { stroke: #0969da; stroke-dasharray: 6 4; }"));
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::stats_numbers;
+use super::format::{bytes_numbers, stats_numbers};
 use super::summary::{RunVerdict, Stats, Summary};
 use crate::sla::{Status, Verdict};
 
@@ -29,7 +29,12 @@ pub(crate) fn cell(text: &str) -> String {
 
 /// A table line; `name` is escaped already.
 fn stats_line(out: &mut String, s: &Stats, name: &str) {
-    let _ = writeln!(out, "| {name} | {} |", stats_numbers(s).join(" | "));
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} |",
+        stats_numbers(s).join(" | "),
+        bytes_numbers(s).join(" | ")
+    );
 }
 
 /// Renders `summary.md`.
@@ -112,7 +117,7 @@ pub(crate) fn verdicts_table(out: &mut String, heading: &str, verdicts: &[Verdic
 }
 
 fn endpoints_table(out: &mut String, summary: &Summary) {
-    out.push_str("### Endpoints (latencies in ms)\n\n| endpoint | reqs | fails | req/s | p50 | p90 | p95 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    out.push_str("### Endpoints (latencies in ms)\n\n| endpoint | reqs | fails | req/s | p50 | p90 | p95 | p99 | max | mean | received | sent |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for row in super::format::endpoint_rows(summary) {
         let name = if row.step {
             // GitHub trims a cell's spaces but not no-break ones: the step stays indented

@@ -160,9 +160,15 @@ fn html_is_well_formed_self_contained_and_has_every_chart() {
         }
     }
     assert_eq!(depth, 0, "unbalanced tags");
-    let mut want: Vec<String> = ["chart-users", "chart-rps", "chart-errors", "chart-latency"]
-        .map(String::from)
-        .to_vec();
+    let mut want: Vec<String> = [
+        "chart-planned",
+        "chart-users",
+        "chart-rps",
+        "chart-errors",
+        "chart-latency",
+    ]
+    .map(String::from)
+    .to_vec();
     want.extend(
         summary
             .rows
@@ -176,11 +182,11 @@ fn html_is_well_formed_self_contained_and_has_every_chart() {
     // Charts with data draw lines and bars; every second and bin can be hovered, and every
     // chart's numbers are in a table too.
     let rows = want.iter().filter(|w| w.starts_with("row-")).count();
-    assert_eq!(html.matches("<polyline").count(), 6 + 2 * rows);
+    assert_eq!(html.matches("<polyline").count(), 7 + 2 * rows);
     assert!(html.matches("<rect class=\"bar\"").count() >= 4);
     assert!(html.matches("<rect class=\"hover\"").count() >= summary.series.len() * 4);
     // (A distribution without requests has no numbers to list.)
-    assert!(html.matches("<details class=\"data\">").count() >= 4 + rows);
+    assert!(html.matches("<details class=\"data\">").count() >= 5 + rows);
     for id in ["load", "checks", "stages"] {
         assert!(html.contains(&format!("id=\"{id}\"")), "no #{id}");
     }
@@ -197,6 +203,31 @@ fn html_endpoint_table_indents_a_flows_steps() {
     let table = &html[start..end];
     assert_eq!(table.matches("<tr class=\"step\">").count(), 2, "{table}");
     insta::assert_snapshot!("report_html_endpoints", table);
+}
+
+/// Issue 16: report.html's and summary.md's endpoint tables give each row's bytes received
+/// and sent, a flow's step its own, in binary units.
+#[test]
+fn endpoint_tables_give_each_rows_bytes_in_and_out() {
+    let summary = fixture();
+    let html = html::render(&summary).unwrap();
+    assert!(html.contains(
+        r#"<th class="n">mean</th><th class="n">received</th><th class="n">sent</th></tr>"#
+    ));
+    let create = html
+        .lines()
+        .find(|l| l.starts_with(r#"<tr class="step"><td>create</td>"#))
+        .unwrap();
+    assert!(
+        create.ends_with(r#"<td class="n">3.08 KiB</td><td class="n">9.38 KiB</td></tr>"#),
+        "{create}"
+    );
+    let markdown = markdown::render(&summary);
+    assert!(markdown.contains("| max | mean | received | sent |\n"));
+    assert!(
+        markdown.contains("| 140.62 KiB | 0 B |\n"),
+        "list_claims' bytes:\n{markdown}"
+    );
 }
 
 /// Fails when the committed schema `file` is not `generated` (`command` regenerates it) or
