@@ -4,16 +4,18 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::{loadplan, root, run_plan, stderr, stdout};
 
 /// A server that answers every request with `answer(request head)`, or never when it is
-/// `None`; it keeps every request head it read.
+/// `None`; it keeps every request head it read, and counts the connections it accepted.
 struct Server {
     url: String,
     heads: Arc<Mutex<Vec<String>>>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -21,14 +23,20 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let heads = Arc::new(Mutex::new(Vec::new()));
-        let (seen, answer) = (heads.clone(), Arc::new(answer));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (seen, answer, accepted) = (heads.clone(), Arc::new(answer), connections.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
+                accepted.fetch_add(1, Ordering::Relaxed);
                 let (seen, answer) = (seen.clone(), answer.clone());
                 std::thread::spawn(move || serve(stream.unwrap(), &seen, &*answer));
             }
         });
-        Server { url, heads }
+        Server {
+            url,
+            heads,
+            connections,
+        }
     }
 
     fn heads(&self) -> Vec<String> {
@@ -617,4 +625,36 @@ fn an_absurd_token_lifetime_logs_in_and_never_panics() {
             .count();
         assert!(logins >= 1, "{lifetime}: no login");
     }
+}
+
+/// Issue 17: open-model iterations run on long-lived workers, each keeping its keep-alive
+/// connection, so a connection is not the price of an arrival.
+#[test]
+fn open_model_iterations_reuse_their_workers_connections() {
+    let server = Server::start(|_| Some(json("200 OK", "{}")));
+    let (_dir, plan) = plan_file(
+        r#"version: 1
+name: reuse
+target: { base_url: "http://127.0.0.1:1" }
+load: { arrival_rate: 200/s, duration: 1s, max_concurrency: 100 }
+endpoints:
+  - { name: ping, request: { path: /ping } }
+"#,
+    );
+    let r = run_plan(&plan, &server.url, &["-q"], &[]);
+    assert_eq!(r.code(), Some(0), "{}", stderr(&r.output));
+    let summary = r.summary.as_ref().unwrap();
+    assert_eq!(summary["total"]["requests"], 200, "{}", summary["run"]);
+    assert_eq!(
+        summary["run"]["dropped_iterations"], 0,
+        "{}",
+        summary["run"]
+    );
+    // An answer takes well under the 5 ms between arrivals: a handful of workers serve
+    // them all, where a connection per iteration would be 200.
+    let connections = server.connections.load(Ordering::Relaxed);
+    assert!(
+        connections <= 20,
+        "{connections} connections for 200 iterations"
+    );
 }
